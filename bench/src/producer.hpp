@@ -1,0 +1,19 @@
+// The producer every upload path runs: the same loop, so paths differ only in where it writes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace gpusoak::bench::detail {
+
+// Writes the pattern of `seed` into `bytes` in place, as 64-bit stores of a counter-derived
+// sequence (one add per word): cheap enough that the memory path, not the generator, is timed.
+// Never reads `bytes` (it may be write-combined memory).
+void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept;
+
+// What read_every_byte sums for `size` bytes of the pattern of `seed`: the 32-bit little-endian
+// words added modulo 2^32. Computed from the seed, not by reading the buffer back.
+[[nodiscard]] std::uint32_t expected_sum(std::uint64_t size, std::uint64_t seed) noexcept;
+
+}  // namespace gpusoak::bench::detail

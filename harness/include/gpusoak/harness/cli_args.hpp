@@ -1,0 +1,40 @@
+// Command-line flags of one subcommand: declared up front so --help and errors list them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpusoak/buffers/error.hpp"
+
+namespace gpusoak::harness {
+
+struct flag_spec {
+  std::string name;        // without dashes: "json"
+  std::string value_name;  // "" for a boolean switch, else shown in help: "FILE"
+  std::string help;
+};
+
+class cli_args {
+ public:
+  // Parses "--name value", "--name=value" and switches. An unknown flag, a missing value or a
+  // stray positional argument is a validation error naming it; "--help" sets help().
+  [[nodiscard]] static gpu::result<cli_args> parse(std::span<const std::string> args, std::span<const flag_spec> specs);
+
+  [[nodiscard]] bool help() const noexcept { return help_; }
+  [[nodiscard]] bool has(std::string_view name) const;
+  [[nodiscard]] std::optional<std::string> value(std::string_view name) const;
+
+ private:
+  bool help_ = false;
+  std::map<std::string, std::string, std::less<>> values_;
+};
+
+// "Usage: gpusoak <command> [flags]" plus one line per flag.
+[[nodiscard]] std::string usage_text(std::string_view command, std::string_view summary,
+                                     std::span<const flag_spec> specs);
+
+}  // namespace gpusoak::harness

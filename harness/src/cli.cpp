@@ -1,0 +1,37 @@
+#include <ostream>
+
+#include "gpusoak/harness/commands.hpp"
+
+namespace gpusoak::harness {
+namespace {
+
+constexpr const char* overview =
+    "gpusoak: zero-copy GPU buffer layer and soak harness\n\n"
+    "Usage: gpusoak <command> [flags]   (gpusoak <command> --help for its flags)\n\n"
+    "Commands:\n"
+    "  probe      capabilities, the decision matrix, and the strategy chosen per usage\n"
+    "  devices    list EGL devices\n"
+    "  bench      benchmarks (bench upload)\n\n"
+    "Exit codes: 0 pass, 1 fail, 2 could not run (bad flags, no GPU).\n";
+
+}  // namespace
+
+int run_cli(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << overview;
+    return exit_could_not_run;
+  }
+  const std::string& command = args[0];
+  const auto rest = args.subspan(1);
+  if (command == "--help" || command == "-h" || command == "help") {
+    out << overview;
+    return exit_pass;
+  }
+  if (command == "probe") return probe_command(rest, out, err);
+  if (command == "devices") return devices_command(rest, out, err);
+  if (command == "bench") return bench_command(rest, out, err);
+  err << "gpusoak: unknown command '" << command << "'\n\n" << overview;
+  return exit_could_not_run;
+}
+
+}  // namespace gpusoak::harness
