@@ -60,11 +60,13 @@ gpu::result<read_every_byte> read_every_byte::create(gpu::context& ctx, std::uin
   made.slot_location_ = glGetUniformLocation(made.program_.gl_name(), "u_slot");
   while (glGetError() != GL_NO_ERROR) {
   }  // so the check below sees only the storage call
-  glCreateBuffers(1, &made.result_);
-  // Not a unified_buffer on purpose: the result slots are the benchmark's instrument, and their
+  // Not unified_buffers on purpose: the result slots are the benchmark's instrument, and their
   // readback must not show up in the copy counters the rows report.
-  glNamedBufferStorage(made.result_, static_cast<GLsizeiptr>(made.slots_ * sizeof(GLuint)), nullptr,
-                       GL_DYNAMIC_STORAGE_BIT);
+  const auto bytes = static_cast<GLsizeiptr>(made.slots_ * sizeof(GLuint));
+  glCreateBuffers(1, &made.result_);
+  glNamedBufferStorage(made.result_, bytes, nullptr, 0);
+  glCreateBuffers(1, &made.readback_);
+  glNamedBufferStorage(made.readback_, bytes, nullptr, GL_CLIENT_STORAGE_BIT);
   if (const GLenum error = glGetError(); error != GL_NO_ERROR) {
     return gpu::make_error(error == GL_OUT_OF_MEMORY ? gpu::error_kind::out_of_memory : gpu::error_kind::internal,
                            "read_every_byte: result buffer storage failed");
@@ -73,14 +75,14 @@ gpu::result<read_every_byte> read_every_byte::create(gpu::context& ctx, std::uin
 }
 
 read_every_byte::~read_every_byte() {
-  if (result_ != 0) {
-    glDeleteBuffers(1, &result_);
-  }
+  const unsigned names[] = {result_, readback_};
+  if (result_ != 0) glDeleteBuffers(2, names);
 }
 
 read_every_byte::read_every_byte(read_every_byte&& other) noexcept
     : program_(std::move(other.program_)),
       result_(std::exchange(other.result_, 0)),
+      readback_(std::exchange(other.readback_, 0)),
       slots_(other.slots_),
       words_location_(other.words_location_),
       slot_location_(other.slot_location_) {}
@@ -90,6 +92,7 @@ read_every_byte& read_every_byte::operator=(read_every_byte&& other) noexcept {
     read_every_byte old(std::move(*this));
     program_ = std::move(other.program_);
     result_ = std::exchange(other.result_, 0);
+    readback_ = std::exchange(other.readback_, 0);
     slots_ = other.slots_;
     words_location_ = other.words_location_;
     slot_location_ = other.slot_location_;
@@ -110,14 +113,22 @@ void read_every_byte::dispatch(unsigned buffer, std::uint64_t offset, std::uint6
 
 void read_every_byte::clear() const {
   const GLuint zero = 0;
+  // The clear is an API write: it waits for earlier shader writes only behind this barrier; later
+  // dispatches see it without one.
+  glMemoryBarrier(GL_BUFFER_UPDATE_BARRIER_BIT);
   glClearNamedBufferData(result_, GL_R32UI, GL_RED_INTEGER, GL_UNSIGNED_INT, &zero);
 }
 
 std::vector<std::uint32_t> read_every_byte::read(std::uint32_t count) const {
   std::vector<std::uint32_t> sums(std::min(count, slots_));
-  // Shader atomics become visible to glGetBufferSubData only after this barrier.
+  const auto bytes = static_cast<GLsizeiptr>(sums.size() * sizeof(GLuint));
+  // Shader atomics become visible to buffer copies and reads only after this barrier. The copy
+  // keeps `result_` in device memory: reading it directly made NVIDIA 580 move it to host memory
+  // and back around every trial ("Buffer performance warning ... copied/moved from VIDEO memory
+  // to HOST memory"), inside the timed dispatches.
   glMemoryBarrier(GL_BUFFER_UPDATE_BARRIER_BIT);
-  glGetNamedBufferSubData(result_, 0, static_cast<GLsizeiptr>(sums.size() * sizeof(GLuint)), sums.data());
+  glCopyNamedBufferSubData(result_, readback_, 0, 0, bytes);
+  glGetNamedBufferSubData(readback_, 0, bytes, sums.data());
   return sums;
 }
 

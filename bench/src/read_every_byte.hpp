@@ -28,9 +28,10 @@ class read_every_byte {
 
   // Issues one dispatch reading [offset, offset + size) of GL buffer `buffer` (offset aligned for
   // SSBO binding, size a multiple of 4) and adding the words' sum to slot `slot`. Only issues:
-  // the caller fences. Consecutive dispatches use distinct slots, so they need no barrier.
+  // the caller fences. Dispatches in flight together add into distinct slots, so they need no
+  // barrier between them.
   void dispatch(unsigned buffer, std::uint64_t offset, std::uint64_t size, std::uint32_t slot) const;
-  // Zeroes every slot (ordered before later dispatches by GL itself: it is an API write).
+  // Zeroes every slot, after earlier dispatches' atomics and before later ones.
   void clear() const;
   // Waits for the dispatches issued so far and returns the first `count` slots.
   [[nodiscard]] std::vector<std::uint32_t> read(std::uint32_t count) const;
@@ -38,7 +39,9 @@ class read_every_byte {
 
  private:
   gpu::compute_program program_;
-  unsigned result_ = 0;  // GL buffer of slots_ uints; dies with the object (before the context)
+  unsigned result_ = 0;    // GL buffer of slots_ uints the shader adds into; device memory
+  unsigned readback_ = 0;  // its copy for the CPU (see read()); both die with the object
+
   std::uint32_t slots_ = 0;
   int words_location_ = -1;
   int slot_location_ = -1;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <glad/gl.h>
 
+#include <initializer_list>
+
 #include "gpusoak/bench/upload_bench.hpp"
 #include "gpusoak/buffers/unified_buffer.hpp"
 
@@ -81,14 +83,29 @@ std::string unsupported_reason(const gpu::capabilities& caps, gpu::strategy stra
   if (gpu::is_supported(caps, strategy)) {
     return "";
   }
-  const std::string masked = caps.masked.empty() ? "" : fmt::format(" (masked: {})", caps.masked);
+  // Names the mask only where it is the reason: "pinned needs AMD_pinned_memory (masked: coherent)"
+  // would send the reader after the wrong switch.
+  const auto masked = [&](std::initializer_list<gpu::capability_mask> causes) -> std::string {
+    auto applied = gpu::parse_capability_mask(caps.masked);
+    if (!applied) return "";
+    for (const gpu::capability_mask& cause : causes) {
+      if ((cause.buffer_storage && applied->buffer_storage) || (cause.coherent && applied->coherent) ||
+          (cause.pinned && applied->pinned)) {
+        return fmt::format(" (masked: {})", caps.masked);
+      }
+    }
+    return "";
+  };
   switch (strategy) {
     case gpu::strategy::persistent_coherent:
-      return "unsupported: persistent_coherent needs GL_ARB_buffer_storage with coherent maps" + masked;
+      return "unsupported: persistent_coherent needs GL_ARB_buffer_storage with coherent maps" +
+             masked({{.buffer_storage = true}, {.coherent = true}});
     case gpu::strategy::persistent_flush:
-      return caps.ext.ARB_buffer_storage ? "unsupported: persistent_flush: explicit flush is broken on this driver"
-                                         : "unsupported: persistent_flush needs GL_ARB_buffer_storage" + masked;
-    case gpu::strategy::pinned_host: return "unsupported: pinned_host needs GL_AMD_pinned_memory" + masked;
+      return caps.ext.ARB_buffer_storage
+                 ? std::string("unsupported: persistent_flush: explicit flush is broken here")
+                 : "unsupported: persistent_flush needs GL_ARB_buffer_storage" + masked({{.buffer_storage = true}});
+    case gpu::strategy::pinned_host:
+      return "unsupported: pinned_host needs GL_AMD_pinned_memory" + masked({{.pinned = true}});
     case gpu::strategy::device_local_staged:
     case gpu::strategy::staging_copy: break;
   }

@@ -75,14 +75,6 @@ void derive_platform_facts(capabilities& caps) {
     case vendor_class::other: caps.uma = false; break;
   }
 
-  // Symptom: a compute shader reading a persistent-coherent (host) buffer over PCIe is slower end
-  // to end than glNamedBufferSubData into VRAM at every size from 4 KiB to 64 MiB (20.6 vs
-  // 19.2 us at 4 KiB, 2370 vs 1391 us at 16 MiB; shared/design.md "Measurements"); Dolphin's
-  // DriverDetails also prefers glBufferSubData on NVIDIA because unsynchronized mapping
-  // serialises the driver. Seen on "NVIDIA H100 80GB HBM3/PCIe/SSE2", "4.5.0 NVIDIA 580.159.04".
-  caps.quirk.buffer_subdata_fastest =
-      caps.vendor_kind == vendor_class::nvidia && !caps.uma && contains(caps.vendor, "NVIDIA Corporation");
-
   // Symptom: glFlushMappedBufferRange on persistent maps is ignored or costs a full sync, so
   // explicit-flush streaming shows stale data or stalls. Seen on Qualcomm Adreno (Dolphin
   // DriverDetails BUG_BROKEN_EXPLICIT_FLUSH).

@@ -55,7 +55,9 @@ result<std::vector<EGLDeviceEXT>> query_devices() {
   if (!detail::load_egl_client()) {
     return make_error(error_kind::unsupported, "libEGL could not be loaded");
   }
-  if (!GLAD_EGL_EXT_device_enumeration || eglQueryDevicesEXT == nullptr) {
+  // The entry point, not the extension flag: NVIDIA's libEGL may advertise only the older
+  // EGL_EXT_device_base (enumeration + query in one), and glad loads the function for either.
+  if (eglQueryDevicesEXT == nullptr) {
     return std::vector<EGLDeviceEXT>{};
   }
   EGLint count = 0;
@@ -79,7 +81,8 @@ result<std::pair<EGLDisplay, backend>> open_display(const context_options& optio
   }
   backend which = options.which;
   if (which == backend::egl_device && devices->empty()) {
-    spdlog::warn("[context={}] no EGL device enumerates; falling back to surfaceless Mesa", options.name);
+    spdlog::warn("[context={}] eglQueryDevicesEXT {}; falling back to the surfaceless platform", options.name,
+                 eglQueryDevicesEXT == nullptr ? "is not available" : "lists no device");
     which = backend::egl_surfaceless;
   }
   EGLDisplay display = EGL_NO_DISPLAY;

@@ -33,6 +33,10 @@ std::uint64_t counters_snapshot::total_copies() const noexcept {
   return std::accumulate(copies.begin(), copies.end(), std::uint64_t{0});
 }
 
+std::uint64_t counters_snapshot::total_copied_bytes() const noexcept {
+  return std::accumulate(copied_bytes.begin(), copied_bytes.end(), std::uint64_t{0});
+}
+
 void counters::on_allocate(std::uint64_t bytes) noexcept {
   allocations_.fetch_add(1, std::memory_order_relaxed);
   live_buffers_.fetch_add(1, std::memory_order_relaxed);

@@ -18,7 +18,7 @@ void GLAD_API_PTR on_message(GLenum /*source*/, GLenum type, GLuint id, GLenum s
   if (type == GL_DEBUG_TYPE_ERROR) {
     core->stats.on_gl_error();
     spdlog::warn("[context={}] GL error {}: {}", core->name, id, text);
-  } else if (severity == GL_DEBUG_SEVERITY_HIGH || severity == GL_DEBUG_SEVERITY_MEDIUM) {
+  } else if (severity == GL_DEBUG_SEVERITY_HIGH) {
     spdlog::info("[context={}] GL {}: {}", core->name, id, text);
   } else {
     spdlog::debug("[context={}] GL {}: {}", core->name, id, text);

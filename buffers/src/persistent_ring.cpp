@@ -28,6 +28,10 @@ result<persistent_ring> persistent_ring::create(context& ctx, const ring_desc& d
   ring.core_ = ctx.core();
   ring.segment_size_ = desc.segment_size;
   ring.stride_ = (desc.segment_size + alignment - 1) / alignment * alignment;
+  if (!is_supported(caps, strategy::persistent_coherent) && !is_supported(caps, strategy::persistent_flush)) {
+    return make_error(error_kind::unsupported,
+                      "persistent_ring needs a coherent map or a working explicit flush; neither is available here");
+  }
   const strategy first =
       is_supported(caps, strategy::persistent_coherent) ? strategy::persistent_coherent : strategy::persistent_flush;
   buffer_desc buffer{.size = ring.stride_ * desc.segments,

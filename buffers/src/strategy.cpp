@@ -37,9 +37,9 @@ struct cell {
 // The decision matrix. Evidence per row: docs/mapping_strategies.md, "Decision matrix".
 // Quirks (capabilities.cpp) may reorder a row at run time; see candidates().
 constexpr std::array<cell, 28> matrix{{
-    // NVIDIA discrete: data the GPU reads often belongs in VRAM; shaders reading host memory over
-    // PCIe lose to a copy (H100 measurements). Streaming keeps persistent maps here; the
-    // proprietary driver's buffer_subdata_fastest quirk moves staging_copy to the front.
+    // NVIDIA discrete: data the GPU reads often belongs in VRAM (device_local_staged). Streaming
+    // data read once: a producer writing in place into a coherent map wins end to end (H100,
+    // `gpusoak bench upload`, 2026-11-23: 2560 vs 4144 us staging at 16 MiB, tie at 4 KiB).
     {v::nvidia, stream_to_gpu, row(coherent_first)},
     {v::nvidia, gpu_reads_many, row(device_local)},
     {v::nvidia, gpu_to_cpu, row(coherent_first)},  // GPU writes to cached host memory once
@@ -109,9 +109,6 @@ std::vector<strategy> candidates(const capabilities& caps, usage u) {
                    s);
     }
   };
-  if (caps.quirk.buffer_subdata_fastest && u == usage::stream_to_gpu) {
-    move(staging_copy, 0);
-  }
   if (caps.quirk.pinned_memory_unreliable) {
     move(pinned_host, -2);  // just before the last fallback, staging_copy
   }

@@ -45,7 +45,6 @@ nlohmann::json probe_json(const gpu::context& ctx) {
   j["coherent_mapping"] = c.coherent_mapping;
   j["quirks"] = {{"explicit_flush_broken", c.quirk.explicit_flush_broken},
                  {"pinned_memory_unreliable", c.quirk.pinned_memory_unreliable},
-                 {"buffer_subdata_fastest", c.quirk.buffer_subdata_fastest},
                  {"client_storage_is_host", c.quirk.client_storage_is_host}};
   j["memory"] = {{"dedicated_bytes", c.memory.dedicated_bytes ? nlohmann::json(*c.memory.dedicated_bytes) : nullptr},
                  {"available_bytes", c.memory.available_bytes ? nlohmann::json(*c.memory.available_bytes) : nullptr}};
@@ -89,9 +88,8 @@ void print_text(const gpu::context& ctx, std::ostream& out) {
       yes(c.ext.ATI_meminfo), yes(c.ext.KHR_debug), yes(c.ext.KHR_robustness), yes(c.coherent_mapping));
   out << fmt::format(
       "Quirks\n  explicit_flush_broken     {}\n  pinned_memory_unreliable  {}\n"
-      "  buffer_subdata_fastest    {}\n  client_storage_is_host    {}\n",
-      yes(c.quirk.explicit_flush_broken), yes(c.quirk.pinned_memory_unreliable), yes(c.quirk.buffer_subdata_fastest),
-      yes(c.quirk.client_storage_is_host));
+      "  client_storage_is_host    {}\n",
+      yes(c.quirk.explicit_flush_broken), yes(c.quirk.pinned_memory_unreliable), yes(c.quirk.client_storage_is_host));
   out << fmt::format("Memory\n  dedicated     {}\n  available     {}\n  budget        {}\n",
                      c.memory.dedicated_bytes ? format_bytes(*c.memory.dedicated_bytes) : "not reported",
                      c.memory.available_bytes ? format_bytes(*c.memory.available_bytes) : "not reported",

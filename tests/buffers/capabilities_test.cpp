@@ -27,7 +27,7 @@ TEST(Capabilities, DerivesUmaAndQuirks) {
                     .version = "4.5.0 NVIDIA 580.159.04"};
   derive_platform_facts(h100);
   EXPECT_FALSE(h100.uma);
-  EXPECT_TRUE(h100.quirk.buffer_subdata_fastest);
+  EXPECT_FALSE(h100.quirk.pinned_memory_unreliable);
   EXPECT_FALSE(h100.quirk.client_storage_is_host);
 
   capabilities radeonsi{.vendor = "AMD",
@@ -37,7 +37,6 @@ TEST(Capabilities, DerivesUmaAndQuirks) {
   EXPECT_FALSE(radeonsi.uma);
   EXPECT_TRUE(radeonsi.quirk.pinned_memory_unreliable);
   EXPECT_TRUE(radeonsi.quirk.client_storage_is_host);
-  EXPECT_FALSE(radeonsi.quirk.buffer_subdata_fastest);
 
   capabilities apu{.vendor = "AMD", .renderer = "AMD Radeon Graphics (radeonsi, renoir)", .version = "Mesa"};
   derive_platform_facts(apu);
@@ -52,7 +51,6 @@ TEST(Capabilities, DerivesUmaAndQuirks) {
       .vendor = "Mesa", .renderer = "llvmpipe (LLVM 15.0.6, 256 bits)", .version = "4.5 (Core Profile) Mesa 22.3.6"};
   derive_platform_facts(llvmpipe);
   EXPECT_TRUE(llvmpipe.uma);
-  EXPECT_FALSE(llvmpipe.quirk.buffer_subdata_fastest);
   EXPECT_FALSE(llvmpipe.quirk.explicit_flush_broken);
 }
 

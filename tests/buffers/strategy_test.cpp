@@ -119,11 +119,6 @@ TEST(Strategy, MasksForceFallbacksInEveryCell) {
 
 // checks that quirks reorder or remove exactly what their comment says
 TEST(Strategy, QuirksReorder) {
-  auto nvidia = full_caps(vendor_class::nvidia);
-  nvidia.quirk.buffer_subdata_fastest = true;
-  EXPECT_EQ(choose_strategy(nvidia, usage::stream_to_gpu), strategy::staging_copy);
-  EXPECT_EQ(choose_strategy(nvidia, usage::gpu_to_cpu), strategy::persistent_coherent);
-
   auto amd = full_caps(vendor_class::amd);
   amd.quirk.pinned_memory_unreliable = true;
   const auto order = candidates(amd, usage::stream_to_gpu);

@@ -39,7 +39,6 @@ struct extensions {
 struct quirks {
   bool explicit_flush_broken = false;     // glFlushMappedBufferRange ignored or slow
   bool pinned_memory_unreliable = false;  // AMD_pinned_memory advertised but creation fails
-  bool buffer_subdata_fastest = false;    // driver copies into VRAM faster than shaders read host
   bool client_storage_is_host = false;    // GL_CLIENT_STORAGE_BIT moves storage to host memory
 };
 

@@ -40,6 +40,7 @@ struct counters_snapshot {
   std::uint64_t leaked_buffers = 0;  // buffers still alive when their context was destroyed
 
   [[nodiscard]] std::uint64_t total_copies() const noexcept;
+  [[nodiscard]] std::uint64_t total_copied_bytes() const noexcept;
 };
 
 // Relaxed atomics: each counter is exact, but a snapshot is not one atomic cut.
