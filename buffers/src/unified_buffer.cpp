@@ -211,12 +211,10 @@ result<void> unified_buffer::make_visible_to_cpu(std::uint64_t offset, std::uint
   if (state_ == map_state::host_shadow) {
     return *length == 0 ? result<void>{} : storage_->readback(*core_, offset, *length);
   }
-  if (strategy_ != gpu::strategy::persistent_coherent) {
-    // Non-coherent maps see shader writes only after this barrier and a fence. Pinned memory:
-    // AMD_pinned_memory says nothing on coherence, so it gets the same (cheap) treatment.
-    glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
-    core_->stats.on_barrier();
-  }
+  // Shader writes (SSBO, image stores) are incoherent memory accesses: the client sees them
+  // through any persistent map, coherent or not, only after this barrier and a fence.
+  glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
+  core_->stats.on_barrier();
   return fence::insert(core_).wait(timeout);
 }
 

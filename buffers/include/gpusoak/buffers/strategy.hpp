@@ -46,8 +46,7 @@ inline constexpr std::array all_vendor_classes{vendor_class::nvidia,        vend
 [[nodiscard]] bool is_supported(const capabilities& caps, strategy s) noexcept;
 
 // preferences(caps.vendor_kind, u) reordered by the quirks (pinned_memory_unreliable moves
-// staging_copy first for streaming; pinned_memory_unreliable moves pinned_host last but one),
-// unsupported entries removed. Never empty. unified_buffer::create walks it on failure.
+// pinned_host last but one), unsupported entries removed. Never empty. unified_buffer::create walks it on failure.
 [[nodiscard]] std::vector<strategy> candidates(const capabilities& caps, usage u);
 
 // candidates(caps, u).front(). Pure: same capabilities, same answer; no GL calls.

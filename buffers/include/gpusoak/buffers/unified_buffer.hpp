@@ -5,7 +5,7 @@
 // what it needs behind those two calls:
 //
 //   strategy             cpu_view() is            to GPU                     to CPU
-//   persistent_coherent  the persistent map       nothing                    fence + wait
+//   persistent_coherent  the persistent map       nothing                    barrier + fence + wait
 //   persistent_flush     the persistent map       flush range (aligned)      barrier + fence + wait
 //   pinned_host          the pinned host memory   nothing                    barrier + fence + wait
 //   device_local_staged  a host shadow            glNamedBufferSubData (*)   barrier + glGetNamedBufferSubData
