@@ -2,6 +2,7 @@
 #include <charconv>
 #include <ostream>
 
+#include "gpusoak/bench/conv2d_bench.hpp"
 #include "gpusoak/bench/upload_bench.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/context_flags.hpp"
@@ -80,16 +81,106 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   return bench::run_upload_bench(options, out, err);
 }
 
+// Splits on ';' (shapes contain spaces and commas): "N1 C3 32x32 K16 3x3;N1 C256 14x14 K256 1x1".
+std::vector<std::string> split_shapes(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto semicolon = std::min(text.find(';', start), text.size());
+    if (semicolon > start) out.push_back(text.substr(start, semicolon - start));
+    start = semicolon + 1;
+  }
+  return out;
+}
+
+int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  auto specs = context_flag_specs();
+  specs.push_back({"shape", "LIST",
+                   "shapes separated by ';', e.g. 'N1 C3 32x32 K16 3x3 p1;N1 C8 9x9 K8 5x5 s2 g4 bias' (default: 7)"});
+  specs.push_back({"path", "LIST", "zero-copy, staging or both (default: zero-copy,staging)"});
+  specs.push_back({"mode", "LIST", "sync, pipelined or both (default: sync,pipelined)"});
+  specs.push_back({"kernel", "NAME", "auto (default: tiled where it applies), direct or tiled"});
+  specs.push_back({"iterations", "N", "timed batches per cell (default 5)"});
+  specs.push_back({"warmup", "N", "untimed batches per cell first (default 1)"});
+  specs.push_back({"depth", "N", "slots in pipelined mode (default 3)"});
+  specs.push_back({"cell-seconds", "N", "stop adding batches to a cell past N seconds, >= 1 batch (default 10)"});
+  specs.push_back({"json", "FILE", "also write the results as JSON"});
+  auto parsed = cli_args::parse(args, specs);
+  if (!parsed) {
+    err << "gpusoak bench conv2d: " << parsed.error().message << "\n";
+    return exit_could_not_run;
+  }
+  if (parsed->help()) {
+    out << usage_text("bench conv2d",
+                      "conv2d benchmark: the same kernels on the zero-copy and the staging path, synchronous and\n"
+                      "pipelined; end-to-end latency (input written .. output readable) median and p99, GFLOP/s,\n"
+                      "copies per batch.",
+                      specs);
+    return exit_pass;
+  }
+  bench::conv2d_bench_options options;
+  auto context = context_options_from(*parsed);
+  auto iterations = parse_count(*parsed, "iterations", options.iterations, 1);
+  auto warmup = parse_count(*parsed, "warmup", options.warmup, 0);
+  auto depth = parse_count(*parsed, "depth", options.pipeline_depth, 2);
+  auto cell_seconds = parse_count(*parsed, "cell-seconds", static_cast<int>(options.cell_seconds), 1);
+  for (const auto* failed : {context ? nullptr : &context.error(), iterations ? nullptr : &iterations.error(),
+                             warmup ? nullptr : &warmup.error(), depth ? nullptr : &depth.error(),
+                             cell_seconds ? nullptr : &cell_seconds.error()}) {
+    if (failed != nullptr) {
+      err << "gpusoak bench conv2d: " << failed->message << "\n";
+      return exit_could_not_run;
+    }
+  }
+  options.context = *context;
+  options.context.debug_output = false;
+  options.iterations = *iterations;
+  options.warmup = *warmup;
+  options.pipeline_depth = *depth;
+  options.cell_seconds = *cell_seconds;
+  if (auto shapes = parsed->value("shape")) options.shapes = split_shapes(*shapes);
+  for (const std::string& name : split(parsed->value("path").value_or(""))) {
+    if (name.empty()) continue;
+    auto path = kernels::parse_conv2d_path(name);
+    if (!path) {
+      err << "gpusoak bench conv2d: --path: " << path.error().message << "\n";
+      return exit_could_not_run;
+    }
+    options.paths.push_back(*path);
+  }
+  for (const std::string& name : split(parsed->value("mode").value_or(""))) {
+    if (name.empty()) continue;
+    auto mode = bench::parse_conv2d_mode(name);
+    if (!mode) {
+      err << "gpusoak bench conv2d: --mode: " << mode.error().message << "\n";
+      return exit_could_not_run;
+    }
+    options.modes.push_back(*mode);
+  }
+  if (auto kernel = parsed->value("kernel"); kernel && *kernel != "auto") {
+    if (*kernel != "direct" && *kernel != "tiled") {
+      err << "gpusoak bench conv2d: --kernel '" << *kernel << "': use auto, direct or tiled\n";
+      return exit_could_not_run;
+    }
+    options.kernel = *kernel == "direct" ? kernels::conv2d_kernel::direct : kernels::conv2d_kernel::tiled;
+  }
+  options.json_path = parsed->value("json").value_or("");
+  return bench::run_conv2d_bench(options, out, err);
+}
+
 }  // namespace
 
 int bench_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? err : out) << "Usage: gpusoak bench <benchmark> [flags]\n\nBenchmarks:\n"
-                                  "  upload    upload paths per strategy: API and end-to-end time (--help for flags)\n";
+    (args.empty() ? err : out)
+        << "Usage: gpusoak bench <benchmark> [flags]\n\nBenchmarks:\n"
+           "  upload    upload paths per strategy: API and end-to-end time (--help for flags)\n"
+           "  conv2d    conv2d kernels, zero-copy vs staging, sync and pipelined (--help for flags)\n";
     return args.empty() ? exit_could_not_run : exit_pass;
   }
   if (args[0] == "upload") return upload(args.subspan(1), out, err);
-  err << "gpusoak bench: unknown benchmark '" << args[0] << "'; available: upload\n";
+  if (args[0] == "conv2d") return conv2d(args.subspan(1), out, err);
+  err << "gpusoak bench: unknown benchmark '" << args[0] << "'; available: upload, conv2d\n";
   return exit_could_not_run;
 }
 

@@ -1,0 +1,326 @@
+#include "gpusoak/bench/conv2d_bench.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <ostream>
+
+#include "conv2d_report.hpp"
+#include "gpusoak/kernels/conv2d_reference.hpp"
+
+namespace gpusoak::bench {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using detail::conv2d_cell;
+using kernels::conv2d_path;
+using kernels::conv2d_session;
+using kernels::conv2d_shape;
+
+double ms_since(clock_type::time_point start, clock_type::time_point end = clock_type::now()) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+// The producer: writes the batch straight into `out` (the mapping on the zero-copy path), in
+// order, from a seeded xorshift: cheap enough not to dominate, never all zeros, and the same
+// seed reproduces the batch for the reference check.
+void produce(std::span<float> out, std::uint32_t seed) {
+  std::uint32_t x = seed * 2654435761u | 1u;
+  for (float& v : out) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    v = static_cast<float>(x >> 8) * (1.0f / 16777216.0f) - 0.5f;
+  }
+}
+
+bool all_finite(std::span<const float> values) {
+  for (const float v : values) {
+    if (!std::isfinite(v)) return false;
+  }
+  return true;
+}
+
+std::string first_line_of(const char* file, std::string_view key) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(key)) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "";
+}
+
+std::string load_average() {
+  std::ifstream file("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(file >> one >> five >> fifteen)) return "";
+  return fmt::format("{} {} {}", one, five, fifteen);
+}
+
+// What one cell shares with the rest of the sweep.
+struct cell_context {
+  gpu::context& ctx;
+  std::shared_ptr<const kernels::conv2d_kernels> kernels;
+  const conv2d_bench_options& options;
+  std::uint32_t next_seed = 1;
+  std::map<std::string, double> batch_ms;  // shape -> median sync batch, for pipelined budgets
+};
+
+std::vector<float> weights_for(const conv2d_shape& shape, std::uint32_t seed, bool bias) {
+  std::vector<float> values(bias ? shape.bias_elements() : shape.weight_elements());
+  produce(values, seed);
+  return values;
+}
+
+// Relative error of `out` for the batch produced from `seed` (weights from seeds 0x5eed / 0xb1a5).
+double reference_error(const conv2d_shape& shape, std::uint32_t seed, std::span<const float> out) {
+  std::vector<float> input(shape.input_elements());
+  produce(input, seed);
+  std::vector<double> ref(shape.output_elements());
+  kernels::conv2d_reference(shape, input, weights_for(shape, 0x5eed, false), weights_for(shape, 0xb1a5, true), ref);
+  return kernels::relative_l2_error(out, ref);
+}
+
+// Measures one (shape, path, mode) cell into `cell`. Errors go to the caller as results.
+gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_path path, conv2d_mode mode,
+                          conv2d_cell& cell) {
+  const conv2d_bench_options& o = cc.options;
+  const std::uint32_t depth = mode == conv2d_mode::sync ? 1u : static_cast<std::uint32_t>(o.pipeline_depth);
+  auto made = conv2d_session::create(cc.ctx, cc.kernels, shape,
+                                     {.path = path, .pipeline_depth = depth, .kernel = o.kernel, .tag = "bench"});
+  if (!made) return std::unexpected(made.error());
+  conv2d_session& session = *made;
+  cell.kernel = std::string(kernels::to_string(session.kernel()));
+  cell.input_strategy = std::string(gpu::to_string(session.input_strategy()));
+  cell.output_strategy = std::string(gpu::to_string(session.output_strategy()));
+  cell.weight_strategy = std::string(gpu::to_string(session.weight_strategy()));
+  cell.depth = static_cast<int>(depth);
+  produce(session.weights(), 0x5eed);
+  produce(session.bias(), 0xb1a5);
+  if (auto ok = session.commit_weights(); !ok) return ok;
+  if (auto ok = session.poison_outputs(); !ok) return ok;
+
+  for (int i = 0; i < (shape.flops() <= warmup_max_flops ? o.warmup : 0); ++i) {
+    produce(session.input(), cc.next_seed++);
+    auto out = session.run();
+    if (!out) return std::unexpected(out.error());
+    cell.outputs_finite = cell.outputs_finite && all_finite(*out);
+  }
+
+  const bool check_reference = shape.flops() <= reference_check_max_flops;
+  std::vector<double> latencies;
+  const gpu::counters_snapshot before = cc.ctx.counters().snapshot();
+  const auto start = clock_type::now();
+  int iterations = o.iterations;
+  if (mode == conv2d_mode::sync) {
+    for (int i = 0; i < iterations; ++i) {
+      const std::uint32_t seed = cc.next_seed++;
+      const auto t0 = clock_type::now();
+      auto in = session.begin();
+      if (!in) return std::unexpected(in.error());
+      produce(*in, seed);
+      if (auto ok = session.submit(); !ok) return ok;
+      auto out = session.finish();
+      if (!out) return std::unexpected(out.error());
+      latencies.push_back(ms_since(t0));
+      // The consumer, outside the timed span: every element, every batch.
+      cell.outputs_finite = cell.outputs_finite && all_finite(*out);
+      if (check_reference && i == 0) cell.reference_error = reference_error(shape, seed, *out);
+      // Another batch like the last would pass the cell's budget: stop here.
+      if (ms_since(start) + latencies.back() > o.cell_seconds * 1e3) iterations = i + 1;
+    }
+    cc.batch_ms[shape.to_string()] = detail::summarize(latencies).median;
+    cell.total_ms = ms_since(start);
+  } else {
+    // Back to back: the CPU produces batch k+1 while batch k is in flight, and finishes the
+    // oldest only when every slot is taken. The consumer (NaN check) runs in the loop as a real
+    // one would; its time is taken out of the throughput, not out of the latencies.
+    // The budget from the shape's sync batches, when measured (else the full count).
+    if (auto known = cc.batch_ms.find(shape.to_string()); known != cc.batch_ms.end() && known->second > 0) {
+      iterations = std::clamp(static_cast<int>(o.cell_seconds * 1e3 / known->second), 1, o.iterations);
+    }
+    std::vector<clock_type::time_point> begun(static_cast<std::size_t>(iterations));
+    std::vector<std::uint32_t> seeds(begun.size());
+    double consumer_ms = 0;
+    int finished = 0;
+    const auto finish_oldest = [&]() -> gpu::result<void> {
+      auto out = session.finish();
+      if (!out) return std::unexpected(out.error());
+      const auto done = clock_type::now();
+      latencies.push_back(ms_since(begun[static_cast<std::size_t>(finished)], done));
+      cell.outputs_finite = cell.outputs_finite && all_finite(*out);
+      if (check_reference && finished == 0) {
+        cell.reference_error = reference_error(shape, seeds[0], *out);
+      }
+      consumer_ms += ms_since(done);
+      ++finished;
+      return {};
+    };
+    for (int i = 0; i < iterations; ++i) {
+      if (session.in_flight() == session.depth()) {
+        if (auto ok = finish_oldest(); !ok) return ok;
+      }
+      seeds[static_cast<std::size_t>(i)] = cc.next_seed++;
+      begun[static_cast<std::size_t>(i)] = clock_type::now();
+      auto in = session.begin();
+      if (!in) return std::unexpected(in.error());
+      produce(*in, seeds[static_cast<std::size_t>(i)]);
+      if (auto ok = session.submit(); !ok) return ok;
+    }
+    while (session.in_flight() > 0) {
+      if (auto ok = finish_oldest(); !ok) return ok;
+    }
+    cell.total_ms = ms_since(start) - consumer_ms;
+  }
+  const gpu::counters_snapshot after = cc.ctx.counters().snapshot();
+  cell.copies_per_iter = static_cast<double>(after.total_copies() - before.total_copies()) / iterations;
+  std::uint64_t bytes = 0;
+  for (std::size_t p = 0; p < gpu::copy_path_count; ++p) bytes += after.copied_bytes[p] - before.copied_bytes[p];
+  cell.copied_bytes_per_iter = static_cast<double>(bytes) / iterations;
+  cell.iterations = iterations;
+  cell.latency_ms = detail::summarize(latencies);
+  cell.gflops_per_second = mode == conv2d_mode::sync ? cell.gflop / (cell.latency_ms.median / 1e3)
+                                                     : cell.gflop * iterations / (cell.total_ms / 1e3);
+  return {};
+}
+
+std::string validate(const conv2d_bench_options& o) {
+  if (o.iterations < 1) return fmt::format("iterations {}: at least 1 is needed", o.iterations);
+  if (o.warmup < 0) return fmt::format("warmup {}: cannot be negative", o.warmup);
+  if (!(o.cell_seconds > 0)) return fmt::format("cell_seconds {}: must be positive", o.cell_seconds);
+  if (o.pipeline_depth < 2) {
+    return fmt::format("pipeline_depth {}: at least 2 slots overlap CPU and GPU", o.pipeline_depth);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> default_conv2d_shapes() {
+  return {"N1 C3 32x32 K16 3x3 p1",  "N1 C16 64x64 K16 3x3 p1",  "N1 C64 56x56 K64 3x3 p1",
+          "N8 C64 56x56 K64 3x3 p1", "N32 C64 56x56 K64 3x3 p1", "N32 C128 28x28 K128 3x3 p1",
+          "N1 C256 14x14 K256 1x1"};
+}
+
+std::string_view to_string(conv2d_mode mode) noexcept {
+  return mode == conv2d_mode::sync ? "sync" : "pipelined";
+}
+
+gpu::result<conv2d_mode> parse_conv2d_mode(std::string_view text) {
+  if (text == "sync") return conv2d_mode::sync;
+  if (text == "pipelined") return conv2d_mode::pipelined;
+  return gpu::make_error(gpu::error_kind::validation, fmt::format("mode '{}': use sync or pipelined", text));
+}
+
+int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std::ostream& progress) {
+  conv2d_bench_options o = options;
+  if (o.shapes.empty()) o.shapes = default_conv2d_shapes();
+  if (o.paths.empty()) o.paths = {conv2d_path::zero_copy, conv2d_path::staging};
+  if (o.modes.empty()) o.modes = {conv2d_mode::sync, conv2d_mode::pipelined};
+  if (const std::string problem = validate(o); !problem.empty()) {
+    progress << "conv2d bench: " << problem << '\n';
+    return 2;
+  }
+  std::vector<conv2d_shape> shapes;
+  for (const std::string& text : o.shapes) {
+    auto shape = kernels::parse_conv2d_shape(text);
+    if (!shape) {
+      progress << "conv2d bench: --shape: " << shape.error().message << '\n';
+      return 2;
+    }
+    shapes.push_back(*shape);
+  }
+
+  auto made = gpu::context::create(o.context);
+  if (!made) {
+    progress << "conv2d bench: no GL context: " << made.error().message << '\n';
+    return 2;
+  }
+  std::unique_ptr<gpu::context> ctx = std::move(*made);
+  const detail::conv2d_machine machine{.renderer = ctx->caps().renderer,
+                                       .version = ctx->caps().version,
+                                       .cpu = first_line_of("/proc/cpuinfo", "model name"),
+                                       .backend = std::string(gpu::to_string(ctx->which())),
+                                       .date = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr))),
+                                       .load_average = load_average()};
+
+  std::vector<conv2d_cell> cells;
+  {
+    // Everything holding GL objects lives in this scope and dies before the context.
+    auto kernels = kernels::conv2d_kernels::create(*ctx);
+    if (!kernels) {
+      progress << "conv2d bench: " << kernels.error().message << '\n';
+      return 2;
+    }
+    cell_context cc{.ctx = *ctx, .kernels = *kernels, .options = o};
+    // One tiny dispatch of each kernel: the driver compiles (JITs) on first use, and the large
+    // shapes have no warm-up batch of their own.
+    for (const char* tiny : {"N1 C8 8x8 K8 3x3 p1", "N1 C3 9x9 K5 3x3 d2"}) {
+      conv2d_cell scratch;
+      conv2d_bench_options quiet = o;
+      quiet.iterations = 1;
+      quiet.warmup = 0;
+      quiet.kernel = kernels::conv2d_kernel::automatic;
+      cell_context warm{.ctx = *ctx, .kernels = *kernels, .options = quiet};
+      if (auto ok = measure(warm, *kernels::parse_conv2d_shape(tiny), o.paths.front(), conv2d_mode::sync, scratch);
+          !ok) {
+        progress << "conv2d bench: warm-up on " << tiny << ": " << ok.error().message << '\n';
+        return 2;
+      }
+    }
+    const std::size_t total = shapes.size() * o.paths.size() * o.modes.size();
+    progress << fmt::format("conv2d bench on {} ({}): {} cells, {} batches each after {} warm-up\n", machine.renderer,
+                            machine.version, total, o.iterations, o.warmup);
+    for (const conv2d_shape& shape : shapes) {
+      for (const conv2d_path path : o.paths) {
+        for (const conv2d_mode mode : o.modes) {
+          conv2d_cell cell{
+              .shape = shape.to_string(),
+              .kernel = std::string(kernels::to_string(
+                  o.kernel == kernels::conv2d_kernel::automatic ? kernels::conv2d_kernels::pick(shape) : o.kernel)),
+              .path = std::string(kernels::to_string(path)),
+              .mode = std::string(to_string(mode)),
+              .gflop = shape.flops() / 1e9};
+          const auto started = clock_type::now();
+          if (auto ok = measure(cc, shape, path, mode, cell); !ok) cell.error = ok.error().message;
+          progress << fmt::format("[{}/{}] {} {} {} {}: ", cells.size() + 1, total, cell.shape, cell.kernel, cell.path,
+                                  cell.mode);
+          if (cell.error.empty()) {
+            progress << fmt::format("median {:.3f} ms, {:.2f} GFLOP/s, {} copies/batch{} ({:.1f} s)\n",
+                                    cell.latency_ms.median, cell.gflops_per_second, cell.copies_per_iter,
+                                    cell.failed() ? ", CHECK FAILED" : "", ms_since(started) / 1e3);
+          } else {
+            progress << "could not run: " << cell.error << '\n';
+          }
+          cells.push_back(std::move(cell));
+        }
+      }
+    }
+  }
+
+  detail::print_conv2d_table(out, machine, o, cells);
+  bool failed = false;
+  for (const conv2d_cell& c : cells) failed = failed || c.failed();
+  if (!o.json_path.empty()) {
+    std::ofstream file(o.json_path);
+    file << detail::conv2d_to_json(machine, o, cells).dump(2) << '\n';
+    file.close();
+    if (!file) {
+      progress << "conv2d bench: could not write " << o.json_path << '\n';
+      return 2;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace gpusoak::bench

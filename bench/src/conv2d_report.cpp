@@ -1,0 +1,85 @@
+#include "conv2d_report.hpp"
+
+#include <fmt/format.h>
+
+#include <ostream>
+
+namespace gpusoak::bench::detail {
+
+bool conv2d_cell::failed() const noexcept {
+  return error.empty() && (!outputs_finite || (reference_error && *reference_error >= 1e-5));
+}
+
+namespace {
+
+std::string check_text(const conv2d_cell& c) {
+  if (!c.error.empty()) return "error";
+  if (!c.outputs_finite) return "NaN!";
+  if (!c.reference_error) return "finite";
+  return fmt::format("{:.1e}{}", *c.reference_error, *c.reference_error < 1e-5 ? "" : "!");
+}
+
+}  // namespace
+
+void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const conv2d_bench_options& options,
+                        const std::vector<conv2d_cell>& cells) {
+  out << fmt::format("conv2d on {} ({}), backend {}\n", machine.renderer, machine.version, machine.backend);
+  out << fmt::format("cpu: {}; date {}; load average {}\n", machine.cpu, machine.date, machine.load_average);
+  out << fmt::format(
+      "up to {} timed batches per cell (fewer past {} s a cell; column n), after {} warm-up batch(es) for shapes up "
+      "to {} GFLOP; pipelined depth {}\n",
+      options.iterations, options.cell_seconds, options.warmup, warmup_max_flops / 1e9, options.pipeline_depth);
+  out << "latency: producer writes the input .. output readable on the CPU; check: relative L2 error vs the\n"
+         "double reference (small shapes) or 'finite' (every element of every output checked for NaN)\n\n";
+  out << fmt::format("{:<28} {:<6} {:<9} {:<9} {:>3} {:>8} {:>10} {:>10} {:>8} {:>9} {:>8}\n", "shape", "kernel",
+                     "path", "mode", "n", "GFLOP", "median ms", "p99 ms", "GFLOP/s", "copies/it", "check");
+  for (const conv2d_cell& c : cells) {
+    if (!c.error.empty()) {
+      out << fmt::format("{:<28} {:<6} {:<9} {:<9} could not run: {}\n", c.shape, c.kernel, c.path, c.mode, c.error);
+      continue;
+    }
+    out << fmt::format("{:<28} {:<6} {:<9} {:<9} {:>3} {:>8.3f} {:>10.3f} {:>10.3f} {:>8.3f} {:>9.1f} {:>8}\n", c.shape,
+                       c.kernel, c.path, c.mode, c.iterations, c.gflop, c.latency_ms.median, c.latency_ms.p99,
+                       c.gflops_per_second, c.copies_per_iter, check_text(c));
+  }
+}
+
+nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2d_bench_options& options,
+                                      const std::vector<conv2d_cell>& cells) {
+  nlohmann::ordered_json j;
+  j["benchmark"] = "conv2d";
+  j["machine"] = {{"renderer", machine.renderer}, {"gl_version", machine.version},
+                  {"cpu", machine.cpu},           {"backend", machine.backend},
+                  {"date", machine.date},         {"load_average", machine.load_average}};
+  j["options"] = {{"iterations", options.iterations},
+                  {"warmup", options.warmup},
+                  {"cell_seconds", options.cell_seconds},
+                  {"pipeline_depth", options.pipeline_depth},
+                  {"kernel", std::string(kernels::to_string(options.kernel))}};
+  j["cells"] = nlohmann::ordered_json::array();
+  for (const conv2d_cell& c : cells) {
+    nlohmann::ordered_json row{{"shape", c.shape}, {"kernel", c.kernel}, {"path", c.path}, {"mode", c.mode}};
+    if (!c.error.empty()) {
+      row["error"] = c.error;
+    } else {
+      row["strategies"] = {{"input", c.input_strategy}, {"output", c.output_strategy}, {"weights", c.weight_strategy}};
+      row["gflop_per_batch"] = c.gflop;
+      row["iterations"] = c.iterations;
+      row["depth"] = c.depth;
+      row["latency_ms"] = {{"median", c.latency_ms.median},
+                           {"p99", c.latency_ms.p99},
+                           {"min", c.latency_ms.min},
+                           {"max", c.latency_ms.max}};
+      row["gflops_per_second"] = c.gflops_per_second;
+      if (c.mode == "pipelined") row["total_ms"] = c.total_ms;
+      row["copies_per_iteration"] = c.copies_per_iter;
+      row["copied_bytes_per_iteration"] = c.copied_bytes_per_iter;
+      row["outputs_finite"] = c.outputs_finite;
+      row["reference_error"] = c.reference_error ? nlohmann::ordered_json(*c.reference_error) : nullptr;
+    }
+    j["cells"].push_back(std::move(row));
+  }
+  return j;
+}
+
+}  // namespace gpusoak::bench::detail

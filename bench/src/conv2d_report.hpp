@@ -1,0 +1,46 @@
+// Results of the conv2d benchmark: one row per (shape, path, mode); a table and JSON.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gpusoak/bench/conv2d_bench.hpp"
+#include "stats.hpp"
+
+namespace gpusoak::bench::detail {
+
+struct conv2d_machine {
+  std::string renderer, version, cpu, backend, date, load_average;
+};
+
+struct conv2d_cell {
+  std::string shape;  // canonical text
+  std::string kernel;
+  std::string path;  // "zero-copy" | "staging"
+  std::string mode;  // "sync" | "pipelined"
+  std::string input_strategy, output_strategy, weight_strategy;
+  double gflop = 0;  // per batch
+  int iterations = 0;
+  int depth = 1;
+  summary latency_ms;            // per batch, end to end
+  double gflops_per_second = 0;  // sync: gflop / median; pipelined: total gflop / total time
+  double total_ms = 0;           // pipelined: the whole back-to-back run
+  double copies_per_iter = 0;
+  double copied_bytes_per_iter = 0;
+  std::optional<double> reference_error;  // relative L2, when checked
+  bool outputs_finite = true;
+  std::string error;  // non-empty: the cell could not run
+
+  [[nodiscard]] bool failed() const noexcept;  // an output check failed (not: could not run)
+};
+
+void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const conv2d_bench_options& options,
+                        const std::vector<conv2d_cell>& cells);
+[[nodiscard]] nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2d_bench_options& options,
+                                                    const std::vector<conv2d_cell>& cells);
+
+}  // namespace gpusoak::bench::detail

@@ -1,0 +1,158 @@
+// conv2d forward on GL compute shaders, over unified buffers.
+//
+// conv2d_kernels compiles the shaders once per context (direct: any shape; tiled: shared memory,
+// several outputs per invocation, for the common 1x1/3x3 cases) and picks one per shape.
+// conv2d_session owns the buffers of one shape and runs it on one of two paths:
+//
+//   path        input (per batch)                  weights, bias         output
+//   zero_copy   CPU writes into a persistent map   resident (matrix's    read through a map after
+//               (or pinned memory): no copy        gpu_reads_many pick,  a fence: no copy
+//   staging     host array, glNamedBufferSubData   written once)         glGetNamedBufferSubData
+//
+// Layout of every buffer: float32, tightly packed from the start of the buffer, which is 64-byte
+// aligned in the CPU view. input()[((n*C + c)*H + ih)*W + iw], weights()[((k*C/groups + c)*R +
+// r)*S + s], output[((n*K + k)*P + p)*Q + q]. Rows are not padded: a row starts 64-byte aligned
+// only where W*4 is a multiple of 64; the producer writes whole cache lines when it writes rows in
+// order, which is the one access pattern a write-combined map rewards.
+//
+// Pipelining: a session has `pipeline_depth` slots, each an input and an output buffer and a
+// fence. A slot goes free -> begun (begin(): CPU writes input) -> in flight (submit(): dispatched
+// and fenced) -> done (finish(): waited, output readable) -> begun again. The CPU fills slot k+1
+// while the GPU computes slot k, and waits only in finish(), which the caller needs only when
+// every slot is in flight. run() is begin's slot, submitted and finished at once.
+//
+// Thread safety: none; everything runs on the context's thread. The session holds a reference to
+// its context, which must outlive it (as for every GL object of the buffer layer).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "gpusoak/buffers/compute_program.hpp"
+#include "gpusoak/buffers/context.hpp"
+#include "gpusoak/buffers/fence.hpp"
+#include "gpusoak/buffers/unified_buffer.hpp"
+#include "gpusoak/kernels/conv2d_shape.hpp"
+
+namespace gpusoak::kernels {
+
+enum class conv2d_path { zero_copy, staging };
+enum class conv2d_kernel { automatic, direct, tiled };
+
+[[nodiscard]] std::string_view to_string(conv2d_path path) noexcept;
+[[nodiscard]] std::string_view to_string(conv2d_kernel kernel) noexcept;
+[[nodiscard]] gpu::result<conv2d_path> parse_conv2d_path(std::string_view text);  // "zero-copy", "staging"
+
+// The tiled kernel's compile-time tiling, injected into the shader as #defines (the tile's
+// width and height are its work group size, read back from the program).
+struct tiled_params {
+  static constexpr std::uint32_t out_channels = 8;  // accumulators per invocation
+  static constexpr std::uint32_t in_channels = 8;   // input channels per shared-memory block
+  static constexpr std::uint32_t max_kernel = 3;    // R == S <= this
+  static constexpr std::uint32_t max_stride = 2;    // stride_h == stride_w <= this
+};
+
+class conv2d_kernels {
+ public:
+  // Compiles and links both programs on ctx's thread. `validation` carries the compiler log.
+  [[nodiscard]] static gpu::result<std::shared_ptr<const conv2d_kernels>> create(gpu::context& ctx);
+
+  // tiled when groups == 1, dilation 1, R == S in {1, 3} and stride_h == stride_w <= 2;
+  // direct otherwise.
+  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape) noexcept;
+  // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
+  [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
+
+  [[nodiscard]] const gpu::compute_program& program(conv2d_kernel kernel) const noexcept;
+
+ private:
+  gpu::compute_program direct_;
+  gpu::compute_program tiled_;
+};
+
+struct session_options {
+  conv2d_path path = conv2d_path::zero_copy;
+  std::uint32_t pipeline_depth = 1;                             // slots, >= 1
+  conv2d_kernel kernel = conv2d_kernel::automatic;              // force one (tests, benchmarks)
+  std::chrono::nanoseconds timeout = std::chrono::seconds(60);  // per fence wait: a software
+                                                                // rasterizer takes seconds on large batches
+  std::string tag = "conv2d";                                   // prefixes every buffer's tag
+};
+
+class conv2d_session {
+ public:
+  // Validates the shape and creates every buffer. zero_copy: input and output must get a
+  // mapped strategy (tried in the matrix's order for stream_to_gpu and gpu_to_cpu, mapped ones
+  // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
+  // Weights and bias follow the matrix for gpu_reads_many on both paths.
+  [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
+                                                          std::shared_ptr<const conv2d_kernels> kernels,
+                                                          const conv2d_shape& shape, const session_options& options);
+
+  conv2d_session(conv2d_session&&) noexcept;
+  conv2d_session& operator=(conv2d_session&&) noexcept;
+  ~conv2d_session();
+
+  [[nodiscard]] const conv2d_shape& shape() const noexcept { return shape_; }
+  [[nodiscard]] conv2d_path path() const noexcept { return path_; }
+  [[nodiscard]] conv2d_kernel kernel() const noexcept { return kernel_; }  // never automatic
+  [[nodiscard]] std::uint32_t depth() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
+  [[nodiscard]] std::uint32_t in_flight() const noexcept { return in_flight_; }
+  [[nodiscard]] gpu::strategy input_strategy() const noexcept;
+  [[nodiscard]] gpu::strategy output_strategy() const noexcept;
+  [[nodiscard]] gpu::strategy weight_strategy() const noexcept;
+
+  // Write the weights (and bias) here, then commit_weights() once; write-only views.
+  [[nodiscard]] std::span<float> weights() noexcept;
+  [[nodiscard]] std::span<float> bias() noexcept;  // empty without bias
+  [[nodiscard]] gpu::result<void> commit_weights();
+
+  // Fills every slot's output with NaN and makes that visible to the GPU (staging: one upload
+  // per slot), so an element the kernel fails to write shows up. No slot may be in flight.
+  [[nodiscard]] gpu::result<void> poison_outputs();
+
+  // The input of the slot the next begin() or run() uses; write-only (may be write-combined).
+  // Valid while that slot is not in flight.
+  [[nodiscard]] std::span<float> input() noexcept;
+  // Synchronous: begin + submit + finish. The view is valid until the slot is begun again.
+  [[nodiscard]] gpu::result<std::span<const float>> run();
+
+  // Takes the next slot for writing and returns its input. `validation` when that slot is in
+  // flight (the ring is full: finish() first) or a slot is already begun.
+  [[nodiscard]] gpu::result<std::span<float>> begin();
+  // Publishes the begun slot's input, dispatches the kernel and fences it. Never waits.
+  [[nodiscard]] gpu::result<void> submit();
+  // Waits for the oldest slot in flight and returns its output (readable until the slot is
+  // begun again). `validation` when none is in flight; a wait past the timeout is context_lost.
+  [[nodiscard]] gpu::result<std::span<const float>> finish();
+
+ private:
+  struct slot {
+    gpu::unified_buffer input;
+    gpu::unified_buffer output;
+    gpu::fence done;
+  };
+  conv2d_session() = default;
+  void dispatch(const slot& s) const;
+
+  gpu::context* ctx_ = nullptr;
+  std::shared_ptr<const conv2d_kernels> kernels_;
+  conv2d_shape shape_;
+  conv2d_path path_ = conv2d_path::zero_copy;
+  conv2d_kernel kernel_ = conv2d_kernel::direct;
+  std::chrono::nanoseconds timeout_{};
+  gpu::unified_buffer weights_;
+  gpu::unified_buffer bias_;
+  std::vector<slot> slots_;
+  std::uint32_t next_ = 0;    // the slot begin() takes
+  std::uint32_t oldest_ = 0;  // the oldest slot in flight
+  std::uint32_t in_flight_ = 0;
+  bool begun_ = false;
+};
+
+}  // namespace gpusoak::kernels

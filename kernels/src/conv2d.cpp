@@ -1,0 +1,325 @@
+#include "gpusoak/kernels/conv2d.hpp"
+
+#include <fmt/format.h>
+#include <glad/gl.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "shader_sources.hpp"
+
+namespace gpusoak::kernels {
+namespace {
+
+using gpu::error_kind;
+using gpu::make_error;
+
+// GL guarantees this many work groups per dispatch axis; the shaders loop over the rest.
+constexpr std::uint64_t max_groups_per_axis = 65535;
+
+std::uint32_t clamp_groups(std::uint64_t groups) {
+  return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(groups, 1, max_groups_per_axis));
+}
+
+std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
+  return (a + b - 1) / b;
+}
+
+std::string program_source(std::string_view kernel) {
+  std::string source = fmt::format(
+      "#version 450 core\n"
+      "#define TILED_OUT_CHANNELS {}\n#define TILED_IN_CHANNELS {}\n"
+      "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n",
+      tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride);
+  source += detail::conv2d_common_glsl;
+  source += "\n#line 1\n";  // compiler messages count lines of the kernel file
+  source += kernel;
+  return source;
+}
+
+// The mapped strategies of the matrix's list for `use`, best first: what zero-copy may use.
+std::vector<gpu::strategy> mapped_candidates(const gpu::capabilities& caps, gpu::usage use) {
+  std::vector<gpu::strategy> out;
+  for (const gpu::strategy s : gpu::candidates(caps, use)) {
+    if (s == gpu::strategy::persistent_coherent || s == gpu::strategy::persistent_flush ||
+        s == gpu::strategy::pinned_host) {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+// A buffer on the zero-copy path: the first mapped strategy that can be created.
+gpu::result<gpu::unified_buffer> create_mapped(gpu::context& ctx, std::uint64_t bytes, gpu::usage use,
+                                               const std::string& tag) {
+  gpu::buffer_error last{
+      error_kind::unsupported,
+      fmt::format("no mapped strategy is supported for {} here ({}{})", gpu::to_string(use), ctx.caps().renderer,
+                  ctx.caps().masked.empty() ? "" : ", masked: " + ctx.caps().masked)};
+  for (const gpu::strategy s : mapped_candidates(ctx.caps(), use)) {
+    auto made = gpu::unified_buffer::create(
+        ctx, {.size = bytes, .use = use, .preferred = s, .allow_fallback = false, .tag = tag});
+    if (made && made->is_mapped()) return std::move(*made);
+    if (!made) {
+      last = made.error();
+      if (last.kind == error_kind::out_of_memory) break;
+    }
+  }
+  last.message = fmt::format("zero-copy buffer '{}': {}", tag, last.message);
+  return std::unexpected(last);
+}
+
+gpu::result<gpu::unified_buffer> create_io(gpu::context& ctx, conv2d_path path, std::uint64_t bytes, gpu::usage use,
+                                           const std::string& tag) {
+  if (path == conv2d_path::zero_copy) return create_mapped(ctx, bytes, use, tag);
+  return gpu::unified_buffer::create(
+      ctx, {.size = bytes, .use = use, .preferred = gpu::strategy::staging_copy, .allow_fallback = false, .tag = tag});
+}
+
+std::span<float> floats(const gpu::unified_buffer& buffer, std::uint64_t count) {
+  return {reinterpret_cast<float*>(buffer.cpu_view().data()), static_cast<std::size_t>(count)};
+}
+
+bool aligned_64(const gpu::unified_buffer& buffer) {
+  return std::bit_cast<std::uintptr_t>(buffer.cpu_view().data()) % 64 == 0;
+}
+
+}  // namespace
+
+std::string_view to_string(conv2d_path path) noexcept {
+  return path == conv2d_path::zero_copy ? "zero-copy" : "staging";
+}
+
+std::string_view to_string(conv2d_kernel kernel) noexcept {
+  switch (kernel) {
+    case conv2d_kernel::automatic: return "automatic";
+    case conv2d_kernel::direct: return "direct";
+    case conv2d_kernel::tiled: return "tiled";
+  }
+  return "?";
+}
+
+gpu::result<conv2d_path> parse_conv2d_path(std::string_view text) {
+  if (text == "zero-copy" || text == "zero_copy") return conv2d_path::zero_copy;
+  if (text == "staging") return conv2d_path::staging;
+  return make_error(error_kind::validation, fmt::format("path '{}': use zero-copy or staging", text));
+}
+
+// --- conv2d_kernels -------------------------------------------------------------------------
+
+gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::context& ctx) {
+  auto kernels = std::make_shared<conv2d_kernels>();
+  const std::pair<gpu::compute_program*, std::pair<const char*, std::string_view>> programs[] = {
+      {&kernels->direct_, {"conv2d_direct.comp", detail::conv2d_direct_comp}},
+      {&kernels->tiled_, {"conv2d_tiled.comp", detail::conv2d_tiled_comp}}};
+  for (const auto& [program, named] : programs) {
+    auto made = gpu::compute_program::create(ctx, program_source(named.second));
+    if (!made) {
+      return make_error(made.error().kind, fmt::format("{}: {}", named.first, made.error().message));
+    }
+    *program = std::move(*made);
+  }
+  return std::shared_ptr<const conv2d_kernels>(std::move(kernels));
+}
+
+bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept {
+  switch (kernel) {
+    case conv2d_kernel::automatic:
+    case conv2d_kernel::direct: return true;
+    case conv2d_kernel::tiled:
+      return shape.groups == 1 && shape.dilation_h == 1 && shape.dilation_w == 1 && shape.r == shape.s &&
+             (shape.r == 1 || shape.r == 3) && shape.r <= tiled_params::max_kernel &&
+             shape.stride_h == shape.stride_w && shape.stride_h <= tiled_params::max_stride;
+  }
+  return false;
+}
+
+conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape) noexcept {
+  return supports(conv2d_kernel::tiled, shape) ? conv2d_kernel::tiled : conv2d_kernel::direct;
+}
+
+const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const noexcept {
+  return kernel == conv2d_kernel::tiled ? tiled_ : direct_;
+}
+
+// --- conv2d_session -------------------------------------------------------------------------
+
+conv2d_session::conv2d_session(conv2d_session&&) noexcept = default;
+conv2d_session& conv2d_session::operator=(conv2d_session&&) noexcept = default;
+conv2d_session::~conv2d_session() = default;
+
+gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::shared_ptr<const conv2d_kernels> kernels,
+                                                   const conv2d_shape& shape, const session_options& options) {
+  ctx.check_thread();
+  if (auto valid = shape.validate(); !valid) return std::unexpected(valid.error());
+  if (!kernels) return make_error(error_kind::validation, "conv2d session: kernels is null");
+  if (options.pipeline_depth < 1) {
+    return make_error(error_kind::validation, "pipeline_depth 0: a session needs at least 1 slot");
+  }
+  if (!conv2d_kernels::supports(options.kernel, shape)) {
+    return make_error(error_kind::validation,
+                      fmt::format("kernel {} cannot run shape '{}' (tiled needs groups 1, dilation 1, 1x1 or 3x3, "
+                                  "equal strides <= {})",
+                                  to_string(options.kernel), shape.to_string(), tiled_params::max_stride));
+  }
+  conv2d_session session;
+  session.ctx_ = &ctx;
+  session.kernels_ = std::move(kernels);
+  session.shape_ = shape;
+  session.path_ = options.path;
+  session.kernel_ = options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape) : options.kernel;
+  session.timeout_ = options.timeout;
+
+  const auto weights_desc = [&](std::uint64_t count, const char* what) {
+    return gpu::buffer_desc{.size = count * sizeof(float),
+                            .use = gpu::usage::gpu_reads_many,
+                            .tag = fmt::format("{}.{}", options.tag, what)};
+  };
+  auto weights = gpu::unified_buffer::create(ctx, weights_desc(shape.weight_elements(), "weights"));
+  if (!weights) return std::unexpected(weights.error());
+  session.weights_ = std::move(*weights);
+  if (shape.bias) {
+    auto bias = gpu::unified_buffer::create(ctx, weights_desc(shape.bias_elements(), "bias"));
+    if (!bias) return std::unexpected(bias.error());
+    session.bias_ = std::move(*bias);
+  }
+  for (std::uint32_t i = 0; i < options.pipeline_depth; ++i) {
+    auto input = create_io(ctx, options.path, shape.input_elements() * sizeof(float), gpu::usage::stream_to_gpu,
+                           fmt::format("{}.input{}", options.tag, i));
+    if (!input) return std::unexpected(input.error());
+    auto output = create_io(ctx, options.path, shape.output_elements() * sizeof(float), gpu::usage::gpu_to_cpu,
+                            fmt::format("{}.output{}", options.tag, i));
+    if (!output) return std::unexpected(output.error());
+    if (!aligned_64(*input) || !aligned_64(*output)) {
+      return make_error(error_kind::internal, fmt::format("slot {}: CPU view not 64-byte aligned ({} / {})", i,
+                                                          static_cast<const void*>(input->cpu_view().data()),
+                                                          static_cast<const void*>(output->cpu_view().data())));
+    }
+    session.slots_.push_back(slot{.input = std::move(*input), .output = std::move(*output), .done = {}});
+  }
+  return session;
+}
+
+gpu::strategy conv2d_session::input_strategy() const noexcept {
+  return slots_.front().input.strategy();
+}
+gpu::strategy conv2d_session::output_strategy() const noexcept {
+  return slots_.front().output.strategy();
+}
+gpu::strategy conv2d_session::weight_strategy() const noexcept {
+  return weights_.strategy();
+}
+
+std::span<float> conv2d_session::weights() noexcept {
+  return floats(weights_, shape_.weight_elements());
+}
+std::span<float> conv2d_session::bias() noexcept {
+  return shape_.bias ? floats(bias_, shape_.bias_elements()) : std::span<float>{};
+}
+
+gpu::result<void> conv2d_session::commit_weights() {
+  if (auto done = weights_.make_visible_to_gpu(); !done) return done;
+  if (shape_.bias) return bias_.make_visible_to_gpu();
+  return {};
+}
+
+gpu::result<void> conv2d_session::poison_outputs() {
+  if (in_flight_ > 0) {
+    return make_error(error_kind::validation,
+                      fmt::format("poison_outputs with {} slot(s) in flight: finish() them first", in_flight_));
+  }
+  for (slot& s : slots_) {
+    std::ranges::fill(floats(s.output, shape_.output_elements()), std::numeric_limits<float>::quiet_NaN());
+    if (auto visible = s.output.make_visible_to_gpu(); !visible) return visible;
+  }
+  return {};
+}
+
+std::span<float> conv2d_session::input() noexcept {
+  return floats(slots_[next_].input, shape_.input_elements());
+}
+
+gpu::result<std::span<const float>> conv2d_session::run() {
+  if (auto begun = begin(); !begun) return std::unexpected(begun.error());
+  if (auto submitted = submit(); !submitted) return std::unexpected(submitted.error());
+  return finish();
+}
+
+gpu::result<std::span<float>> conv2d_session::begin() {
+  if (begun_) {
+    return make_error(error_kind::validation, fmt::format("begin: slot {} is already begun; submit() it first", next_));
+  }
+  if (in_flight_ == depth()) {
+    return make_error(error_kind::validation,
+                      fmt::format("begin: all {} slots are in flight (the ring is full); finish() one first", depth()));
+  }
+  begun_ = true;
+  return input();
+}
+
+gpu::result<void> conv2d_session::submit() {
+  if (!begun_) return make_error(error_kind::validation, "submit: no slot is begun; call begin() first");
+  slot& s = slots_[next_];
+  // Zero-copy: coherent maps need nothing, non-coherent ones a flush. Staging: the upload.
+  if (auto visible = s.input.make_visible_to_gpu(); !visible) return visible;
+  dispatch(s);
+  s.done = gpu::fence::insert(*ctx_);
+  begun_ = false;
+  next_ = (next_ + 1) % depth();
+  ++in_flight_;
+  return {};
+}
+
+gpu::result<std::span<const float>> conv2d_session::finish() {
+  if (in_flight_ == 0) return make_error(error_kind::validation, "finish: no slot is in flight");
+  slot& s = slots_[oldest_];
+  if (auto waited = s.done.wait(timeout_); !waited) return std::unexpected(waited.error());
+  // Mapped: dispatch() put the client-mapped barrier before the slot's fence, just waited on,
+  // so a second fence (make_visible_to_cpu) would only cost another round trip. Staging: the
+  // readback copy.
+  if (!s.output.is_mapped()) {
+    if (auto visible = s.output.make_visible_to_cpu(0, 0, timeout_); !visible) return std::unexpected(visible.error());
+  }
+  oldest_ = (oldest_ + 1) % depth();
+  --in_flight_;
+  return std::span<const float>(floats(s.output, shape_.output_elements()));
+}
+
+void conv2d_session::dispatch(const slot& s) const {
+  const conv2d_shape& sh = shape_;
+  const gpu::compute_program& program = kernels_->program(kernel_);
+  const GLuint name = program.gl_name();
+  glProgramUniform4i(name, 0, static_cast<GLint>(sh.n), static_cast<GLint>(sh.c), static_cast<GLint>(sh.h),
+                     static_cast<GLint>(sh.w));
+  glProgramUniform4i(name, 1, static_cast<GLint>(sh.k), static_cast<GLint>(sh.p()), static_cast<GLint>(sh.q()),
+                     static_cast<GLint>(sh.groups));
+  glProgramUniform4i(name, 2, static_cast<GLint>(sh.r), static_cast<GLint>(sh.s), sh.bias ? 1 : 0, 0);
+  glProgramUniform4i(name, 3, static_cast<GLint>(sh.stride_h), static_cast<GLint>(sh.stride_w),
+                     static_cast<GLint>(sh.pad_h), static_cast<GLint>(sh.pad_w));
+  glProgramUniform4i(name, 4, static_cast<GLint>(sh.dilation_h), static_cast<GLint>(sh.dilation_w), 0, 0);
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, s.input.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, weights_.gl_name());
+  // Without bias the shader never reads binding 2; bind something valid anyway.
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, sh.bias ? bias_.gl_name() : weights_.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, s.output.gl_name());
+  program.use();
+
+  const std::array<std::uint32_t, 3> local = program.local_size();
+  std::array<std::uint64_t, 3> groups{};
+  if (kernel_ == conv2d_kernel::tiled) {
+    // A group computes a local.x by local.y tile of output pixels for out_channels channels.
+    groups = {ceil_div(sh.p(), local[1]) * ceil_div(sh.q(), local[0]), ceil_div(sh.k, tiled_params::out_channels),
+              ceil_div(sh.n, local[2])};
+  } else {
+    groups = {ceil_div(std::uint64_t{sh.p()} * sh.q(), local[0]), ceil_div(sh.k, local[1]), ceil_div(sh.n, local[2])};
+  }
+  glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
+  // Shader writes -> later reads through a persistent map (and, for staging, the API readback).
+  glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
+}
+
+}  // namespace gpusoak::kernels

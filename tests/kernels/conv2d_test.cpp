@@ -1,0 +1,314 @@
+// conv2d kernels against the double-precision reference, on random shapes of every family.
+#include "gpusoak/kernels/conv2d.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <random>
+
+#include "conv2d_checks.hpp"
+#include "gl_fixture.hpp"
+
+namespace gpusoak::kernels {
+namespace {
+
+using rng_t = std::mt19937_64;
+
+std::uint32_t pick(rng_t& rng, std::uint32_t lo, std::uint32_t hi) {
+  return std::uniform_int_distribution<std::uint32_t>(lo, hi)(rng);
+}
+
+struct family {
+  const char* name;
+  std::function<conv2d_shape(rng_t&)> draw;  // small shapes: llvmpipe is slow
+  friend void PrintTo(const family& f, std::ostream* os) { *os << f.name; }
+};
+
+// Sizes stay small; channel counts are deliberately not multiples of the tiled kernel's blocks
+// unless the family says otherwise.
+const family families[] = {
+    {"one_by_one",
+     [](rng_t& g) {
+       return conv2d_shape{.n = 1, .c = pick(g, 1, 20), .h = pick(g, 1, 17), .w = pick(g, 1, 17), .k = pick(g, 1, 20)};
+     }},
+    {"three_by_three",
+     [](rng_t& g) {
+       return conv2d_shape{.n = 1,
+                           .c = pick(g, 1, 12),
+                           .h = pick(g, 3, 20),
+                           .w = pick(g, 3, 20),
+                           .k = pick(g, 1, 12),
+                           .r = 3,
+                           .s = 3,
+                           .pad_h = 1,
+                           .pad_w = 1,
+                           .bias = true};
+     }},
+    {"five_by_five",
+     [](rng_t& g) {
+       return conv2d_shape{.n = 1,
+                           .c = pick(g, 1, 6),
+                           .h = pick(g, 5, 16),
+                           .w = pick(g, 5, 16),
+                           .k = pick(g, 1, 8),
+                           .r = 5,
+                           .s = 5,
+                           .pad_h = pick(g, 0, 2),
+                           .pad_w = pick(g, 0, 2)};
+     }},
+    {"strided",
+     [](rng_t& g) {
+       const std::uint32_t stride = pick(g, 2, 3);
+       return conv2d_shape{.n = 1,
+                           .c = pick(g, 1, 10),
+                           .h = pick(g, 3, 24),
+                           .w = pick(g, 3, 24),
+                           .k = pick(g, 1, 10),
+                           .r = 3,
+                           .s = 3,
+                           .stride_h = stride,
+                           .stride_w = stride,
+                           .pad_h = 1,
+                           .pad_w = 1};
+     }},
+    {"dilated",
+     [](rng_t& g) {
+       return conv2d_shape{.n = 1,
+                           .c = pick(g, 1, 6),
+                           .h = pick(g, 9, 18),
+                           .w = pick(g, 9, 18),
+                           .k = pick(g, 1, 6),
+                           .r = 3,
+                           .s = 3,
+                           .pad_h = pick(g, 0, 2),
+                           .pad_w = pick(g, 0, 2),
+                           .dilation_h = pick(g, 2, 3),
+                           .dilation_w = pick(g, 1, 3)};
+     }},
+    {"padded",
+     [](rng_t& g) {
+       const std::uint32_t r = pick(g, 1, 3) * 2 - 1;
+       return conv2d_shape{.n = 1,
+                           .c = pick(g, 1, 6),
+                           .h = pick(g, 1, 12),
+                           .w = pick(g, 1, 12),
+                           .k = pick(g, 1, 6),
+                           .r = r,
+                           .s = r,
+                           .pad_h = pick(g, r / 2, r),
+                           .pad_w = pick(g, r / 2, r),
+                           .bias = true};
+     }},
+    {"grouped",
+     [](rng_t& g) {
+       const std::uint32_t groups = pick(g, 2, 4);
+       return conv2d_shape{.n = 1,
+                           .c = groups * pick(g, 1, 4),
+                           .h = pick(g, 3, 14),
+                           .w = pick(g, 3, 14),
+                           .k = groups * pick(g, 1, 4),
+                           .r = 3,
+                           .s = 3,
+                           .pad_h = 1,
+                           .pad_w = 1,
+                           .groups = groups};
+     }},
+    {"depthwise",
+     [](rng_t& g) {
+       const std::uint32_t c = pick(g, 2, 16);
+       return conv2d_shape{.n = pick(g, 1, 2),
+                           .c = c,
+                           .h = pick(g, 3, 16),
+                           .w = pick(g, 3, 16),
+                           .k = c,
+                           .r = 3,
+                           .s = 3,
+                           .stride_h = pick(g, 1, 2),
+                           .stride_w = pick(g, 1, 2),
+                           .pad_h = 1,
+                           .pad_w = 1,
+                           .groups = c,
+                           .bias = true};
+     }},
+    {"batched",
+     [](rng_t& g) {
+       return conv2d_shape{.n = pick(g, 2, 5),
+                           .c = pick(g, 1, 9),
+                           .h = pick(g, 3, 12),
+                           .w = pick(g, 3, 12),
+                           .k = pick(g, 1, 9),
+                           .r = 3,
+                           .s = 3,
+                           .pad_h = 1,
+                           .pad_w = 1};
+     }},
+    {"non_square",
+     [](rng_t& g) {
+       return conv2d_shape{.n = 1,
+                           .c = pick(g, 1, 6),
+                           .h = pick(g, 5, 9),
+                           .w = pick(g, 20, 40),
+                           .k = pick(g, 1, 6),
+                           .r = pick(g, 1, 3),
+                           .s = pick(g, 3, 5),
+                           .stride_h = pick(g, 1, 2),
+                           .stride_w = pick(g, 1, 3),
+                           .pad_w = pick(g, 0, 2)};
+     }},
+    {"odd_channels",  // channels that are not a multiple of the tile's channel blocks
+     [](rng_t& g) {
+       return conv2d_shape{.n = 1,
+                           .c = 8 * pick(g, 1, 2) + pick(g, 1, 7),
+                           .h = pick(g, 17, 26),
+                           .w = pick(g, 17, 26),
+                           .k = 8 * pick(g, 1, 2) + pick(g, 1, 7),
+                           .r = 3,
+                           .s = 3,
+                           .pad_h = 1,
+                           .pad_w = 1,
+                           .bias = true};
+     }},
+};
+
+constexpr int shapes_per_family = 5;
+
+// Runs `shape` on `kernel` and `path` with fresh random input; returns the relative error.
+double run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>& kernels, const conv2d_shape& shape,
+                conv2d_kernel kernel, conv2d_path path, rng_t& rng) {
+  auto session = conv2d_session::create(ctx, kernels, shape, {.path = path, .kernel = kernel});
+  EXPECT_TRUE(session) << session.error().message;
+  if (!session) return 1.0;
+  EXPECT_EQ(session->kernel(), kernel);
+  const test::conv2d_data data = test::fill_weights(*session, rng);
+  EXPECT_TRUE(session->commit_weights());
+  EXPECT_TRUE(session->poison_outputs());
+  // The input is produced straight into the session's buffer; a twin generator (same state)
+  // produces the host copy the reference reads.
+  rng_t twin = rng;
+  test::fill_random(session->input(), rng);
+  std::vector<float> input(shape.input_elements());
+  test::fill_random(input, twin);
+  auto out = session->run();
+  EXPECT_TRUE(out) << out.error().message;
+  if (!out) return 1.0;
+  return test::error_vs_reference(shape, input, data, *out);
+}
+
+class Conv2dFamily : public ::testing::TestWithParam<family> {};
+
+// checks random shapes of one family against the reference, on every kernel that can run them,
+// zero-copy (and the first shape also on the staging path); outputs are NaN-poisoned first
+TEST_P(Conv2dFamily, MatchesTheReference) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  rng_t rng(test::test_seed());
+  for (int i = 0; i < shapes_per_family; ++i) {
+    const conv2d_shape shape = GetParam().draw(rng);
+    ASSERT_TRUE(shape.validate()) << shape.to_string() << ": " << shape.validate().error().message;
+    for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled}) {
+      if (!conv2d_kernels::supports(kernel, shape)) continue;
+      for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
+        if (path == conv2d_path::staging && i > 0) continue;
+        const double error = run_once(*ctx, *kernels, shape, kernel, path, rng);
+        EXPECT_LT(error, test::tolerance)
+            << shape.to_string() << " on " << to_string(kernel) << ", " << to_string(path);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dFamily, ::testing::ValuesIn(families),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// checks that the dispatcher picks the tiled kernel for the common cases and direct otherwise
+TEST(Conv2dDispatch, PicksTiledForCommonShapes) {
+  auto shape = [](const char* text) { return *parse_conv2d_shape(text); };
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 s2 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::direct);
+}
+
+// checks a shape large enough for several tiles in each direction and more than one channel
+// block each way, on both kernels (the random families stay small)
+TEST(Conv2dKernels, TiledAndDirectAgreeOnAMidSizedShape) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  rng_t rng(test::test_seed());
+  const conv2d_shape shape = *parse_conv2d_shape("N2 C19 37x45 K21 3x3 p1 bias");
+  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled}) {
+    EXPECT_LT(run_once(*ctx, *kernels, shape, kernel, conv2d_path::zero_copy, rng), test::tolerance)
+        << to_string(kernel);
+  }
+}
+
+// checks that the pipelined mode returns each batch's own output, in order, with the CPU
+// filling later slots while earlier ones are in flight, on both paths
+TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  const std::uint64_t seed = test::test_seed();
+  const conv2d_shape shape = *parse_conv2d_shape("N2 C5 13x11 K7 3x3 p1 bias");
+  for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
+    SCOPED_TRACE(std::string(to_string(path)));
+    rng_t rng(seed);
+    auto session = conv2d_session::create(*ctx, *kernels, shape, {.path = path, .pipeline_depth = 3});
+    ASSERT_TRUE(session) << session.error().message;
+    const test::conv2d_data data = test::fill_weights(*session, rng);
+    ASSERT_TRUE(session->commit_weights());
+    ASSERT_TRUE(session->poison_outputs());
+    constexpr int batches = 8;
+    std::vector<std::vector<float>> inputs;
+    int finished = 0;
+    const auto check_oldest = [&] {
+      auto out = session->finish();
+      ASSERT_TRUE(out) << out.error().message;
+      EXPECT_LT(test::error_vs_reference(shape, inputs[finished], data, *out), test::tolerance) << "batch " << finished;
+      ++finished;
+    };
+    for (int b = 0; b < batches; ++b) {
+      if (session->in_flight() == session->depth()) {
+        auto refused = session->begin();  // the ring is full: begin refuses rather than overwrite
+        EXPECT_FALSE(refused);
+        check_oldest();
+      }
+      auto in = session->begin();
+      ASSERT_TRUE(in) << in.error().message;
+      rng_t twin = rng;
+      test::fill_random(*in, rng);
+      inputs.emplace_back(in->size());
+      test::fill_random(inputs.back(), twin);
+      ASSERT_TRUE(session->submit());
+    }
+    EXPECT_EQ(session->in_flight(), 3u);
+    while (session->in_flight() > 0) check_oldest();
+    EXPECT_EQ(finished, batches);
+    EXPECT_FALSE(session->finish());  // nothing left
+  }
+}
+
+// checks that a session refuses a kernel that cannot run its shape, naming both
+TEST(Conv2dSession, RefusesTiledForADilatedShape) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels);
+  auto session = conv2d_session::create(*ctx, *kernels, *parse_conv2d_shape("N1 C4 9x9 K4 3x3 d2"),
+                                        {.kernel = conv2d_kernel::tiled});
+  ASSERT_FALSE(session);
+  EXPECT_NE(session.error().message.find("tiled"), std::string::npos) << session.error().message;
+}
+
+}  // namespace
+}  // namespace gpusoak::kernels
