@@ -1,6 +1,8 @@
 // device_local_staged and staging_copy: the CPU writes a host shadow, explicit copies move it.
 #include <glad/gl.h>
 
+#include <fmt/format.h>
+
 #include <new>
 
 #include "context_core.hpp"
@@ -73,10 +75,8 @@ class shadowed_storage final : public storage {
 
 result<std::unique_ptr<storage>> make_shadowed_storage(context_core& core, std::uint64_t size, usage use,
                                                        bool device_local) {
-  auto* shadow = static_cast<std::byte*>(::operator new[](size, shadow_alignment, std::nothrow));
-  if (shadow == nullptr) {
-    return make_error(error_kind::out_of_memory, "host shadow allocation failed");
-  }
+  // GL storage first: the driver's answer (GL_OUT_OF_MEMORY for VRAM it cannot give) is the
+  // one that matters, and the host shadow is cheap to skip when it says no.
   GLuint name = 0;
   clear_gl_errors();
   glCreateBuffers(1, &name);
@@ -89,8 +89,12 @@ result<std::unique_ptr<storage>> make_shadowed_storage(context_core& core, std::
   }
   if (auto ok = check_gl(device_local ? "device-local storage" : "staging storage", size); !ok) {
     glDeleteBuffers(1, &name);
-    ::operator delete[](shadow, shadow_alignment);
     return std::unexpected(ok.error());
+  }
+  auto* shadow = static_cast<std::byte*>(::operator new[](size, shadow_alignment, std::nothrow));
+  if (shadow == nullptr) {
+    glDeleteBuffers(1, &name);
+    return make_error(error_kind::out_of_memory, fmt::format("host shadow of {} bytes: allocation failed", size));
   }
   const bool gpu_writes = use == usage::gpu_to_cpu || use == usage::bidirectional;
   return std::make_unique<shadowed_storage>(name, shadow, size, device_local, gpu_writes);
