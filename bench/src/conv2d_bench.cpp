@@ -14,6 +14,7 @@
 
 #include "conv2d_report.hpp"
 #include "gpusoak/kernels/conv2d_reference.hpp"
+#include "json_file.hpp"
 
 namespace gpusoak::bench {
 namespace {
@@ -312,10 +313,7 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
   bool failed = false;
   for (const conv2d_cell& c : cells) failed = failed || c.failed();
   if (!o.json_path.empty()) {
-    std::ofstream file(o.json_path);
-    file << detail::conv2d_to_json(machine, o, cells).dump(2) << '\n';
-    file.close();
-    if (!file) {
+    if (!detail::write_json_file(o.json_path, detail::conv2d_to_json(machine, o, cells))) {
       progress << "conv2d bench: could not write " << o.json_path << '\n';
       return 2;
     }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <ostream>
 
+#include "json_file.hpp"
 #include "measure.hpp"
 #include "report.hpp"
 
@@ -126,10 +127,7 @@ int run_upload_bench(const upload_bench_options& options, std::ostream& out, std
 
   detail::print_tables(out, machine, o, cells);
   if (!o.json_path.empty()) {
-    std::ofstream file(o.json_path);
-    file << detail::to_json(machine, o, cells).dump(2) << '\n';
-    file.close();
-    if (!file) {
+    if (!detail::write_json_file(o.json_path, detail::to_json(machine, o, cells))) {
       progress << "upload bench: could not write " << o.json_path << '\n';
       return 2;
     }
