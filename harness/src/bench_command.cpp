@@ -6,7 +6,7 @@
 #include "gpusoak/bench/upload_bench.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/context_flags.hpp"
-#include "gpusoak/harness/units.hpp"
+#include "gpusoak/scenarios/units.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -69,7 +69,7 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   options.trials = *trials;
   options.pipeline_depth = *depth;
   if (auto sizes = parsed->value("sizes")) {
-    auto list = parse_byte_list(*sizes);
+    auto list = scenarios::parse_byte_list(*sizes);
     if (!list) {
       err << "gpusoak bench upload: --sizes: " << list.error().message << "\n";
       return exit_could_not_run;

@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-#include "gpusoak/harness/units.hpp"
+#include "gpusoak/scenarios/units.hpp"
 
 namespace gpusoak::harness {
 
@@ -41,7 +41,7 @@ gpu::result<gpu::context_options> context_options_from(const cli_args& args) {
   }
   options.mask = *mask;
   if (auto budget = args.value("budget")) {
-    auto bytes = parse_bytes(*budget);
+    auto bytes = scenarios::parse_bytes(*budget);
     if (!bytes) return gpu::make_error(gpu::error_kind::validation, "--budget: " + bytes.error().message);
     options.budget_bytes = *bytes;
   }

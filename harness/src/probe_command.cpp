@@ -8,7 +8,7 @@
 #include "gpusoak/buffers/strategy.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/context_flags.hpp"
-#include "gpusoak/harness/units.hpp"
+#include "gpusoak/scenarios/units.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -78,8 +78,8 @@ void print_text(const gpu::context& ctx, std::ostream& out) {
       "Limits\n  GL            {}.{}\n  map align     {} B\n  SSBO align    {} B\n  UBO align     {} B\n"
       "  max SSBO      {}\n  shared mem    {}\n",
       c.limit.gl_major, c.limit.gl_minor, c.limit.min_map_buffer_alignment, c.limit.ssbo_offset_alignment,
-      c.limit.ubo_offset_alignment, format_bytes(static_cast<std::uint64_t>(c.limit.max_ssbo_size)),
-      format_bytes(static_cast<std::uint64_t>(c.limit.max_compute_shared_memory)));
+      c.limit.ubo_offset_alignment, scenarios::format_bytes(static_cast<std::uint64_t>(c.limit.max_ssbo_size)),
+      scenarios::format_bytes(static_cast<std::uint64_t>(c.limit.max_compute_shared_memory)));
   out << fmt::format(
       "Extensions\n  GL_ARB_buffer_storage   {}\n  GL_AMD_pinned_memory    {}\n"
       "  GL_NVX_gpu_memory_info  {}\n  GL_ATI_meminfo          {}\n  GL_KHR_debug            {}\n"
@@ -91,9 +91,9 @@ void print_text(const gpu::context& ctx, std::ostream& out) {
       "  client_storage_is_host    {}\n",
       yes(c.quirk.explicit_flush_broken), yes(c.quirk.pinned_memory_unreliable), yes(c.quirk.client_storage_is_host));
   out << fmt::format("Memory\n  dedicated     {}\n  available     {}\n  budget        {}\n",
-                     c.memory.dedicated_bytes ? format_bytes(*c.memory.dedicated_bytes) : "not reported",
-                     c.memory.available_bytes ? format_bytes(*c.memory.available_bytes) : "not reported",
-                     format_bytes(ctx.budget().limit()));
+                     c.memory.dedicated_bytes ? scenarios::format_bytes(*c.memory.dedicated_bytes) : "not reported",
+                     c.memory.available_bytes ? scenarios::format_bytes(*c.memory.available_bytes) : "not reported",
+                     scenarios::format_bytes(ctx.budget().limit()));
   if (!c.masked.empty()) out << "Masked\n  " << c.masked << "\n";
   out << "\nDecision matrix (preference order per vendor class; quirks and support filter it at run time)\n";
   out << fmt::format("  {:<14} {:<15} {}\n", "vendor", "usage", "preferences");

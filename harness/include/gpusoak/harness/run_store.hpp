@@ -1,0 +1,199 @@
+// The daemon's run store: one SQLite file holding runs, their phases, samples, events and
+// verdicts, written as they happen so that a kill -9 loses at most the sample being written.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpusoak/buffers/error.hpp"
+
+namespace gpusoak::harness {
+
+// Wall-clock instants, stored as integer milliseconds since the Unix epoch (UTC).
+using timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
+[[nodiscard]] timestamp now_timestamp() noexcept;
+
+// A run's state changes only through the store's transition check; the legal transitions:
+//   1. queued      -> running                                   (mark_running)
+//   2. interrupted -> running                                   (mark_running: a resume)
+//   3. running     -> interrupted                               (recover_interrupted, at start-up)
+//   4. queued|running|interrupted -> passed|failed|could_not_run|aborted   (finish_run)
+// passed, failed, could_not_run and aborted are final: nothing leaves them.
+enum class run_state { queued, running, passed, failed, could_not_run, aborted, interrupted };
+[[nodiscard]] std::string_view to_string(run_state state) noexcept;
+// Errors (validation) name the text and the allowed values.
+[[nodiscard]] gpu::result<run_state> parse_run_state(std::string_view text);
+
+// A phase is running until record_phase_end gives its outcome; recover_interrupted marks the
+// phases of an interrupted run interrupted.
+enum class phase_state { running, passed, failed, aborted, interrupted };
+[[nodiscard]] std::string_view to_string(phase_state state) noexcept;
+[[nodiscard]] gpu::result<phase_state> parse_phase_state(std::string_view text);
+
+// What create_run needs; the store assigns the id and the state (queued).
+struct run_spec {
+  std::string plan_name;
+  std::string plan_text;  // the plan as submitted (YAML), so a run can be resumed or re-gated
+  std::string device;     // the EGL device / GPU the run is bound to
+  double time_scale = 1.0;
+  timestamp created_at = now_timestamp();
+};
+
+// One row per sample interval (and per scenario/context, when the daemon samples them apart).
+struct sample {
+  double t_seconds = 0;  // run-elapsed time, carried over a resume
+  std::string scenario;
+  std::string context;
+  std::int64_t live_buffers = 0;
+  std::int64_t live_bytes = 0;
+  std::int64_t rss_bytes = 0;
+  std::int64_t copies_total = 0;
+  std::int64_t errors_total = 0;
+  double latency_p50_seconds = 0;
+  double latency_p90_seconds = 0;
+  double latency_p99_seconds = 0;
+  std::int64_t iterations = 0;
+  std::string extra_json = "{}";  // further figures, a JSON object; stored as given
+  bool operator==(const sample&) const = default;
+};
+
+struct event {
+  double t_seconds = 0;  // run-elapsed
+  std::string level;     // "info", "warn", "error"
+  std::string scenario;  // empty for run-wide events
+  std::string message;
+  bool operator==(const event&) const = default;
+};
+
+struct phase_record {
+  std::int64_t index = 0;
+  std::string name;
+  phase_state state = phase_state::running;
+  timestamp started_at{};
+  std::optional<timestamp> ended_at;
+  bool operator==(const phase_record&) const = default;
+};
+
+// One gate threshold evaluated on a run ("p99(op_latency_seconds) < 200us").
+struct threshold_result {
+  std::string threshold;
+  double observed = 0;
+  bool passed = false;
+  bool operator==(const threshold_result&) const = default;
+};
+
+struct run_record {
+  std::string id;
+  std::string plan_name;
+  std::string plan_text;
+  std::string device;
+  run_state state = run_state::queued;
+  timestamp created_at{};
+  std::optional<timestamp> started_at;  // first start; a resume keeps it
+  std::optional<timestamp> ended_at;
+  double elapsed_seconds = 0;  // run-elapsed time reached; after a crash, the last sample's t
+  double time_scale = 1.0;
+  std::string verdict_reason;
+  // Derived on read (always consistent with the tables).
+  std::int64_t phase_count = 0;
+  std::int64_t sample_count = 0;
+  std::int64_t event_count = 0;
+  std::int64_t verdict_count = 0;
+  std::optional<double> last_sample_t;  // where a resumed run goes on from
+};
+
+// What the connection actually runs with (read back from SQLite, not from our own settings).
+struct store_settings {
+  std::string journal_mode;  // "wal"
+  int synchronous = 0;       // 2 = FULL
+  bool foreign_keys = false;
+  int busy_timeout_ms = 0;
+  int schema_version = 0;
+};
+
+// The run store. Errors: an unknown run id, an illegal state change or a malformed value is a
+// `validation` error naming the id and the states, and changes nothing; a file from a newer
+// gpusoak (schema version above ours) is `unsupported`; SQLite failures (SQLITE_FULL,
+// SQLITE_IOERR, a corrupt file) are `internal` with the SQL step and SQLite's message. Every
+// write is one transaction: after a failure it is rolled back, everything committed before it
+// stays, and the store remains usable (reads at least).
+//
+// Durability: each mutating call has committed (WAL, synchronous=FULL: fsynced) when it
+// returns success; a process killed at any point loses only the call in flight.
+//
+// Thread safety: one SQLite connection per store, every call serialised by an internal mutex,
+// so the io_context thread and GPU workers may share one store. Writers are few and small (a
+// sample every few seconds per worker), so one connection costs nothing and keeps SQLite's
+// locking out of our way. One process per file: recover_interrupted() assumes no other
+// process is writing runs to it. A moved-from store may only be destroyed or assigned to.
+// Do not fork() with a store open (SQLite's rule): open one in the child instead.
+class run_store {
+ public:
+  // Opens (creating if needed) the store at `path` and its schema.
+  [[nodiscard]] static gpu::result<run_store> open(const std::string& path);
+
+  run_store(run_store&&) noexcept;
+  run_store& operator=(run_store&&) noexcept;
+  run_store(const run_store&) = delete;
+  run_store& operator=(const run_store&) = delete;
+  ~run_store();  // closes the connection; committed data is already on disk
+
+  // Stores a queued run; its id is "r-YYYYMMDD-NNNN" (created_at's UTC date, a daily counter).
+  [[nodiscard]] gpu::result<std::string> create_run(const run_spec& spec);
+  // queued -> running (sets started_at), or interrupted -> running (a resume: keeps
+  // started_at and elapsed_seconds).
+  [[nodiscard]] gpu::result<void> mark_running(std::string_view id, timestamp started_at);
+  // The run must be running. A phase index may start again only while it has not ended (a
+  // resume restarts it: state back to running, started_at kept).
+  [[nodiscard]] gpu::result<void> record_phase_start(std::string_view id, std::int64_t index, std::string_view name,
+                                                     timestamp started_at);
+  // The phase must be running and `state` an outcome (not running).
+  [[nodiscard]] gpu::result<void> record_phase_end(std::string_view id, std::int64_t index, phase_state state,
+                                                   timestamp ended_at);
+  // The run must be running; t_seconds finite and >= 0.
+  [[nodiscard]] gpu::result<void> append_sample(std::string_view id, const sample& s);
+  // Any run that is not final (events about a failed start are welcome on a queued run).
+  [[nodiscard]] gpu::result<void> append_event(std::string_view id, const event& e);
+  // Replaces the run's verdicts (re-gating a run is idempotent); any state.
+  [[nodiscard]] gpu::result<void> record_verdicts(std::string_view id, const std::vector<threshold_result>& results);
+  // Moves the run to a final state (see run_state's transitions), sets ended_at and
+  // elapsed_seconds (the larger of the stored one and the last sample's t).
+  [[nodiscard]] gpu::result<void> finish_run(std::string_view id, run_state final_state, std::string_view reason,
+                                             timestamp ended_at);
+
+  [[nodiscard]] gpu::result<run_record> get_run(std::string_view id);
+  // Newest first (created_at, then id); limit > 0.
+  [[nodiscard]] gpu::result<std::vector<run_record>> list_runs(std::int64_t limit);
+  // Samples with t_seconds > after_t (all when absent), in insertion order.
+  [[nodiscard]] gpu::result<std::vector<sample>> samples(std::string_view id, std::optional<double> after_t = {});
+  [[nodiscard]] gpu::result<std::vector<event>> events(std::string_view id);
+  [[nodiscard]] gpu::result<std::vector<phase_record>> phases(std::string_view id);
+  [[nodiscard]] gpu::result<std::vector<threshold_result>> verdicts(std::string_view id);
+
+  // Runs currently in state interrupted (recovered earlier and not yet resumed or finished).
+  [[nodiscard]] gpu::result<std::vector<run_record>> interrupted_runs();
+  // Call once at daemon start-up: every run still `running` belonged to a process that died;
+  // marks it interrupted (its running phases too), sets elapsed_seconds to its last sample's
+  // t, and returns those runs so the daemon can resume each from last_sample_t. One
+  // transaction: all or none.
+  [[nodiscard]] gpu::result<std::vector<run_record>> recover_interrupted();
+
+  // PRAGMA integrity_check; `internal` with SQLite's findings when it is not "ok".
+  [[nodiscard]] gpu::result<void> integrity_check();
+  [[nodiscard]] gpu::result<store_settings> settings();
+
+  // The schema version this build writes and reads.
+  static constexpr int schema_version = 1;
+
+ private:
+  struct impl;
+  explicit run_store(std::unique_ptr<impl> p) noexcept;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace gpusoak::harness

@@ -1,0 +1,185 @@
+#include "sqlite_db.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace gpusoak::harness::detail {
+
+std::unexpected<gpu::buffer_error> sqlite_error(sqlite3* db, std::string_view step) {
+  if (db == nullptr) return gpu::make_error(gpu::error_kind::internal, fmt::format("sqlite: {}: no connection", step));
+  // The extended code tells SQLITE_IOERR_WRITE (778) from SQLITE_IOERR_FSYNC (1034) and so on.
+  return gpu::make_error(gpu::error_kind::internal, fmt::format("sqlite: {}: {} (extended code {})", step,
+                                                                sqlite3_errmsg(db), sqlite3_extended_errcode(db)));
+}
+
+namespace {
+
+// The SQL named in an error: its first line, shortened.
+std::string sql_summary(std::string_view sql) {
+  while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n')) sql.remove_prefix(1);
+  sql = sql.substr(0, sql.find('\n'));
+  if (sql.size() > 72) return std::string(sql.substr(0, 72)) + "...";
+  return std::string(sql);
+}
+
+}  // namespace
+
+statement::statement(statement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(other.sql_) {}
+
+statement::~statement() {
+  if (stmt_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+gpu::result<void> statement::check_bind(int rc, int index) {
+  if (rc == SQLITE_OK) return {};
+  return sqlite_error(db_, fmt::format("binding parameter {} of '{}'", index, sql_summary(sql_)));
+}
+
+gpu::result<void> statement::bind(int index, std::int64_t value) {
+  return check_bind(sqlite3_bind_int64(stmt_, index, value), index);
+}
+
+gpu::result<void> statement::bind(int index, double value) {
+  return check_bind(sqlite3_bind_double(stmt_, index, value), index);
+}
+
+gpu::result<void> statement::bind(int index, std::string_view value) {
+  return check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+                    index);
+}
+
+gpu::result<void> statement::bind_null(int index) {
+  return check_bind(sqlite3_bind_null(stmt_, index), index);
+}
+
+gpu::result<bool> statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(db_, fmt::format("running '{}'", sql_summary(sql_)));
+}
+
+gpu::result<void> statement::run() {
+  for (;;) {
+    auto row = step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return {};
+  }
+}
+
+std::int64_t statement::column_int64(int column) const noexcept {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+double statement::column_double(int column) const noexcept {
+  return sqlite3_column_double(stmt_, column);
+}
+
+std::string statement::column_text(int column) const {
+  const auto* text = sqlite3_column_text(stmt_, column);
+  const int size = sqlite3_column_bytes(stmt_, column);  // after column_text, as SQLite asks
+  if (text == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+}
+
+bool statement::column_is_null(int column) const noexcept {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+std::optional<std::int64_t> statement::column_optional_int64(int column) const noexcept {
+  if (column_is_null(column)) return std::nullopt;
+  return column_int64(column);
+}
+
+std::optional<double> statement::column_optional_double(int column) const noexcept {
+  if (column_is_null(column)) return std::nullopt;
+  return column_double(column);
+}
+
+gpu::result<database> database::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  database owner(db);  // closes db on every path, also when the open failed
+  if (rc != SQLITE_OK) return sqlite_error(db, fmt::format("opening '{}'", path));
+  sqlite3_extended_result_codes(db, 1);
+  return owner;
+}
+
+database::database(database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), cache_(std::exchange(other.cache_, {})) {}
+
+database::~database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+gpu::result<void> database::exec(std::string_view sql) {
+  const std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, fmt::format("running '{}'", sql_summary(sql)));
+  return {};
+}
+
+gpu::result<statement> database::prepare(std::string_view sql) {
+  if (auto it = cache_.find(sql); it != cache_.end()) return statement(db_, it->second, sql);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+      SQLITE_OK)
+    return sqlite_error(db_, fmt::format("preparing '{}'", sql_summary(sql)));
+  cache_.emplace(sql, stmt);
+  return statement(db_, stmt, sql);
+}
+
+gpu::result<std::string> database::query_text(std::string_view sql) {
+  auto stmt = prepare(sql);
+  if (!stmt) return std::unexpected(stmt.error());
+  auto row = stmt->step();
+  if (!row) return std::unexpected(row.error());
+  return *row ? stmt->column_text(0) : std::string();
+}
+
+gpu::result<std::int64_t> database::query_int64(std::string_view sql) {
+  auto stmt = prepare(sql);
+  if (!stmt) return std::unexpected(stmt.error());
+  auto row = stmt->step();
+  if (!row) return std::unexpected(row.error());
+  return *row ? stmt->column_int64(0) : 0;
+}
+
+bool database::in_transaction() const noexcept {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
+gpu::result<transaction> transaction::begin(database& db) {
+  if (auto begun = db.exec("BEGIN IMMEDIATE"); !begun) return std::unexpected(begun.error());
+  return transaction(db);
+}
+
+transaction::~transaction() {
+  rollback();
+}
+
+void transaction::rollback() noexcept {
+  // After SQLITE_FULL or SQLITE_IOERR SQLite may have rolled back on its own already.
+  if (db_ != nullptr && db_->in_transaction()) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  db_ = nullptr;
+}
+
+gpu::result<void> transaction::commit() {
+  auto committed = db_->exec("COMMIT");
+  if (!committed) {
+    rollback();
+    return committed;
+  }
+  db_ = nullptr;
+  return {};
+}
+
+}  // namespace gpusoak::harness::detail

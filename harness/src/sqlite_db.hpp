@@ -1,0 +1,130 @@
+// A small RAII wrapper over sqlite3* and sqlite3_stmt*: prepared statements cached per
+// connection, errors as result<> values naming the SQL step and sqlite3_errmsg. Private to
+// the harness (the run store is its only user).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "gpusoak/buffers/error.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace gpusoak::harness::detail {
+
+// A prepared statement in use: bound, stepped, and reset (bindings cleared) when it goes out
+// of scope, so no read transaction stays open behind a half-read SELECT.
+class statement {
+ public:
+  statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view sql) noexcept : db_(db), stmt_(stmt), sql_(sql) {}
+  statement(statement&& other) noexcept;
+  statement& operator=(statement&&) = delete;
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  ~statement();
+
+  // Parameters are 1-based, as in SQLite.
+  [[nodiscard]] gpu::result<void> bind(int index, std::int64_t value);
+  [[nodiscard]] gpu::result<void> bind(int index, double value);
+  [[nodiscard]] gpu::result<void> bind(int index, std::string_view value);
+  [[nodiscard]] gpu::result<void> bind_null(int index);
+
+  // Binds every argument in order (1, 2, ...); std::nullopt binds NULL.
+  template <class... Args>
+  [[nodiscard]] gpu::result<void> bind_all(const Args&... args) {
+    int index = 0;
+    gpu::result<void> outcome;
+    ((outcome = outcome ? bind_one(++index, args) : outcome), ...);
+    return outcome;
+  }
+
+  // true: a row is ready; false: done.
+  [[nodiscard]] gpu::result<bool> step();
+  // Steps a statement that returns no rows (or whose rows do not matter).
+  [[nodiscard]] gpu::result<void> run();
+
+  [[nodiscard]] std::int64_t column_int64(int column) const noexcept;
+  [[nodiscard]] double column_double(int column) const noexcept;
+  [[nodiscard]] std::string column_text(int column) const;
+  [[nodiscard]] bool column_is_null(int column) const noexcept;
+  [[nodiscard]] std::optional<std::int64_t> column_optional_int64(int column) const noexcept;
+  [[nodiscard]] std::optional<double> column_optional_double(int column) const noexcept;
+
+ private:
+  gpu::result<void> bind_one(int index, std::int64_t value) { return bind(index, value); }
+  gpu::result<void> bind_one(int index, int value) { return bind(index, std::int64_t{value}); }
+  gpu::result<void> bind_one(int index, bool value) { return bind(index, std::int64_t{value ? 1 : 0}); }
+  gpu::result<void> bind_one(int index, double value) { return bind(index, value); }
+  gpu::result<void> bind_one(int index, std::string_view value) { return bind(index, value); }
+  gpu::result<void> bind_one(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  gpu::result<void> bind_one(int index, std::nullopt_t) { return bind_null(index); }
+  template <class T>
+  gpu::result<void> bind_one(int index, const std::optional<T>& value) {
+    return value ? bind_one(index, *value) : bind_null(index);
+  }
+  gpu::result<void> check_bind(int rc, int index);
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;  // owned by the database's cache, not by this object
+  std::string_view sql_;
+};
+
+// One connection. Not thread-safe by itself: the run store serialises calls with its mutex.
+class database {
+ public:
+  // Opens or creates the file (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | FULLMUTEX off).
+  [[nodiscard]] static gpu::result<database> open(const std::string& path);
+
+  database(database&& other) noexcept;
+  database& operator=(database&&) = delete;
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+  ~database();
+
+  // Runs SQL text (several statements allowed, no parameters, rows ignored).
+  [[nodiscard]] gpu::result<void> exec(std::string_view sql);
+  // A cached prepared statement for `sql`, which must outlive the database (a literal).
+  [[nodiscard]] gpu::result<statement> prepare(std::string_view sql);
+  // The first column of the first row of `sql` as text ("" when no row).
+  [[nodiscard]] gpu::result<std::string> query_text(std::string_view sql);
+  [[nodiscard]] gpu::result<std::int64_t> query_int64(std::string_view sql);
+
+  [[nodiscard]] bool in_transaction() const noexcept;
+  [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
+
+ private:
+  explicit database(sqlite3* db) noexcept : db_(db) {}
+  sqlite3* db_;
+  std::map<std::string_view, sqlite3_stmt*> cache_;  // finalised before the close
+};
+
+// BEGIN IMMEDIATE on construction (through begin()); ROLLBACK on destruction unless
+// commit() succeeded. A failed COMMIT rolls back too, so the connection is left with no open
+// transaction whatever happens.
+class transaction {
+ public:
+  [[nodiscard]] static gpu::result<transaction> begin(database& db);
+  transaction(transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  transaction& operator=(transaction&&) = delete;
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction();
+
+  [[nodiscard]] gpu::result<void> commit();
+
+ private:
+  explicit transaction(database& db) noexcept : db_(&db) {}
+  void rollback() noexcept;
+  database* db_;
+};
+
+// "sqlite: <step>: <sqlite3_errmsg> (extended code N)", kind internal.
+[[nodiscard]] std::unexpected<gpu::buffer_error> sqlite_error(sqlite3* db, std::string_view step);
+
+}  // namespace gpusoak::harness::detail

@@ -1,0 +1,427 @@
+#include "gpusoak/scenarios/plan.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "gpusoak/scenarios/units.hpp"
+
+namespace gpusoak::scenarios {
+namespace {
+
+// Thrown inside this file only, by the checks below, and caught in parse_plan: the checks are
+// deep and every one of them ends the parse, so unwinding is the short way out.
+struct plan_error {
+  std::string message;
+};
+
+using key_list = std::initializer_list<std::string_view>;
+
+std::string join(key_list names) {
+  std::string out;
+  for (const auto name : names) {
+    out += out.empty() ? "" : ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string scenario_list() {
+  std::string out;
+  for (const auto name : known_scenarios) {
+    out += out.empty() ? "" : ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string child_path(std::string_view parent, std::string_view key) {
+  return parent.empty() ? std::string(key) : fmt::format("{}.{}", parent, key);
+}
+
+std::string item_path(std::string_view parent, std::size_t index) {
+  return fmt::format("{}[{}]", parent, index);
+}
+
+std::string_view describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return "nothing";
+  }
+  return "nothing";
+}
+
+class checker {
+ public:
+  explicit checker(std::string source) : source_(std::move(source)) {}
+
+  // 1-based line of node; fallback where yaml-cpp has no mark for it (a missing key). An empty
+  // value ("weight:" and nothing after it) is reported on its key's line: yaml-cpp marks it at
+  // the next token, which may be lines further down.
+  int line_of(const YAML::Node& node, int fallback) const {
+    if (!node.IsDefined()) {
+      return fallback;
+    }
+    if (node.IsNull()) {
+      for (const auto& [empty, key_line] : empty_values_) {
+        if (empty.is(node)) {
+          return key_line;
+        }
+      }
+    }
+    const YAML::Mark mark = node.Mark();
+    return mark.is_null() ? fallback : mark.line + 1;
+  }
+
+  // Remembers the key line of each empty value in map, for line_of.
+  void note_empty_values(const YAML::Node& map) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (it->second.IsNull()) {
+        empty_values_.emplace_back(it->second, line_of(it->first, 1));
+      }
+    }
+  }
+
+  [[noreturn]] void fail(int line, std::string_view path, std::string_view what) const {
+    throw plan_error{fmt::format("{}:{}: {}: {}", source_, line, path, what)};
+  }
+  [[noreturn]] void fail(const YAML::Node& node, std::string_view path, std::string_view what) const {
+    fail(line_of(node, 1), path, what);
+  }
+
+  // node must be a mapping whose keys are all in allowed (each once); returns nothing, throws.
+  void check_map(const YAML::Node& node, std::string_view path, key_list allowed, std::string_view what) {
+    if (!node.IsMap()) {
+      fail(node, path.empty() ? "plan" : path,
+           fmt::format("expected {} (keys {}), got {}", what, join(allowed), describe(node)));
+    }
+    std::set<std::string, std::less<>> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) {
+        fail(key, path.empty() ? "plan" : path, fmt::format("keys must be plain names; allowed: {}", join(allowed)));
+      }
+      const std::string& name = key.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        fail(key, child_path(path, name), fmt::format("unknown key; allowed: {}", join(allowed)));
+      }
+      if (!seen.insert(name).second) {
+        fail(key, child_path(path, name), "appears twice");
+      }
+    }
+    note_empty_values(node);
+  }
+
+  // The child of a mapping checked by check_map; absent children fail when required.
+  YAML::Node required(const YAML::Node& map, std::string_view path, const std::string& key,
+                      std::string_view hint) const {
+    const YAML::Node child = map[key];
+    if (!child.IsDefined() || child.IsNull()) {
+      fail(line_of(child, line_of(map, 1)), child_path(path, key), fmt::format("missing; required ({})", hint));
+    }
+    return child;
+  }
+
+  std::string scalar(const YAML::Node& node, std::string_view path, std::string_view hint) const {
+    if (!node.IsScalar()) {
+      fail(node, path, fmt::format("expected {}, got {}", hint, describe(node)));
+    }
+    return node.Scalar();
+  }
+
+  std::chrono::microseconds duration(const YAML::Node& node, std::string_view path) const {
+    const std::string text = scalar(node, path, "a duration (e.g. 30s, 2h)");
+    auto value = parse_duration(text);
+    if (!value) {
+      fail(node, path, value.error().message);
+    }
+    return *value;
+  }
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+  std::vector<std::pair<YAML::Node, int>> empty_values_;  // (empty value, its key's line)
+};
+
+std::string check_name(checker& c, const YAML::Node& node, std::string_view path, std::string_view example) {
+  const std::string name = c.scalar(node, path, fmt::format("a name (e.g. {})", example));
+  if (!is_valid_plan_name(name)) {
+    c.fail(node, path,
+           fmt::format("'{}' is not a valid name; use letters, digits, '_' and '-' only (e.g. {})", name, example));
+  }
+  return name;
+}
+
+double check_weight(checker& c, const YAML::Node& node, std::string_view path) {
+  const std::string text = c.scalar(node, path, "a number > 0 (e.g. 1, 2.5)");
+  double weight = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), weight);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(weight) || weight <= 0) {
+    c.fail(node, path, fmt::format("'{}' is not allowed; use a number > 0 (e.g. 1, 2.5)", text));
+  }
+  return weight;
+}
+
+std::map<std::string, param_value, std::less<>> check_params(checker& c, const YAML::Node& node,
+                                                             std::string_view path) {
+  std::map<std::string, param_value, std::less<>> out;
+  constexpr std::string_view hint = "a scalar or a list of scalars";
+  if (!node.IsMap()) {
+    c.fail(node, path, fmt::format("expected a mapping of parameter names to values, got {}", describe(node)));
+  }
+  c.note_empty_values(node);
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = c.scalar(it->first, path, "a parameter name");
+    const std::string key_path = child_path(path, key);
+    const YAML::Node value = it->second;
+    param_value param{.line = c.line_of(value, c.line_of(it->first, 1))};
+    if (value.IsSequence()) {
+      param.is_list = true;
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        param.items.push_back(c.scalar(value[i], item_path(key_path, i), hint));
+      }
+    } else {
+      param.items.push_back(c.scalar(value, key_path, hint));
+    }
+    if (!out.emplace(key, std::move(param)).second) {
+      c.fail(it->first, key_path, "appears twice");
+    }
+  }
+  return out;
+}
+
+scenario_entry check_scenario(checker& c, const YAML::Node& node, std::string_view path) {
+  c.check_map(node, path, {"name", "weight", "params"}, "a scenario");
+  scenario_entry out{.line = c.line_of(node, 1)};
+  const YAML::Node name = c.required(node, path, "name", fmt::format("one of {}", scenario_list()));
+  const std::string name_path = child_path(path, "name");
+  out.name = c.scalar(name, name_path, "a scenario name");
+  if (!is_known_scenario(out.name)) {
+    c.fail(name, name_path, fmt::format("unknown scenario '{}'; known: {}", out.name, scenario_list()));
+  }
+  if (const YAML::Node weight = node["weight"]; weight.IsDefined()) {
+    out.weight = check_weight(c, weight, child_path(path, "weight"));
+  }
+  if (const YAML::Node params = node["params"]; params.IsDefined() && !params.IsNull()) {
+    out.params = check_params(c, params, child_path(path, "params"));
+  }
+  return out;
+}
+
+phase check_phase(checker& c, const YAML::Node& node, std::string_view path) {
+  c.check_map(node, path, {"name", "duration", "scenarios"}, "a phase");
+  phase out{.line = c.line_of(node, 1)};
+  out.name = check_name(c, c.required(node, path, "name", "e.g. warmup"), child_path(path, "name"), "warmup");
+  out.duration =
+      c.duration(c.required(node, path, "duration", "a positive duration, e.g. 30s, 2h"), child_path(path, "duration"));
+  const std::string list_path = child_path(path, "scenarios");
+  const YAML::Node list = c.required(node, path, "scenarios", "a list of at least one scenario");
+  if (!list.IsSequence() || list.size() == 0) {
+    c.fail(list, list_path,
+           fmt::format("expected a list of at least one scenario (keys name, weight, params), got {}",
+                       list.IsSequence() ? "an empty list" : describe(list)));
+  }
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out.scenarios.push_back(check_scenario(c, list[i], item_path(list_path, i)));
+  }
+  return out;
+}
+
+std::vector<int> check_devices(checker& c, const YAML::Node& node) {
+  constexpr std::string_view hint = "a list of EGL device indices, e.g. [0] or [0, 1]";
+  if (!node.IsSequence() || node.size() == 0) {
+    c.fail(node, "devices",
+           fmt::format("expected {}, got {}", hint, node.IsSequence() ? "an empty list" : describe(node)));
+  }
+  std::vector<int> out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string path = item_path("devices", i);
+    const std::string text = c.scalar(node[i], path, "a device index >= 0");
+    int device = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), device);
+    if (ec != std::errc{} || end != text.data() + text.size() || device < 0) {
+      c.fail(node[i], path, fmt::format("'{}' is not a device index; use an integer >= 0", text));
+    }
+    if (std::find(out.begin(), out.end(), device) != out.end()) {
+      c.fail(node[i], path, fmt::format("device {} is listed twice", device));
+    }
+    out.push_back(device);
+  }
+  return out;
+}
+
+plan check_plan(checker& c, const YAML::Node& root) {
+  c.check_map(root, "", {"name", "description", "devices", "sample_interval", "phases", "thresholds"}, "a plan");
+  plan out;
+  out.source = c.source();
+  out.name = check_name(c, c.required(root, "", "name", "e.g. nightly"), "name", "nightly");
+  if (const YAML::Node description = root["description"]; description.IsDefined() && !description.IsNull()) {
+    out.description = c.scalar(description, "description", "text");
+  }
+  if (const YAML::Node devices = root["devices"]; devices.IsDefined()) {
+    out.devices = check_devices(c, devices);
+  }
+  if (const YAML::Node interval = root["sample_interval"]; interval.IsDefined()) {
+    out.sample_interval = c.duration(interval, "sample_interval");
+  }
+  const YAML::Node phases =
+      c.required(root, "", "phases", "a list of at least one phase with keys name, duration, scenarios");
+  if (!phases.IsSequence() || phases.size() == 0) {
+    c.fail(phases, "phases",
+           fmt::format("expected a list of at least one phase (keys name, duration, scenarios), got {}",
+                       phases.IsSequence() ? "an empty list" : describe(phases)));
+  }
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const std::string path = item_path("phases", i);
+    phase p = check_phase(c, phases[i], path);
+    for (const auto& earlier : out.phases) {
+      if (earlier.name == p.name) {
+        c.fail(phases[i]["name"], child_path(path, "name"),
+               fmt::format("phase name '{}' is already used on line {}; phase names must be unique", p.name,
+                           earlier.line));
+      }
+    }
+    out.phases.push_back(std::move(p));
+  }
+  if (const YAML::Node thresholds = root["thresholds"]; thresholds.IsDefined() && !thresholds.IsNull()) {
+    if (!thresholds.IsSequence()) {
+      c.fail(thresholds, "thresholds",
+             fmt::format("expected a list of quoted thresholds (e.g. - \"errors_total == 0\"), got {}",
+                         describe(thresholds)));
+    }
+    for (std::size_t i = 0; i < thresholds.size(); ++i) {
+      const std::string path = item_path("thresholds", i);
+      const std::string text =
+          c.scalar(thresholds[i], path, "a quoted threshold such as \"p99(op_latency_seconds) < 200us\"");
+      auto parsed = parse_threshold(text);
+      if (!parsed) {
+        c.fail(thresholds[i], path, parsed.error().message);
+      }
+      out.thresholds.push_back(std::move(*parsed));
+    }
+  }
+  return out;
+}
+
+std::unexpected<gpu::buffer_error> invalid(std::string message) {
+  return gpu::make_error(gpu::error_kind::validation, std::move(message));
+}
+
+}  // namespace
+
+std::chrono::microseconds plan::total_duration() const {
+  std::chrono::microseconds total{0};
+  for (const auto& p : phases) {
+    total += p.duration;
+  }
+  return total;
+}
+
+gpu::result<plan> plan::scaled(double factor) const {
+  if (!std::isfinite(factor) || factor <= 0) {
+    return invalid(
+        fmt::format("time scale {} is not allowed; use a number > 0 (e.g. 0.01 to run 1% of each phase)", factor));
+  }
+  constexpr double longest = static_cast<double>(std::numeric_limits<std::int64_t>::max() / 2);
+  plan out = *this;
+  for (auto& p : out.phases) {
+    const double us = std::round(static_cast<double>(p.duration.count()) * factor);
+    if (us > longest) {
+      return invalid(
+          fmt::format("time scale {} makes phase '{}' ({}) too long", factor, p.name, format_duration(p.duration)));
+    }
+    p.duration = std::chrono::microseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(us)));
+  }
+  const double sample_us = std::round(static_cast<double>(sample_interval.count()) * factor);
+  const std::chrono::microseconds floor = std::min(sample_interval, std::chrono::microseconds(100'000));
+  out.sample_interval =
+      std::max(floor, std::chrono::microseconds(static_cast<std::int64_t>(std::min(sample_us, longest))));
+  return out;
+}
+
+bool is_valid_plan_name(std::string_view name) noexcept {
+  if (name.empty()) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+  });
+}
+
+gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name) {
+  checker c{std::string(source_name)};
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsDefined() || root.IsNull()) {
+      return invalid(
+          fmt::format("{}:1: plan: the document is empty; a plan needs at least name and phases", source_name));
+    }
+    return check_plan(c, root);
+  } catch (const plan_error& e) {
+    return invalid(e.message);
+  } catch (const YAML::Exception& e) {
+    return invalid(fmt::format("{}:{}: plan: malformed YAML at column {}: {}", source_name,
+                               e.mark.is_null() ? 1 : e.mark.line + 1, e.mark.is_null() ? 1 : e.mark.column + 1,
+                               e.msg));
+  } catch (const std::exception& e) {
+    return gpu::make_error(gpu::error_kind::internal,
+                           fmt::format("{}: reading the plan failed: {}", source_name, e.what()));
+  }
+}
+
+gpu::result<plan> load_plan_file(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return invalid(fmt::format("{}: cannot read the plan: {}", path.string(), std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) {
+    return invalid(fmt::format("{}: reading the plan failed", path.string()));
+  }
+  return parse_plan(text.str(), path.string());
+}
+
+gpu::result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name) {
+  if (!is_valid_plan_name(name)) {
+    return invalid(
+        fmt::format("plan name '{}' is not allowed; use letters, digits, '_' and '-' only "
+                    "(e.g. smoke, nightly), or give a file path",
+                    name));
+  }
+  const std::filesystem::path file = plans_dir / fmt::format("{}.yaml", name);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    std::vector<std::string> available;
+    for (const auto& entry : std::filesystem::directory_iterator(plans_dir, ec)) {
+      if (entry.path().extension() == ".yaml" && is_valid_plan_name(entry.path().stem().string())) {
+        available.push_back(entry.path().stem().string());
+      }
+    }
+    std::sort(available.begin(), available.end());
+    return invalid(
+        fmt::format("no plan named '{}' in {}; available: {}", name, plans_dir.string(),
+                    available.empty() ? std::string("none") : fmt::format("{}", fmt::join(available, ", "))));
+  }
+  return load_plan_file(file);
+}
+
+}  // namespace gpusoak::scenarios

@@ -1,0 +1,505 @@
+// The run store on real SQLite files: round trips, pragmas, reopen, kill -9 durability,
+// validation of bad input, newer schemas, a full disk.
+#include "gpusoak/harness/run_store.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace gpusoak::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using gpu::error_kind;
+
+// A fresh directory per test, removed afterwards; the random seed is printed on failure.
+class RunStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "gpusoak-run-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    seed_ = std::random_device{}();
+    rng_.seed(seed_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  std::string db_path() const { return (dir_ / "runs.sqlite").string(); }
+
+  run_store open_store() {
+    auto store = run_store::open(db_path());
+    // gtest reports the exception as this test's failure.
+    if (!store) throw std::runtime_error("open: " + store.error().message);
+    return std::move(*store);
+  }
+
+  std::string random_text(std::size_t max_size) {
+    // Quotes, newlines, SQL-ish text and multi-byte UTF-8 go through untouched.
+    static const std::vector<std::string> pieces{"a",  "Z",  "0", " ", "'", "\"", "\n",   "\t",
+                                                 ";",  "--", "%", "_", "é", "µs", "🙂", "DROP TABLE runs;",
+                                                 "{}", "\\"};
+    std::string text;
+    const auto count = std::uniform_int_distribution<std::size_t>(0, max_size)(rng_);
+    for (std::size_t i = 0; i < count; ++i)
+      text += pieces[std::uniform_int_distribution<std::size_t>(0, pieces.size() - 1)(rng_)];
+    return text;
+  }
+  double random_double(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng_); }
+  std::int64_t random_int(std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng_);
+  }
+
+  sample random_sample(double t) {
+    return sample{.t_seconds = t,
+                  .scenario = random_text(8),
+                  .context = random_text(4),
+                  .live_buffers = random_int(0, 1'000'000),
+                  .live_bytes = random_int(0, std::numeric_limits<std::int64_t>::max()),
+                  .rss_bytes = random_int(0, 1LL << 40),
+                  .copies_total = random_int(0, std::numeric_limits<std::int64_t>::max()),
+                  .errors_total = random_int(0, 10),
+                  .latency_p50_seconds = random_double(0, 1e-3),
+                  .latency_p90_seconds = random_double(1e-3, 1e-2),
+                  .latency_p99_seconds = random_double(1e-2, 1),
+                  .iterations = random_int(0, 1LL << 50),
+                  .extra_json = R"({"fragmentation_ratio": 0.25, "note": "x"})"};
+  }
+
+  fs::path dir_;
+  unsigned seed_ = 0;
+  std::mt19937_64 rng_;
+};
+
+timestamp at_ms(std::int64_t ms) {
+  return timestamp(std::chrono::milliseconds(ms));
+}
+
+// 2026-11-23T12:00:00Z
+constexpr std::int64_t nov23_noon_ms = 1'795'435'200'000;
+
+std::string nov23_id(std::size_t n) {
+  std::string digits = std::to_string(n);
+  return "r-20261123-" + std::string(4 - std::min<std::size_t>(4, digits.size()), '0') + digits;
+}
+
+// Runs the raw SQL on the file through a separate connection; returns the first column of the
+// first row as text.
+std::string raw_query(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+      if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
+        out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      sqlite3_finalize(stmt);
+    } else {
+      out = std::string("error: ") + sqlite3_errmsg(db);
+    }
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+// checks that runs created with random values read back field for field, with daily ids, newest first
+TEST_F(RunStoreTest, CreateGetListRoundTrip) {
+  SCOPED_TRACE(::testing::Message() << "seed " << seed_);
+  auto store = open_store();
+  std::vector<run_spec> specs;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    run_spec spec{.plan_name = random_text(10),
+                  .plan_text = random_text(200),
+                  .device = random_text(10),
+                  .time_scale = random_double(1e-4, 10),
+                  .created_at = at_ms(nov23_noon_ms + i * 1000 + random_int(0, 999))};
+    auto id = store.create_run(spec);
+    ASSERT_TRUE(id) << id.error().message;
+    specs.push_back(spec);
+    ids.push_back(*id);
+  }
+  // The next day starts its counter again.
+  auto next_day = store.create_run({.plan_name = "smoke", .created_at = at_ms(nov23_noon_ms + 86'400'000)});
+  ASSERT_TRUE(next_day);
+  EXPECT_EQ(*next_day, "r-20261124-0001");
+
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(ids[i], nov23_id(i + 1));
+    auto run = store.get_run(ids[i]);
+    ASSERT_TRUE(run) << run.error().message;
+    EXPECT_EQ(run->id, ids[i]);
+    EXPECT_EQ(run->plan_name, specs[i].plan_name);
+    EXPECT_EQ(run->plan_text, specs[i].plan_text);
+    EXPECT_EQ(run->device, specs[i].device);
+    EXPECT_EQ(run->time_scale, specs[i].time_scale);
+    EXPECT_EQ(run->created_at, specs[i].created_at);
+    EXPECT_EQ(run->state, run_state::queued);
+    EXPECT_FALSE(run->started_at);
+    EXPECT_FALSE(run->ended_at);
+    EXPECT_EQ(run->elapsed_seconds, 0);
+    EXPECT_EQ(run->sample_count, 0);
+    EXPECT_FALSE(run->last_sample_t);
+  }
+
+  auto listed = store.list_runs(4);
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 4u);
+  EXPECT_EQ((*listed)[0].id, *next_day);
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ((*listed)[i].id, ids[ids.size() - i]);
+  auto all = store.list_runs(100);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 7u);
+  EXPECT_EQ(store.list_runs(0).error().kind, error_kind::validation);
+}
+
+// checks that samples come back bit for bit, filtered by time, with counts and the last t on the run
+TEST_F(RunStoreTest, SamplesReadBackExactly) {
+  SCOPED_TRACE(::testing::Message() << "seed " << seed_);
+  auto store = open_store();
+  auto id = store.create_run({.plan_name = "nightly"});
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(store.mark_running(*id, now_timestamp()));
+  std::vector<sample> written;
+  double t = 0;
+  for (int i = 0; i < 200; ++i) {
+    t += random_double(0.001, 30);
+    written.push_back(random_sample(t));
+    auto appended = store.append_sample(*id, written.back());
+    ASSERT_TRUE(appended) << appended.error().message;
+  }
+  auto read = store.samples(*id);
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(*read, written);
+
+  const double cut = written[120].t_seconds;
+  auto later = store.samples(*id, cut);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(*later, std::vector<sample>(written.begin() + 121, written.end()));
+
+  auto run = store.get_run(*id);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->sample_count, 200);
+  ASSERT_TRUE(run->last_sample_t);
+  EXPECT_EQ(*run->last_sample_t, written.back().t_seconds);
+}
+
+// checks that WAL, synchronous=FULL, foreign keys, a busy timeout and the schema version are in effect
+TEST_F(RunStoreTest, PragmasAreInEffect) {
+  auto store = open_store();
+  auto settings = store.settings();
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->journal_mode, "wal");
+  EXPECT_EQ(settings->synchronous, 2);  // FULL
+  EXPECT_TRUE(settings->foreign_keys);
+  EXPECT_GT(settings->busy_timeout_ms, 0);
+  EXPECT_EQ(settings->schema_version, run_store::schema_version);
+  // WAL is a property of the file: another connection sees it too.
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), std::to_string(run_store::schema_version));
+}
+
+// checks that closing and reopening keeps runs, phases, samples, events and verdicts
+TEST_F(RunStoreTest, ReopenKeepsEverything) {
+  SCOPED_TRACE(::testing::Message() << "seed " << seed_);
+  std::string id;
+  run_record before;
+  std::vector<sample> samples;
+  const std::vector<event> events{{.t_seconds = 0, .level = "info", .scenario = "", .message = "run started"},
+                                  {.t_seconds = 1.5, .level = "error", .scenario = "oom", .message = random_text(50)}};
+  const std::vector<threshold_result> verdicts{{"copies_total{path=\"hot\"} == 0", 0, true},
+                                               {"p99(op_latency_seconds) < 200us", 0.00031, false}};
+  {
+    auto store = open_store();
+    auto created = store.create_run({.plan_name = "release", .plan_text = random_text(100), .device = "egl:0"});
+    ASSERT_TRUE(created);
+    id = *created;
+    ASSERT_TRUE(store.mark_running(id, at_ms(nov23_noon_ms)));
+    ASSERT_TRUE(store.record_phase_start(id, 0, "warm-up", at_ms(nov23_noon_ms)));
+    for (const auto& e : events) ASSERT_TRUE(store.append_event(id, e));
+    for (int i = 0; i < 10; ++i) {
+      samples.push_back(random_sample(i * 2.0));
+      ASSERT_TRUE(store.append_sample(id, samples.back()));
+    }
+    ASSERT_TRUE(store.record_phase_end(id, 0, phase_state::passed, at_ms(nov23_noon_ms + 20'000)));
+    ASSERT_TRUE(store.record_phase_start(id, 1, "soak", at_ms(nov23_noon_ms + 20'000)));
+    ASSERT_TRUE(store.record_verdicts(id, {{"old", 1, true}}));
+    ASSERT_TRUE(store.record_verdicts(id, verdicts));  // replaces
+    ASSERT_TRUE(store.finish_run(id, run_state::failed, "p99 latency 310us >= 200us", at_ms(nov23_noon_ms + 25'000)));
+    auto run = store.get_run(id);
+    ASSERT_TRUE(run);
+    before = *run;
+  }
+  auto store = open_store();
+  auto after = store.get_run(id);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->state, run_state::failed);
+  EXPECT_EQ(after->verdict_reason, "p99 latency 310us >= 200us");
+  EXPECT_EQ(after->plan_text, before.plan_text);
+  EXPECT_EQ(after->started_at, at_ms(nov23_noon_ms));
+  EXPECT_EQ(after->ended_at, at_ms(nov23_noon_ms + 25'000));
+  EXPECT_EQ(after->elapsed_seconds, 18.0);
+  EXPECT_EQ(after->phase_count, 2);
+  EXPECT_EQ(after->sample_count, 10);
+  EXPECT_EQ(after->event_count, 2);
+  EXPECT_EQ(after->verdict_count, 2);
+  EXPECT_EQ(store.samples(id).value(), samples);
+  EXPECT_EQ(store.events(id).value(), events);
+  EXPECT_EQ(store.verdicts(id).value(), verdicts);
+  const std::vector<phase_record> phases{{.index = 0,
+                                          .name = "warm-up",
+                                          .state = phase_state::passed,
+                                          .started_at = at_ms(nov23_noon_ms),
+                                          .ended_at = at_ms(nov23_noon_ms + 20'000)},
+                                         {.index = 1,
+                                          .name = "soak",
+                                          .state = phase_state::aborted,  // left running when the run ended
+                                          .started_at = at_ms(nov23_noon_ms + 20'000),
+                                          .ended_at = at_ms(nov23_noon_ms + 25'000)}};
+  EXPECT_EQ(store.phases(id).value(), phases);
+  EXPECT_TRUE(store.integrity_check());
+}
+
+// The child's side of the crash test: appends samples t = i * 0.25 from `first` on, writing
+// how many it has appended to `fd` after each append returns. Never returns.
+[[noreturn]] void append_until_killed(const std::string& path, const std::string& id, std::int64_t first, int fd) {
+  auto store = run_store::open(path);
+  if (!store) _exit(2);
+  for (std::int64_t i = first; i < first + 1'000'000; ++i) {
+    const sample s{.t_seconds = static_cast<double>(i) * 0.25, .scenario = "memory_pressure", .iterations = i};
+    if (!store->append_sample(id, s)) _exit(3);
+    const std::int64_t appended = i + 1;
+    if (write(fd, &appended, sizeof appended) != sizeof appended) _exit(4);
+  }
+  _exit(0);
+}
+
+// checks that kill -9 at a random moment loses no acknowledged sample, and the run recovers as interrupted
+TEST_F(RunStoreTest, KillNineLosesNoAcknowledgedSample) {
+  SCOPED_TRACE(::testing::Message() << "seed " << seed_);
+  std::string id;
+  {
+    auto store = open_store();
+    auto created = store.create_run({.plan_name = "smoke"});
+    ASSERT_TRUE(created);
+    id = *created;
+    ASSERT_TRUE(store.mark_running(id, now_timestamp()));
+    ASSERT_TRUE(store.record_phase_start(id, 0, "main", now_timestamp()));
+  }  // no connection is open across fork()
+
+  std::int64_t stored = 0;
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE(::testing::Message() << "round " << round);
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      close(fds[0]);
+      append_until_killed(db_path(), id, stored, fds[1]);
+    }
+    close(fds[1]);
+    // Wait for the first acknowledgement, then let it run a random while before the kill.
+    std::int64_t acknowledged = stored;
+    std::int64_t value = 0;
+    ASSERT_EQ(read(fds[0], &value, sizeof value), static_cast<ssize_t>(sizeof value));
+    acknowledged = value;
+    std::this_thread::sleep_for(std::chrono::milliseconds(random_int(0, 300)));
+    ASSERT_EQ(kill(child, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child exited with status " << status;
+    while (read(fds[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value)) acknowledged = value;
+    close(fds[0]);
+
+    auto store = open_store();
+    ASSERT_TRUE(store.integrity_check());
+    auto samples = store.samples(id);
+    ASSERT_TRUE(samples) << samples.error().message;
+    const auto count = static_cast<std::int64_t>(samples->size());
+    // Every acknowledged sample is there; at most the one in flight got in unacknowledged.
+    EXPECT_GE(count, acknowledged) << "lost " << acknowledged - count << " acknowledged samples";
+    EXPECT_LE(count, acknowledged + 1);
+    for (std::int64_t i = 0; i < count; ++i) {
+      ASSERT_EQ((*samples)[i].iterations, i);
+      ASSERT_EQ((*samples)[i].t_seconds, static_cast<double>(i) * 0.25);
+    }
+    auto recovered = store.recover_interrupted();
+    ASSERT_TRUE(recovered) << recovered.error().message;
+    ASSERT_EQ(recovered->size(), 1u);
+    EXPECT_EQ((*recovered)[0].id, id);
+    EXPECT_EQ((*recovered)[0].state, run_state::interrupted);
+    EXPECT_EQ((*recovered)[0].elapsed_seconds, samples->back().t_seconds);
+    EXPECT_EQ((*recovered)[0].last_sample_t, samples->back().t_seconds);
+    EXPECT_EQ(store.interrupted_runs().value().size(), 1u);
+    EXPECT_EQ(store.phases(id).value().at(0).state, phase_state::interrupted);
+    // Resume where it stopped.
+    ASSERT_TRUE(store.mark_running(id, now_timestamp()));
+    ASSERT_TRUE(store.record_phase_start(id, 0, "main", now_timestamp()));
+    EXPECT_EQ(store.phases(id).value().at(0).state, phase_state::running);
+    stored = count;
+  }
+  EXPECT_GT(stored, 5);
+}
+
+// checks that illegal transitions and unknown ids are validation errors naming them, and change nothing
+TEST_F(RunStoreTest, BadInputIsRejectedAndChangesNothing) {
+  auto store = open_store();
+  auto id = store.create_run({.plan_name = "smoke"}).value();
+
+  auto not_running = store.append_sample(id, {.t_seconds = 1});
+  ASSERT_FALSE(not_running);
+  EXPECT_EQ(not_running.error().kind, error_kind::validation);
+  EXPECT_NE(not_running.error().message.find(id), std::string::npos) << not_running.error().message;
+  EXPECT_NE(not_running.error().message.find("queued"), std::string::npos) << not_running.error().message;
+
+  ASSERT_TRUE(store.mark_running(id, at_ms(nov23_noon_ms)));
+  ASSERT_TRUE(store.append_sample(id, {.t_seconds = 1, .iterations = 7}));
+  EXPECT_EQ(store.mark_running(id, now_timestamp()).error().kind, error_kind::validation);  // running already
+  EXPECT_EQ(store.append_sample(id, {.t_seconds = -1}).error().kind, error_kind::validation);
+  EXPECT_EQ(store.append_sample(id, {.t_seconds = std::nan("")}).error().kind, error_kind::validation);
+  EXPECT_EQ(store.append_sample(id, {.t_seconds = 2, .extra_json = "{not json"}).error().kind, error_kind::validation);
+  EXPECT_EQ(store.record_phase_end(id, 3, phase_state::passed, now_timestamp()).error().kind, error_kind::validation);
+  ASSERT_TRUE(store.finish_run(id, run_state::passed, "all thresholds held", at_ms(nov23_noon_ms + 5000)));
+
+  auto twice = store.finish_run(id, run_state::failed, "again", now_timestamp());
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().kind, error_kind::validation);
+  EXPECT_NE(twice.error().message.find("'" + id + "' is passed"), std::string::npos) << twice.error().message;
+  EXPECT_EQ(store.finish_run(id, run_state::running, "", now_timestamp()).error().kind, error_kind::validation);
+  EXPECT_EQ(store.mark_running(id, now_timestamp()).error().kind, error_kind::validation);
+  EXPECT_EQ(store.append_sample(id, {.t_seconds = 3}).error().kind, error_kind::validation);
+  EXPECT_EQ(store.append_event(id, {.message = "late"}).error().kind, error_kind::validation);
+
+  const std::string ghost = "r-19990101-0001";
+  const auto unknown = [&](const gpu::buffer_error& e) {
+    EXPECT_EQ(e.kind, error_kind::validation);
+    EXPECT_NE(e.message.find("unknown run id '" + ghost + "'"), std::string::npos) << e.message;
+  };
+  unknown(store.get_run(ghost).error());
+  unknown(store.mark_running(ghost, now_timestamp()).error());
+  unknown(store.append_sample(ghost, {}).error());
+  unknown(store.append_event(ghost, {}).error());
+  unknown(store.record_phase_start(ghost, 0, "x", now_timestamp()).error());
+  unknown(store.record_phase_end(ghost, 0, phase_state::passed, now_timestamp()).error());
+  unknown(store.record_verdicts(ghost, {}).error());
+  unknown(store.finish_run(ghost, run_state::aborted, "", now_timestamp()).error());
+  unknown(store.samples(ghost).error());
+
+  auto run = store.get_run(id);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->state, run_state::passed);
+  EXPECT_EQ(run->verdict_reason, "all thresholds held");
+  EXPECT_EQ(run->ended_at, at_ms(nov23_noon_ms + 5000));
+  EXPECT_EQ(run->elapsed_seconds, 1.0);
+  EXPECT_EQ(run->sample_count, 1);
+  EXPECT_EQ(store.samples(id).value().at(0).iterations, 7);
+  EXPECT_EQ(store.list_runs(10).value().size(), 1u);
+  EXPECT_TRUE(store.integrity_check());
+}
+
+// checks that a store written by a newer schema is refused with both versions named, and left as it was
+TEST_F(RunStoreTest, NewerSchemaIsRejected) {
+  {
+    auto store = open_store();
+    ASSERT_TRUE(store.create_run({.plan_name = "smoke"}));
+  }
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version = 2"), "");
+  auto refused = run_store::open(db_path());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, error_kind::unsupported);
+  EXPECT_NE(refused.error().message.find("schema version 2"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("up to version 1"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_query(db_path(), "SELECT COUNT(*) FROM runs"), "1");
+}
+
+// checks that a file that is not a SQLite database is refused as internal, naming the file
+TEST_F(RunStoreTest, NotADatabaseIsRefused) {
+  {
+    std::FILE* f = std::fopen(db_path().c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    const std::string junk(4096, 'j');
+    std::fwrite(junk.data(), 1, junk.size(), f);
+    std::fclose(f);
+  }
+  auto refused = run_store::open(db_path());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, error_kind::internal);
+  EXPECT_NE(refused.error().message.find("not a database"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find(db_path()), std::string::npos) << refused.error().message;
+}
+
+// checks that a full disk (file size limit) fails appends as internal errors and the store stays readable
+TEST_F(RunStoreTest, FullDiskIsInternalAndStoreStaysReadable) {
+  std::string id;
+  {
+    auto store = open_store();
+    id = store.create_run({.plan_name = "smoke"}).value();
+    ASSERT_TRUE(store.mark_running(id, now_timestamp()));
+  }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child alone runs under the limit: writes past 512 KiB fail with EFBIG.
+    close(fds[0]);
+    signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{512 * 1024, 512 * 1024};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(2);
+    auto store = run_store::open(db_path());
+    if (!store) _exit(3);
+    const std::string pad(8 * 1024, 'x');
+    std::int64_t appended = 0;
+    for (; appended < 10'000; ++appended) {
+      auto r = store->append_sample(
+          id, {.t_seconds = static_cast<double>(appended), .extra_json = "{\"pad\": \"" + pad + "\"}"});
+      if (!r) {
+        if (r.error().kind != error_kind::internal) _exit(4);
+        if (r.error().message.find("sqlite") == std::string::npos) _exit(5);
+        break;
+      }
+    }
+    if (appended == 10'000) _exit(6);  // the limit never bit
+    auto run = store->get_run(id);     // reads still work
+    if (!run || run->sample_count != appended) _exit(7);
+    if (write(fds[1], &appended, sizeof appended) != sizeof appended) _exit(8);
+    _exit(0);
+  }
+  close(fds[1]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "child check failed (see the exit codes in the test)";
+  std::int64_t appended = 0;
+  ASSERT_EQ(read(fds[0], &appended, sizeof appended), static_cast<ssize_t>(sizeof appended));
+  close(fds[0]);
+  EXPECT_GT(appended, 0);
+
+  auto store = open_store();
+  EXPECT_TRUE(store.integrity_check());
+  EXPECT_EQ(store.get_run(id).value().sample_count, appended);
+  EXPECT_TRUE(store.append_sample(id, {.t_seconds = 1e6}));  // room again: writes work
+}
+
+}  // namespace
+}  // namespace gpusoak::harness
