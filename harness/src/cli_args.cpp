@@ -15,7 +15,8 @@ std::string allowed(std::span<const flag_spec> specs) {
 
 }  // namespace
 
-gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::span<const flag_spec> specs) {
+gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::span<const flag_spec> specs,
+                                      std::size_t max_positional) {
   cli_args parsed;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -24,6 +25,10 @@ gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::sp
       continue;
     }
     if (!arg.starts_with("--")) {
+      if (parsed.positional_.size() < max_positional) {
+        parsed.positional_.push_back(arg);
+        continue;
+      }
       return gpu::make_error(gpu::error_kind::validation,
                              fmt::format("unexpected argument '{}'; flags: {}", arg, allowed(specs)));
     }
@@ -43,6 +48,7 @@ gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::sp
         return gpu::make_error(gpu::error_kind::validation, fmt::format("--{} takes no value", name));
       }
       parsed.values_[name] = "";
+      parsed.all_values_[name].push_back("");
       continue;
     }
     if (!inline_value) {
@@ -53,6 +59,7 @@ gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::sp
       inline_value = args[++i];
     }
     parsed.values_[name] = *inline_value;
+    parsed.all_values_[name].push_back(*inline_value);
   }
   return parsed;
 }
@@ -64,6 +71,11 @@ bool cli_args::has(std::string_view name) const {
 std::optional<std::string> cli_args::value(std::string_view name) const {
   if (auto it = values_.find(name); it != values_.end()) return it->second;
   return std::nullopt;
+}
+
+std::vector<std::string> cli_args::values(std::string_view name) const {
+  if (auto it = all_values_.find(name); it != all_values_.end()) return it->second;
+  return {};
 }
 
 std::string usage_text(std::string_view command, std::string_view summary, std::span<const flag_spec> specs) {

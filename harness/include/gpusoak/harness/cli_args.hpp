@@ -21,16 +21,24 @@ struct flag_spec {
 class cli_args {
  public:
   // Parses "--name value", "--name=value" and switches. An unknown flag, a missing value or a
-  // stray positional argument is a validation error naming it; "--help" sets help().
-  [[nodiscard]] static gpu::result<cli_args> parse(std::span<const std::string> args, std::span<const flag_spec> specs);
+  // stray positional argument is a validation error naming it; "--help" sets help(). Up to
+  // max_positional arguments that are not flags are kept, in order, in positional(); one more is
+  // an error. A flag given more than once keeps every value (values()); value() is the last.
+  [[nodiscard]] static gpu::result<cli_args> parse(std::span<const std::string> args, std::span<const flag_spec> specs,
+                                                   std::size_t max_positional = 0);
 
   [[nodiscard]] bool help() const noexcept { return help_; }
   [[nodiscard]] bool has(std::string_view name) const;
   [[nodiscard]] std::optional<std::string> value(std::string_view name) const;
+  // Every value given for the flag, in command-line order (empty when absent).
+  [[nodiscard]] std::vector<std::string> values(std::string_view name) const;
+  [[nodiscard]] const std::vector<std::string>& positional() const noexcept { return positional_; }
 
  private:
   bool help_ = false;
   std::map<std::string, std::string, std::less<>> values_;
+  std::map<std::string, std::vector<std::string>, std::less<>> all_values_;
+  std::vector<std::string> positional_;
 };
 
 // "Usage: gpusoak <command> [flags]" plus one line per flag.

@@ -1,5 +1,6 @@
 // The gpusoak CLI's subcommands. Each takes its arguments (after the subcommand name) and
-// returns the process exit code: 0 done/pass, 1 fail, 2 could not run (bad flags, no GPU).
+// returns the process exit code: 0 done/pass, 1 fail, 2 could not run (bad flags, no GPU),
+// 3 aborted (gate on an aborted run).
 #pragma once
 
 #include <iosfwd>
@@ -11,11 +12,14 @@ namespace gpusoak::harness {
 inline constexpr int exit_pass = 0;
 inline constexpr int exit_fail = 1;
 inline constexpr int exit_could_not_run = 2;
+inline constexpr int exit_aborted = 3;
 
 int run_cli(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 
 int probe_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 int devices_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 int bench_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// gpusoak gate RUN_ID --db FILE [--plan FILE] [--threshold EXPR ...] [--junit FILE] [--json FILE]
+int gate_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 
 }  // namespace gpusoak::harness

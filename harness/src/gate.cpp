@@ -1,0 +1,495 @@
+// The release gate: thresholds evaluated on stored samples (see gate.hpp for every derivation).
+#include "gpusoak/harness/gate.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <utility>
+
+#include "gpusoak/harness/leak_slope.hpp"
+#include "gpusoak/scenarios/metric_names.hpp"
+#include "gpusoak/scenarios/units.hpp"
+
+namespace gpusoak::harness {
+namespace {
+
+using scenarios::aggregation;
+using scenarios::metric_operand;
+
+// An observed value, or the reason there is none.
+struct observation {
+  std::optional<double> value;
+  std::string detail;
+};
+
+observation no_data(std::string detail) {
+  return {std::nullopt, std::move(detail)};
+}
+
+using group_key = std::pair<std::string, std::string>;  // (scenario, context)
+
+// Samples matching the operand's scenario/context labels, grouped, each group in time order.
+struct selection {
+  std::vector<const sample*> rows;
+  std::map<group_key, std::vector<const sample*>> groups;
+};
+
+bool is_column_label(std::string_view name) {
+  return name == "scenario" || name == "context";
+}
+
+selection select(std::span<const sample> samples, const metric_operand& op, std::string_view default_scenario = {}) {
+  selection sel;
+  bool scenario_given = false;
+  for (const auto& l : op.labels) scenario_given = scenario_given || l.name == "scenario";
+  for (const auto& s : samples) {
+    bool match = true;
+    for (const auto& l : op.labels) {
+      if (l.name == "scenario" && s.scenario != l.value) match = false;
+      if (l.name == "context" && s.context != l.value) match = false;
+    }
+    if (!scenario_given && !default_scenario.empty() && s.scenario != default_scenario) match = false;
+    if (!match) continue;
+    sel.rows.push_back(&s);
+    sel.groups[{s.scenario, s.context}].push_back(&s);
+  }
+  for (auto& [key, rows] : sel.groups) {
+    std::ranges::stable_sort(rows, {}, &sample::t_seconds);
+  }
+  return sel;
+}
+
+// The series text without aggregation: the extra_json key.
+std::string series_key(const metric_operand& op) {
+  metric_operand plain = op;
+  plain.agg = aggregation::none;
+  return scenarios::to_string(plain);
+}
+
+std::optional<double> extra_value(const sample& s, const std::string& key) {
+  auto j = nlohmann::json::parse(s.extra_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  const double v = it->get<double>();
+  if (!std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+double percentile(std::vector<double> values, double q) {
+  std::ranges::sort(values);
+  const double pos = q * static_cast<double>(values.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const auto hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
+}
+
+std::optional<double> quantile_of(aggregation agg) {
+  switch (agg) {
+    case aggregation::p50: return 0.50;
+    case aggregation::p90: return 0.90;
+    case aggregation::p95: return 0.95;
+    case aggregation::p99: return 0.99;
+    case aggregation::p999: return 0.999;
+    default: return std::nullopt;
+  }
+}
+
+// A column of the sample table.
+using column_fn = double (*)(const sample&);
+
+std::optional<column_fn> counter_column(std::string_view metric) {
+  if (metric == "copies_total") return [](const sample& s) { return static_cast<double>(s.copies_total); };
+  if (metric == "errors_total") return [](const sample& s) { return static_cast<double>(s.errors_total); };
+  if (metric == "scenario_iterations_total") return [](const sample& s) { return static_cast<double>(s.iterations); };
+  return std::nullopt;
+}
+
+std::optional<column_fn> gauge_column(std::string_view metric) {
+  if (metric == "live_buffers") return [](const sample& s) { return static_cast<double>(s.live_buffers); };
+  if (metric == "live_bytes") return [](const sample& s) { return static_cast<double>(s.live_bytes); };
+  if (metric == "rss_bytes") return [](const sample& s) { return static_cast<double>(s.rss_bytes); };
+  return std::nullopt;
+}
+
+std::string where(const metric_operand& op) {
+  return op.labels.empty() ? std::string("all samples") : fmt::format("samples of {}", series_key(op));
+}
+
+observation counter(const selection& sel, const metric_operand& op, column_fn column) {
+  if (sel.rows.empty()) return no_data(fmt::format("no samples match {}", series_key(op)));
+  double total = 0;
+  switch (op.agg) {
+    case aggregation::none:
+    case aggregation::max:
+      for (const auto& [key, rows] : sel.groups) total += column(*rows.back());
+      return {total, fmt::format("last sample of each of {} scenario/context groups, summed", sel.groups.size())};
+    case aggregation::rate: {
+      bool any = false;
+      for (const auto& [key, rows] : sel.groups) {
+        const double dt = rows.back()->t_seconds - rows.front()->t_seconds;
+        if (rows.size() < 2 || dt <= 0) continue;
+        total += (column(*rows.back()) - column(*rows.front())) / dt;
+        any = true;
+      }
+      if (!any) return no_data("rate needs two samples at different times");
+      return {total, "(last - first) / elapsed per scenario/context, summed, per second"};
+    }
+    case aggregation::count: return {static_cast<double>(sel.rows.size()), "number of samples"};
+    default:
+      return no_data(fmt::format("{}() of a counter is not defined; use the counter itself, rate() or count()",
+                                 scenarios::to_string(op.agg)));
+  }
+}
+
+observation gauge(const selection& sel, const metric_operand& op, column_fn column) {
+  if (sel.rows.empty()) return no_data(fmt::format("no samples match {}", series_key(op)));
+  std::vector<double> values;
+  for (const auto* s : sel.rows) values.push_back(column(*s));
+  switch (op.agg) {
+    case aggregation::none: {
+      double total = 0;
+      for (const auto& [key, rows] : sel.groups) total += column(*rows.back());
+      return {total, "last sample per scenario/context, summed"};
+    }
+    case aggregation::max: return {std::ranges::max(values), fmt::format("max over {} samples", values.size())};
+    case aggregation::min: return {std::ranges::min(values), fmt::format("min over {} samples", values.size())};
+    case aggregation::avg: {
+      double sum = 0;
+      for (double v : values) sum += v;
+      return {sum / static_cast<double>(values.size()), fmt::format("mean over {} samples", values.size())};
+    }
+    case aggregation::count: return {static_cast<double>(values.size()), "number of samples"};
+    case aggregation::rate: return no_data("rate() of a gauge is not defined; use leak_slope_bytes_per_hour");
+    default: {
+      const double q = *quantile_of(op.agg);
+      return {percentile(values, q),
+              fmt::format("{} of {} sample values", scenarios::to_string(op.agg), values.size())};
+    }
+  }
+}
+
+observation latency(std::span<const sample> samples, const metric_operand& op) {
+  const bool conv = op.metric == "conv2d_latency_seconds";
+  auto sel = select(samples, op, conv ? std::string_view("conv2d_steady") : std::string_view{});
+  std::erase_if(sel.rows, [](const sample* s) { return s->iterations == 0; });
+  if (sel.rows.empty()) return no_data(fmt::format("no samples with iterations match {}", series_key(op)));
+  column_fn column = nullptr;
+  std::string_view from;
+  switch (op.agg) {
+    case aggregation::p50:
+      column = [](const sample& s) { return s.latency_p50_seconds; };
+      from = "p50";
+      break;
+    case aggregation::p90:
+      column = [](const sample& s) { return s.latency_p90_seconds; };
+      from = "p90";
+      break;
+    case aggregation::p95:
+    case aggregation::p99:
+      column = [](const sample& s) { return s.latency_p99_seconds; };
+      from = "p99";
+      break;
+    case aggregation::count: return {static_cast<double>(sel.rows.size()), "number of samples with iterations"};
+    default:
+      return no_data(
+          fmt::format("{} of a latency cannot be derived from the stored per-sample p50/p90/p99; use "
+                      "p50, p90, p95 or p99",
+                      op.agg == aggregation::none ? "a bare series" : scenarios::to_string(op.agg)));
+  }
+  double worst = 0;
+  for (const auto* s : sel.rows) worst = std::max(worst, column(*s));
+  return {worst, fmt::format("max of per-sample {} over {} samples ({}; an upper bound)", from, sel.rows.size(),
+                             conv && op.labels.empty() ? "scenario conv2d_steady" : where(op))};
+}
+
+observation leak_slope(std::span<const sample> samples, const metric_operand& op, double warmup_fraction) {
+  if (op.agg != aggregation::none) {
+    return no_data(fmt::format("{}() of leak_slope_bytes_per_hour is not defined", scenarios::to_string(op.agg)));
+  }
+  const auto sel = select(samples, op);
+  if (sel.rows.empty()) return no_data(fmt::format("no samples match {}", series_key(op)));
+  double total = 0;
+  std::size_t used = 0, fitted_groups = 0;
+  for (const auto& [key, rows] : sel.groups) {
+    const double t0 = rows.front()->t_seconds;
+    const double cut = t0 + warmup_fraction * (rows.back()->t_seconds - t0);
+    std::vector<point> points;
+    for (const auto* s : rows) {
+      if (s->t_seconds < cut) continue;
+      points.push_back({s->t_seconds / 3600.0, static_cast<double>(s->live_bytes)});
+    }
+    if (points.size() < 3) continue;
+    auto slope = theil_sen_slope(points);
+    if (!slope) continue;
+    total += *slope;
+    used += points.size();
+    ++fitted_groups;
+  }
+  if (fitted_groups == 0) {
+    return no_data(fmt::format("fewer than 3 samples after the {:.0f}% warm-up", warmup_fraction * 100));
+  }
+  return {total, fmt::format(
+                     "Theil-Sen slope of live_bytes over {} samples after {:.0f}% warm-up ({} scenario/context groups)",
+                     used, warmup_fraction * 100, fitted_groups)};
+}
+
+observation from_extra(std::span<const sample> samples, const metric_operand& op) {
+  const std::string key = series_key(op);
+  // Labels other than scenario/context live in the key itself; scenario/context also select rows.
+  metric_operand selector = op;
+  std::erase_if(selector.labels, [](const auto& l) { return !is_column_label(l.name); });
+  const auto sel = select(samples, selector);
+  double total = 0;
+  std::size_t found = 0;
+  std::vector<double> values;
+  for (const auto& [group, rows] : sel.groups) {
+    std::optional<double> last;
+    for (const auto* s : rows) {
+      if (auto v = extra_value(*s, key)) {
+        last = v;
+        values.push_back(*v);
+      }
+    }
+    if (last) {
+      total += *last;
+      ++found;
+    }
+  }
+  if (found == 0) return no_data(fmt::format("no sample has '{}' in extra_json", key));
+  switch (op.agg) {
+    case aggregation::none:
+      return {total, fmt::format("extra_json '{}': last value per scenario/context, summed", key)};
+    case aggregation::max: return {std::ranges::max(values), fmt::format("extra_json '{}': max", key)};
+    case aggregation::min: return {std::ranges::min(values), fmt::format("extra_json '{}': min", key)};
+    case aggregation::count:
+      return {static_cast<double>(values.size()), fmt::format("extra_json '{}': samples with it", key)};
+    default: return no_data(fmt::format("{}() of extra_json '{}' is not supported", scenarios::to_string(op.agg), key));
+  }
+}
+
+observation observe(std::span<const sample> samples, const metric_operand& op, double warmup_fraction) {
+  const bool column_labels_only = std::ranges::all_of(op.labels, [](const auto& l) { return is_column_label(l.name); });
+  if (column_labels_only) {
+    if (op.metric == "leak_slope_bytes_per_hour") return leak_slope(samples, op, warmup_fraction);
+    if (op.metric == "op_latency_seconds" || op.metric == "conv2d_latency_seconds") return latency(samples, op);
+    if (auto column = counter_column(op.metric)) return counter(select(samples, op), op, *column);
+    if (auto column = gauge_column(op.metric)) return gauge(select(samples, op), op, *column);
+  }
+  return from_extra(samples, op);
+}
+
+std::string format_value(double value, const metric_operand& op) {
+  const auto unit = scenarios::find_metric(op.metric).value_or(scenarios::metric_unit::count);
+  if (op.agg == aggregation::count || op.agg == aggregation::rate) return fmt::format("{:g}", value);
+  switch (unit) {
+    case scenarios::metric_unit::seconds: {
+      const double a = std::fabs(value);
+      if (a == 0) return "0s";
+      if (a < 1e-3) return fmt::format("{:.3g}us", value * 1e6);
+      if (a < 1) return fmt::format("{:.3g}ms", value * 1e3);
+      return fmt::format("{:.3g}s", value);
+    }
+    case scenarios::metric_unit::bytes: {
+      const double a = std::fabs(value);
+      const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+      int i = 0;
+      double v = value;
+      for (double scale = a; scale >= 1024 && i < 4; scale /= 1024, v /= 1024) ++i;
+      return fmt::format("{:.4g}{}", v, units[i]);
+    }
+    case scenarios::metric_unit::count: return fmt::format("{:g}", value);
+  }
+  return fmt::format("{:g}", value);
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // Control characters other than tab/newline are not allowed in XML 1.0.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+          out += ' ';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// Observed and limit in the metric's units ("2.001MiB", "30ms"); "no data" / "-" when absent.
+std::pair<std::string, std::string> display(const gate_row& row) {
+  std::string observed = "no data", limit = "-";
+  // The text is canonical, so it parses back; it gives the operands' units.
+  const auto t = scenarios::parse_threshold(row.threshold);
+  if (row.observed) observed = t ? format_value(*row.observed, t->lhs) : fmt::format("{:g}", *row.observed);
+  if (row.limit) {
+    limit = t ? format_value(*row.limit, t->rhs_metric ? *t->rhs_metric : t->lhs) : fmt::format("{:g}", *row.limit);
+  }
+  return {observed, limit};
+}
+
+std::string row_values(const gate_row& row) {
+  const auto [observed, limit] = display(row);
+  return fmt::format("observed {}, limit {}", observed, limit);
+}
+
+}  // namespace
+
+std::string_view to_string(gate_status status) noexcept {
+  switch (status) {
+    case gate_status::passed: return "passed";
+    case gate_status::failed: return "failed";
+    case gate_status::no_data: return "no_data";
+  }
+  return "unknown";
+}
+
+std::size_t gate_report::count(gate_status status) const noexcept {
+  return static_cast<std::size_t>(std::ranges::count(rows, status, &gate_row::status));
+}
+
+int gate_report::exit_code() const noexcept {
+  if (state == run_state::aborted) return gate_exit_aborted;
+  if (count(gate_status::failed) > 0) return gate_exit_fail;
+  if (rows.empty() || count(gate_status::no_data) > 0) return gate_exit_could_not_run;
+  return gate_exit_pass;
+}
+
+gpu::result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
+                                       std::span<const scenarios::threshold> thresholds, const gate_options& options) {
+  if (!std::isfinite(options.warmup_fraction) || options.warmup_fraction < 0 || options.warmup_fraction >= 1) {
+    return gpu::make_error(
+        gpu::error_kind::validation,
+        fmt::format("warm-up fraction {} is out of range; use a number in [0, 1)", options.warmup_fraction));
+  }
+  gate_report report{.run_id = run.id, .state = run.state, .sample_count = samples.size()};
+  for (const auto& t : thresholds) {
+    gate_row row{.threshold = scenarios::to_string(t)};
+    const auto lhs = observe(samples, t.lhs, options.warmup_fraction);
+    row.observed = lhs.value;
+    row.detail = lhs.detail;
+    if (t.rhs_metric) {
+      const auto rhs = observe(samples, *t.rhs_metric, options.warmup_fraction);
+      row.limit = rhs.value;
+      if (!rhs.value)
+        row.detail = fmt::format("right side: {}", rhs.detail);
+      else
+        row.detail += fmt::format("; right side: {}", rhs.detail);
+    } else {
+      row.limit = t.value;
+    }
+    if (!row.observed || !row.limit) {
+      row.status = gate_status::no_data;
+    } else {
+      row.status = scenarios::holds(t.op, *row.observed, *row.limit) ? gate_status::passed : gate_status::failed;
+    }
+    report.rows.push_back(std::move(row));
+  }
+  return report;
+}
+
+gpu::result<gate_report> run_gate(run_store& store, std::string_view run_id,
+                                  std::span<const scenarios::threshold> thresholds, const gate_options& options) {
+  auto run = store.get_run(run_id);
+  if (!run) return std::unexpected(run.error());
+  auto samples = store.samples(run_id);
+  if (!samples) return std::unexpected(samples.error());
+  auto report = evaluate_gate(*run, *samples, thresholds, options);
+  if (!report) return report;
+  std::vector<threshold_result> verdicts;
+  for (const auto& row : report->rows) {
+    verdicts.push_back({.threshold = row.threshold,
+                        .observed = row.observed.value_or(0),
+                        .passed = row.status == gate_status::passed});
+  }
+  if (auto stored = store.record_verdicts(run_id, verdicts); !stored) return std::unexpected(stored.error());
+  return report;
+}
+
+std::string format_gate_table(const gate_report& report) {
+  std::size_t width = 9;
+  for (const auto& row : report.rows) width = std::max(width, row.threshold.size());
+  std::string text =
+      fmt::format("gate: run {} ({}), {} samples\n\n", report.run_id, to_string(report.state), report.sample_count);
+  text += fmt::format("    {:<{}}  {:>12}  {:>12}  {}\n", "threshold", width, "observed", "limit", "detail");
+  for (const auto& row : report.rows) {
+    const char* mark = row.status == gate_status::passed ? "✓" : row.status == gate_status::failed ? "✗" : "?";
+    const auto [observed, limit] = display(row);
+    text += fmt::format("  {} {:<{}}  {:>12}  {:>12}  {}\n", mark, row.threshold, width, observed, limit, row.detail);
+  }
+  const int code = report.exit_code();
+  const char* verdict = code == gate_exit_pass      ? "PASS"
+                        : code == gate_exit_fail    ? "FAIL"
+                        : code == gate_exit_aborted ? "ABORTED (the run was aborted)"
+                                                    : "COULD NOT EVALUATE";
+  text += fmt::format("\n{} passed, {} failed, {} no data -> {} (exit {})\n", report.count(gate_status::passed),
+                      report.count(gate_status::failed), report.count(gate_status::no_data), verdict, code);
+  return text;
+}
+
+std::string gate_junit_xml(const gate_report& report) {
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  const std::size_t aborted = report.state == run_state::aborted ? 1 : 0;
+  xml += fmt::format(
+      "<testsuites><testsuite name=\"gpusoak gate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
+      "skipped=\"0\">\n",
+      report.rows.size() + aborted, report.count(gate_status::failed), report.count(gate_status::no_data) + aborted);
+  xml += fmt::format(
+      "  <properties><property name=\"run_id\" value=\"{}\"/><property name=\"run_state\" "
+      "value=\"{}\"/></properties>\n",
+      xml_escape(report.run_id), to_string(report.state));
+  for (const auto& row : report.rows) {
+    xml += fmt::format("  <testcase classname=\"gpusoak.gate.{}\" name=\"{}\">", xml_escape(report.run_id),
+                       xml_escape(row.threshold));
+    const std::string body = xml_escape(fmt::format("{}: {}", row_values(row), row.detail));
+    if (row.status == gate_status::failed) {
+      xml += fmt::format("<failure message=\"{}\" type=\"threshold\">{}</failure>", body, body);
+    } else if (row.status == gate_status::no_data) {
+      xml += fmt::format("<error message=\"could not evaluate: {}\" type=\"no_data\">{}</error>",
+                         xml_escape(row.detail), body);
+    } else {
+      xml += fmt::format("<system-out>{}</system-out>", body);
+    }
+    xml += "</testcase>\n";
+  }
+  if (report.state == run_state::aborted) {
+    xml +=
+        "  <testcase classname=\"gpusoak.gate\" name=\"run state\"><error message=\"the run was aborted\" "
+        "type=\"aborted\"/></testcase>\n";
+  }
+  xml += "</testsuite></testsuites>\n";
+  return xml;
+}
+
+std::string gate_json(const gate_report& report) {
+  nlohmann::json j;
+  j["run_id"] = report.run_id;
+  j["state"] = std::string(to_string(report.state));
+  j["exit_code"] = report.exit_code();
+  j["samples"] = report.sample_count;
+  j["passed"] = report.count(gate_status::passed);
+  j["failed"] = report.count(gate_status::failed);
+  j["no_data"] = report.count(gate_status::no_data);
+  j["rows"] = nlohmann::json::array();
+  for (const auto& row : report.rows) {
+    j["rows"].push_back({{"threshold", row.threshold},
+                         {"status", std::string(to_string(row.status))},
+                         {"observed", row.observed ? nlohmann::json(*row.observed) : nlohmann::json(nullptr)},
+                         {"limit", row.limit ? nlohmann::json(*row.limit) : nlohmann::json(nullptr)},
+                         {"detail", row.detail}});
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace gpusoak::harness

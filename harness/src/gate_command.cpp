@@ -1,0 +1,144 @@
+// `gpusoak gate RUN_ID --db FILE`: a stored run's thresholds evaluated, printed as a table (and
+// JUnit XML / JSON on request), verdicts stored, and the exit code CI acts on.
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+
+#include "gpusoak/harness/cli_args.hpp"
+#include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/gate.hpp"
+#include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/scenarios/plan.hpp"
+
+namespace gpusoak::harness {
+namespace {
+
+constexpr const char* summary =
+    "Evaluates a stored run's thresholds on its samples and prints one line per threshold (observed vs\n"
+    "limit). Thresholds come from --threshold (repeatable) and --plan; with neither, from the plan the\n"
+    "run was started with. A threshold whose metric has no data in the run is not a pass.\n"
+    "Exit codes: 0 every threshold passed, 1 one failed, 2 could not evaluate (unknown run, bad flag or\n"
+    "threshold, a threshold with no data, no thresholds), 3 the run was aborted.";
+
+bool write_file(const std::string& path, const std::string& text, std::ostream& err, std::string_view flag) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (file) file << text;
+  file.close();
+  if (!file) {
+    err << fmt::format("gpusoak gate: --{} '{}': cannot write the file\n", flag, path);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int gate_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  const std::vector<flag_spec> specs{
+      {"db", "FILE", "the run store (SQLite file) holding the run; required"},
+      {"plan", "FILE", "take thresholds from this plan file"},
+      {"threshold", "EXPR", "a threshold, e.g. 'leak_slope_bytes_per_hour < 1MiB' (repeatable)"},
+      {"junit", "FILE", "also write JUnit XML (one testcase per threshold)"},
+      {"json", "FILE", "also write the report as JSON"},
+      {"warmup", "FRACTION", "share of the run ignored by leak slopes, in [0, 1); default 0.1"},
+  };
+  auto parsed = cli_args::parse(args, specs, 1);
+  if (!parsed) {
+    err << "gpusoak gate: " << parsed.error().message << "\n";
+    return exit_could_not_run;
+  }
+  if (parsed->help()) {
+    out << usage_text("gate RUN_ID", summary, specs);
+    return exit_pass;
+  }
+  if (parsed->positional().empty()) {
+    err << "gpusoak gate: missing RUN_ID (gpusoak gate RUN_ID --db FILE)\n";
+    return exit_could_not_run;
+  }
+  const std::string run_id = parsed->positional().front();
+  const auto db = parsed->value("db");
+  if (!db || db->empty()) {
+    err << "gpusoak gate: --db FILE is required (the run store holding the run)\n";
+    return exit_could_not_run;
+  }
+
+  gate_options options;
+  if (auto text = parsed->value("warmup")) {
+    char* end = nullptr;
+    const double fraction = std::strtod(text->c_str(), &end);
+    if (text->empty() || end != text->c_str() + text->size() || !(fraction >= 0 && fraction < 1)) {
+      err << fmt::format("gpusoak gate: --warmup '{}' is not a fraction in [0, 1) (e.g. 0.1)\n", *text);
+      return exit_could_not_run;
+    }
+    options.warmup_fraction = fraction;
+  }
+
+  std::vector<scenarios::threshold> thresholds;
+  for (const auto& text : parsed->values("threshold")) {
+    auto t = scenarios::parse_threshold(text);
+    if (!t) {
+      err << "gpusoak gate: --threshold: " << t.error().message << "\n";
+      return exit_could_not_run;
+    }
+    thresholds.push_back(std::move(*t));
+  }
+  if (auto plan_path = parsed->value("plan")) {
+    auto plan = scenarios::load_plan_file(*plan_path);
+    if (!plan) {
+      err << "gpusoak gate: --plan: " << plan.error().message << "\n";
+      return exit_could_not_run;
+    }
+    thresholds.insert(thresholds.end(), plan->thresholds.begin(), plan->thresholds.end());
+  }
+  const bool from_stored_plan = !parsed->has("threshold") && !parsed->has("plan");
+
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(*db, ec)) {
+    err << fmt::format("gpusoak gate: --db '{}': no such run store file\n", *db);
+    return exit_could_not_run;
+  }
+  auto store = run_store::open(*db);
+  if (!store) {
+    err << fmt::format("gpusoak gate: --db '{}': {}\n", *db, store.error().message);
+    return exit_could_not_run;
+  }
+  auto run = store->get_run(run_id);
+  if (!run) {
+    err << "gpusoak gate: " << run.error().message << "\n";
+    return exit_could_not_run;
+  }
+  if (from_stored_plan) {
+    auto plan = scenarios::parse_plan(run->plan_text, fmt::format("run {} plan", run_id));
+    if (!plan) {
+      err << "gpusoak gate: the run's stored plan: " << plan.error().message << "\n";
+      return exit_could_not_run;
+    }
+    thresholds = plan->thresholds;
+  }
+  if (thresholds.empty()) {
+    err << "gpusoak gate: no thresholds to evaluate (give --threshold or --plan, or a plan with thresholds)\n";
+    return exit_could_not_run;
+  }
+
+  auto report = run_gate(*store, run_id, thresholds, options);
+  if (!report) {
+    err << "gpusoak gate: " << report.error().message << "\n";
+    return exit_could_not_run;
+  }
+  out << format_gate_table(*report);
+  if (auto path = parsed->value("junit"); path && !write_file(*path, gate_junit_xml(*report), err, "junit")) {
+    return exit_could_not_run;
+  }
+  if (auto path = parsed->value("json"); path && !write_file(*path, gate_json(*report), err, "json")) {
+    return exit_could_not_run;
+  }
+  if (report->exit_code() == gate_exit_could_not_run) {
+    err << "gpusoak gate: could not evaluate every threshold (no data); see the '?' rows\n";
+  }
+  return report->exit_code();
+}
+
+}  // namespace gpusoak::harness

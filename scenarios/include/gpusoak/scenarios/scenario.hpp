@@ -1,0 +1,119 @@
+// The scenario interface (design.md, "Scenarios"): one class per scenario with setup, step and
+// teardown, a seed, its own parameters and its own pass/fail checks.
+//
+// A scenario runs on a GPU worker thread that owns a gpu::context; every call gets that context
+// and runs on that thread. step() does a bounded unit of work (milliseconds) and returns what it
+// observed; a failed check (corruption, a wrong conv2d result, an unexpected hot-path copy, an
+// unrecovered OOM, a leak) is a recorded failure in the step_result, with its reason, never only
+// a log line. Scenarios that need more contexts (multi_context, leak_cycle) create them on their
+// own threads, because creating a context makes it current on the creating thread.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpusoak/buffers/context.hpp"
+#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/scenarios/plan.hpp"  // param_value
+
+namespace gpusoak::scenarios {
+
+using scenario_params = std::map<std::string, param_value, std::less<>>;
+
+// Op latencies in fixed buckets from 1us to 1s (1-2-5 per decade), plus one overflow bucket.
+struct latency_histogram {
+  static constexpr std::array<double, 19> bounds{1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3,
+                                                 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1, 2e-1, 5e-1, 1.0};
+  std::array<std::uint64_t, bounds.size() + 1> buckets{};  // buckets[i]: value <= bounds[i]; last: > 1s
+  std::uint64_t count = 0;
+  double sum_seconds = 0;
+  double max_seconds = 0;
+
+  void add(double seconds) noexcept;
+  void merge(const latency_histogram& other) noexcept;
+  // Upper bound of the bucket holding quantile q in [0, 1]; max_seconds for the overflow bucket;
+  // 0 when empty.
+  [[nodiscard]] double quantile(double q) const noexcept;
+};
+
+// What one step (or a whole run, merged) observed.
+struct step_result {
+  std::uint64_t iterations = 0;          // units of work done (conv2d batches, alloc/free ops, cycles)
+  latency_histogram latency;             // op latencies, seconds
+  std::uint64_t hot_path_copies = 0;     // copies counted by the context during hot-path work
+  std::uint64_t integrity_failures = 0;  // pattern mismatches and wrong conv2d results
+  std::uint64_t oom_events = 0;          // out_of_memory errors met on purpose or not
+  std::uint64_t oom_recoveries = 0;      // OOMs after which allocation worked again at baseline
+  std::uint64_t leaks = 0;               // buffers reported by on_leak or left above baseline
+  std::optional<double> fragmentation;   // latest pool fragmentation ratio, when the scenario has one
+  std::vector<std::string> failures;     // every failed check, with its reason
+
+  [[nodiscard]] bool failed() const noexcept { return !failures.empty(); }
+  void fail(std::string reason) { failures.push_back(std::move(reason)); }
+  // Sums the counts, merges the histograms, keeps the later fragmentation, appends failures
+  // (at most max_kept_failures are kept; the count of the rest goes into failures_dropped).
+  void merge(const step_result& other);
+  static constexpr std::size_t max_kept_failures = 100;
+  std::uint64_t failures_dropped = 0;
+};
+
+// Faults a test plants to prove a scenario's checks can fail. A scenario that does not support a
+// fault returns false from inject().
+enum class fault {
+  corrupt_pattern,  // flip a byte in a live pattern-carrying buffer or block
+  hold_memory,      // keep buffers that should be released (oom: all of them; leak_cycle: one per cycle)
+};
+
+class scenario {
+ public:
+  virtual ~scenario() = default;
+
+  [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+  [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
+
+  // Creates what the scenario keeps (buffers, sessions, threads) on ctx's thread. An error means
+  // the scenario could not run (not that it failed).
+  [[nodiscard]] virtual gpu::result<void> setup(gpu::context& ctx) = 0;
+  // One bounded unit of work with its checks.
+  [[nodiscard]] virtual step_result step(gpu::context& ctx) = 0;
+  // Releases everything setup made; final checks (live counts back at baseline) go in the result.
+  [[nodiscard]] virtual step_result teardown(gpu::context& ctx) = 0;
+
+  // Test-only: plants `f` for the following steps. Returns whether the scenario supports it.
+  virtual bool inject(fault f) {
+    (void)f;
+    return false;
+  }
+
+ protected:
+  explicit scenario(std::uint64_t seed) noexcept : seed_(seed) {}
+
+ private:
+  std::uint64_t seed_;
+};
+
+// Validates params for `name` (one of known_scenarios) and builds the scenario. Errors are
+// `validation`: an unknown scenario lists the known ones; an unknown param lists the allowed ones;
+// a bad value names the param, its plan line and what is allowed.
+[[nodiscard]] gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
+                                                                   std::uint64_t seed);
+
+// Runs setup, steps until `duration` has elapsed (at least one step), teardown; on_step (if set)
+// sees each step's result. Returns the merged result, or setup's error.
+struct run_summary {
+  step_result total;
+  std::uint64_t steps = 0;
+  double seconds = 0;
+};
+[[nodiscard]] gpu::result<run_summary> run_for(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration,
+                                               const std::function<void(const step_result&)>& on_step = {});
+
+}  // namespace gpusoak::scenarios

@@ -1,0 +1,72 @@
+// conv2d_steady: zero-copy conv2d across shapes; every batch checked against the reference (small
+// shapes) with NaN-poisoned outputs; hot-path copies must stay 0; latency per batch.
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "conv2d_work.hpp"
+#include "factories.hpp"
+#include "scenario_params.hpp"
+
+namespace gpusoak::scenarios::detail {
+
+namespace {
+
+constexpr std::string_view scenario_name = "conv2d_steady";
+
+class conv2d_steady final : public scenario {
+ public:
+  conv2d_steady(std::uint64_t seed, std::vector<kernels::conv2d_shape> shapes, kernels::conv2d_path path,
+                bool allow_copies)
+      : scenario(seed), shapes_(std::move(shapes)), path_(path), allow_copies_(allow_copies) {}
+
+  std::string_view name() const noexcept override { return scenario_name; }
+
+  gpu::result<void> setup(gpu::context& ctx) override {
+    auto work = conv2d_work::create(ctx, shapes_, path_, seed(), "conv2d_steady");
+    if (!work) return std::unexpected(work.error());
+    work_.emplace(std::move(*work));
+    return {};
+  }
+
+  step_result step(gpu::context& ctx) override {
+    step_result out;
+    // A few batches, one per shape at most: a step stays in the milliseconds on real GPUs.
+    for (std::size_t i = 0; i < shapes_.size() && i < 4; ++i) work_->run_one(ctx, out);
+    if (out.hot_path_copies > 0 && !allow_copies_) {
+      out.fail(fmt::format("{} hot-path copies on the {} path (expected 0)", out.hot_path_copies,
+                           kernels::to_string(path_)));
+    }
+    return out;
+  }
+
+  step_result teardown(gpu::context&) override {
+    work_.reset();
+    return {};
+  }
+
+ private:
+  std::vector<kernels::conv2d_shape> shapes_;
+  kernels::conv2d_path path_;
+  bool allow_copies_;
+  std::optional<conv2d_work> work_;
+};
+
+}  // namespace
+
+made make_conv2d_steady(const scenario_params& params, std::uint64_t seed) {
+  if (auto ok = check_param_names(scenario_name, params, {"shapes", "path", "allow_copies"}); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto shapes = parse_shapes(scenario_name, params, "shapes", {"N1 C3 16x16 K8 3x3 p1", "N2 C8 8x8 K8 1x1 bias"});
+  if (!shapes) return std::unexpected(shapes.error());
+  auto path = read_choice(scenario_name, params, "path", "zero-copy", {"zero-copy", "staging"});
+  if (!path) return std::unexpected(path.error());
+  auto allow = read_choice(scenario_name, params, "allow_copies", "false", {"true", "false"});
+  if (!allow) return std::unexpected(allow.error());
+  const auto parsed_path = kernels::parse_conv2d_path(*path);
+  if (!parsed_path) return std::unexpected(parsed_path.error());
+  return std::make_unique<conv2d_steady>(seed, std::move(*shapes), *parsed_path, *allow == "true");
+}
+
+}  // namespace gpusoak::scenarios::detail

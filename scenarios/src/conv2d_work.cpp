@@ -1,0 +1,104 @@
+#include "conv2d_work.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "gpusoak/kernels/conv2d_reference.hpp"
+#include "scenario_params.hpp"
+
+namespace gpusoak::scenarios::detail {
+
+namespace {
+void fill_random(std::span<float> out, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (float& v : out) {
+    const float x = dist(rng);
+    v = x == 0.0f ? 0.5f : x;
+  }
+}
+}  // namespace
+
+gpu::result<std::vector<kernels::conv2d_shape>> parse_shapes(std::string_view scenario, const scenario_params& params,
+                                                             std::string_view name, std::vector<std::string> fallback) {
+  auto texts = read_list(scenario, params, name, std::move(fallback));
+  if (!texts) return std::unexpected(texts.error());
+  std::vector<kernels::conv2d_shape> shapes;
+  for (const auto& text : *texts) {
+    auto shape = kernels::parse_conv2d_shape(text);
+    if (!shape) {
+      const auto it = params.find(name);
+      const int line = it == params.end() ? 0 : it->second.line;
+      return gpu::make_error(gpu::error_kind::validation,
+                             fmt::format("line {}: {}.params.{}: '{}': {}; use conv2d shapes like \"N1 C3 32x32 K16 "
+                                         "3x3 p1\"",
+                                         line, scenario, name, text, shape.error().message));
+    }
+    shapes.push_back(*shape);
+  }
+  return shapes;
+}
+
+gpu::result<conv2d_work> conv2d_work::create(gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes,
+                                             kernels::conv2d_path path, std::uint64_t seed, const std::string& tag) {
+  auto kernels = kernels::conv2d_kernels::create(ctx);
+  if (!kernels) return std::unexpected(kernels.error());
+  conv2d_work work;
+  work.rng_.seed(seed);
+  for (const auto& shape : shapes) {
+    auto session = kernels::conv2d_session::create(ctx, *kernels, shape, {.path = path, .tag = tag});
+    if (!session) return std::unexpected(session.error());
+    item it{.session = std::move(*session)};
+    it.weights.resize(it.session.weights().size());
+    it.bias.resize(it.session.bias().size());
+    it.input.resize(shape.input_elements());
+    fill_random(it.weights, work.rng_);
+    fill_random(it.bias, work.rng_);
+    std::ranges::copy(it.weights, it.session.weights().begin());
+    std::ranges::copy(it.bias, it.session.bias().begin());
+    if (auto c = it.session.commit_weights(); !c) return std::unexpected(c.error());
+    const double macs = static_cast<double>(shape.output_elements()) * (shape.c / shape.groups) * shape.r * shape.s;
+    it.checked = macs <= max_checked_macs;
+    work.items_.push_back(std::move(it));
+  }
+  return work;
+}
+
+void conv2d_work::run_one(gpu::context& ctx, step_result& out) {
+  if (items_.empty()) return;
+  item& it = items_[next_];
+  next_ = (next_ + 1) % items_.size();
+  const std::string shape_text = it.session.shape().to_string();
+  if (it.checked) {
+    if (auto p = it.session.poison_outputs(); !p) {
+      out.fail(fmt::format("conv2d {}: poisoning outputs failed: {}", shape_text, p.error().message));
+      return;
+    }
+  }
+  const std::uint64_t copies_before = ctx.counters().snapshot().total_copies();
+  const auto start = std::chrono::steady_clock::now();
+  fill_random(it.input, rng_);
+  std::ranges::copy(it.input, it.session.input().begin());
+  auto result = it.session.run();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.hot_path_copies += ctx.counters().snapshot().total_copies() - copies_before;
+  if (!result) {
+    if (result.error().kind == gpu::error_kind::out_of_memory) ++out.oom_events;
+    out.fail(fmt::format("conv2d {}: run failed ({}): {}", shape_text, gpu::to_string(result.error().kind),
+                         result.error().message));
+    return;
+  }
+  out.latency.add(seconds);
+  ++out.iterations;
+  if (!it.checked) return;
+  std::vector<double> ref(it.session.shape().output_elements());
+  kernels::conv2d_reference(it.session.shape(), it.input, it.weights, it.bias, ref);
+  const double err = kernels::relative_l2_error(*result, ref);
+  if (!(err < 1e-5)) {
+    ++out.integrity_failures;
+    out.fail(fmt::format("conv2d {}: relative L2 error {} vs the reference (limit 1e-5)", shape_text, err));
+  }
+}
+
+}  // namespace gpusoak::scenarios::detail

@@ -1,0 +1,117 @@
+// memory_pressure: hold hold_percent of the context's budget in pattern-carrying buffers while
+// conv2d keeps running; each step verifies one held buffer and runs a checked batch whose latency
+// must stay under latency_bound.
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "conv2d_work.hpp"
+#include "factories.hpp"
+#include "gpusoak/buffers/unified_buffer.hpp"
+#include "gpusoak/scenarios/pattern.hpp"
+#include "gpusoak/scenarios/units.hpp"
+#include "scenario_params.hpp"
+
+namespace gpusoak::scenarios::detail {
+
+namespace {
+
+constexpr std::string_view scenario_name = "memory_pressure";
+
+class memory_pressure final : public scenario {
+ public:
+  memory_pressure(std::uint64_t seed, std::uint64_t percent, std::uint64_t block,
+                  std::vector<kernels::conv2d_shape> shapes, std::chrono::microseconds bound)
+      : scenario(seed), percent_(percent), block_(block), shapes_(std::move(shapes)), bound_(bound) {}
+
+  std::string_view name() const noexcept override { return scenario_name; }
+
+  gpu::result<void> setup(gpu::context& ctx) override {
+    auto work = conv2d_work::create(ctx, shapes_, kernels::conv2d_path::zero_copy, seed(), "memory_pressure");
+    if (!work) return std::unexpected(work.error());
+    work_.emplace(std::move(*work));
+    const std::uint64_t target = ctx.budget().limit() / 100 * percent_;
+    std::uint64_t held = 0;
+    while (held < target) {
+      const std::uint64_t size = std::min(block_, target - held);
+      auto b =
+          gpu::unified_buffer::create(ctx, {.size = size, .use = gpu::usage::bidirectional, .tag = "memory_pressure"});
+      if (!b) {
+        return gpu::make_error(b.error().kind,
+                               fmt::format("memory_pressure: holding {} of {} failed at {}: {}", format_bytes(target),
+                                           format_bytes(ctx.budget().limit()), format_bytes(held), b.error().message));
+      }
+      const std::uint64_t s = derive_seed(seed(), held_.size());
+      fill_pattern(b->cpu_view(), s);
+      held_.emplace_back(std::move(*b), s);
+      held += size;
+    }
+    return {};
+  }
+
+  step_result step(gpu::context& ctx) override {
+    step_result out;
+    if (!held_.empty()) {
+      const auto& [b, s] = held_[next_];
+      next_ = (next_ + 1) % held_.size();
+      if (const auto bad = verify_pattern(b.cpu_view(), s)) {
+        ++out.integrity_failures;
+        out.fail(fmt::format("held buffer of {}: pattern mismatch at {}", format_bytes(b.size()), bad->describe()));
+      }
+    }
+    work_->run_one(ctx, out);
+    const double bound = std::chrono::duration<double>(bound_).count();
+    if (out.latency.max_seconds > bound) {
+      out.fail(
+          fmt::format("conv2d latency {:.6f}s over the bound {}", out.latency.max_seconds, format_duration(bound_)));
+    }
+    return out;
+  }
+
+  step_result teardown(gpu::context&) override {
+    step_result out;
+    for (const auto& [b, s] : held_) {
+      if (const auto bad = verify_pattern(b.cpu_view(), s)) {
+        ++out.integrity_failures;
+        out.fail("held buffer at teardown: pattern mismatch at " + bad->describe());
+      }
+    }
+    held_.clear();
+    work_.reset();
+    return out;
+  }
+
+  bool inject(fault f) override {
+    if (f != fault::corrupt_pattern || held_.empty()) return false;
+    for (auto& [b, s] : held_) b.cpu_view()[b.size() / 3] ^= std::byte{0x11};
+    return true;
+  }
+
+ private:
+  std::uint64_t percent_, block_;
+  std::vector<kernels::conv2d_shape> shapes_;
+  std::chrono::microseconds bound_;
+  std::optional<conv2d_work> work_;
+  std::vector<std::pair<gpu::unified_buffer, std::uint64_t>> held_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace
+
+made make_memory_pressure(const scenario_params& params, std::uint64_t seed) {
+  if (auto ok = check_param_names(scenario_name, params, {"hold_percent", "hold_block", "shapes", "latency_bound"});
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto percent = read_count(scenario_name, params, "hold_percent", 50, 1, 95);
+  if (!percent) return std::unexpected(percent.error());
+  auto block = read_bytes(scenario_name, params, "hold_block", 4ull << 20, 4096, 1ull << 30);
+  if (!block) return std::unexpected(block.error());
+  auto shapes = parse_shapes(scenario_name, params, "shapes", {"N1 C8 16x16 K8 3x3 p1"});
+  if (!shapes) return std::unexpected(shapes.error());
+  auto bound = read_duration(scenario_name, params, "latency_bound", std::chrono::seconds(5));
+  if (!bound) return std::unexpected(bound.error());
+  return std::make_unique<memory_pressure>(seed, *percent, *block, std::move(*shapes), *bound);
+}
+
+}  // namespace gpusoak::scenarios::detail

@@ -1,0 +1,146 @@
+// multi_context: N threads, each with its own context, run checked conv2d batches and buffer
+// churn at once; each verifies its own patterns and results, so cross-talk between contexts shows
+// up as an integrity failure. step() collects what the threads observed since the last step.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "conv2d_work.hpp"
+#include "factories.hpp"
+#include "gpusoak/buffers/unified_buffer.hpp"
+#include "gpusoak/scenarios/pattern.hpp"
+#include "scenario_params.hpp"
+
+namespace gpusoak::scenarios::detail {
+
+namespace {
+
+constexpr std::string_view scenario_name = "multi_context";
+
+class multi_context final : public scenario {
+ public:
+  multi_context(std::uint64_t seed, std::uint64_t contexts, std::vector<kernels::conv2d_shape> shapes)
+      : scenario(seed), contexts_(contexts), shapes_(std::move(shapes)) {}
+
+  ~multi_context() override { stop(); }
+
+  std::string_view name() const noexcept override { return scenario_name; }
+
+  gpu::result<void> setup(gpu::context&) override {
+    stop_ = false;
+    std::vector<std::future<gpu::result<void>>> ready;
+    for (std::uint64_t i = 0; i < contexts_; ++i) {
+      auto promise = std::make_shared<std::promise<gpu::result<void>>>();
+      ready.push_back(promise->get_future());
+      threads_.emplace_back([this, i, promise] { worker(i, *promise); });
+    }
+    for (auto& r : ready) {
+      if (auto ok = r.get(); !ok) {
+        stop();
+        return ok;
+      }
+    }
+    return {};
+  }
+
+  step_result step(gpu::context&) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return collect();
+  }
+
+  step_result teardown(gpu::context&) override {
+    stop();
+    return collect();
+  }
+
+ private:
+  void stop() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  step_result collect() {
+    const std::scoped_lock lock(mutex_);
+    return std::exchange(pending_, {});
+  }
+
+  void publish(step_result& local) {
+    const std::scoped_lock lock(mutex_);
+    pending_.merge(local);
+    local = {};
+  }
+
+  void worker(std::uint64_t index, std::promise<gpu::result<void>>& ready) {
+    std::atomic<std::uint64_t> leaked{0};
+    const std::uint64_t my_seed = derive_seed(seed(), index);
+    step_result local;
+    {
+      auto ctx = gpu::context::create(
+          {.name = fmt::format("multi_context{}", index), .on_leak = [&leaked](const gpu::leak_record&) { ++leaked; }});
+      if (!ctx) {
+        ready.set_value(std::unexpected(ctx.error()));
+        return;
+      }
+      auto work = conv2d_work::create(**ctx, shapes_, kernels::conv2d_path::zero_copy, my_seed,
+                                      fmt::format("multi_context{}", index));
+      if (!work) {
+        ready.set_value(std::unexpected(work.error()));
+        return;
+      }
+      ready.set_value({});
+      std::uint64_t serial = 0;
+      while (!stop_) {
+        work->run_one(**ctx, local);
+        // Churn: a buffer with this thread's pattern, verified after the batch.
+        auto b = gpu::unified_buffer::create(
+            **ctx, {.size = 64ull << 10, .use = gpu::usage::bidirectional, .tag = "multi_context_churn"});
+        if (!b) {
+          local.fail(fmt::format("multi_context{}: churn buffer: {}", index, b.error().message));
+        } else {
+          const std::uint64_t s = derive_seed(my_seed, serial++);
+          fill_pattern(b->cpu_view(), s);
+          work->run_one(**ctx, local);
+          if (const auto bad = verify_pattern(b->cpu_view(), s)) {
+            ++local.integrity_failures;
+            local.fail(fmt::format("multi_context{}: churn buffer pattern mismatch at {}", index, bad->describe()));
+          }
+        }
+        publish(local);
+      }
+    }
+    if (leaked > 0) {
+      local.leaks += leaked;
+      local.fail(fmt::format("multi_context{}: {} buffers leaked at context destruction", index, leaked.load()));
+    }
+    publish(local);
+  }
+
+  std::uint64_t contexts_;
+  std::vector<kernels::conv2d_shape> shapes_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  step_result pending_;
+};
+
+}  // namespace
+
+made make_multi_context(const scenario_params& params, std::uint64_t seed) {
+  if (auto ok = check_param_names(scenario_name, params, {"contexts", "shapes"}); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto contexts = read_count(scenario_name, params, "contexts", 2, 1, 16);
+  if (!contexts) return std::unexpected(contexts.error());
+  auto shapes = parse_shapes(scenario_name, params, "shapes", {"N1 C4 12x12 K8 3x3 p1"});
+  if (!shapes) return std::unexpected(shapes.error());
+  return std::make_unique<multi_context>(seed, *contexts, std::move(*shapes));
+}
+
+}  // namespace gpusoak::scenarios::detail

@@ -1,0 +1,90 @@
+#include "gpusoak/scenarios/scenario.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "factories.hpp"
+#include "gpusoak/scenarios/scenario_names.hpp"
+
+namespace gpusoak::scenarios {
+
+void latency_histogram::add(double seconds) noexcept {
+  std::size_t i = 0;
+  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  ++buckets[i];
+  ++count;
+  sum_seconds += seconds;
+  max_seconds = std::max(max_seconds, seconds);
+}
+
+void latency_histogram::merge(const latency_histogram& other) noexcept {
+  for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += other.buckets[i];
+  count += other.count;
+  sum_seconds += other.sum_seconds;
+  max_seconds = std::max(max_seconds, other.max_seconds);
+}
+
+double latency_histogram::quantile(double q) const noexcept {
+  if (count == 0) return 0;
+  const auto rank = static_cast<std::uint64_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(count - 1)) + 1;
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < buckets.size(); ++i) {
+    seen += buckets[i];
+    if (seen >= rank) return i < bounds.size() ? std::min(bounds[i], max_seconds) : max_seconds;
+  }
+  return max_seconds;
+}
+
+void step_result::merge(const step_result& other) {
+  iterations += other.iterations;
+  latency.merge(other.latency);
+  hot_path_copies += other.hot_path_copies;
+  integrity_failures += other.integrity_failures;
+  oom_events += other.oom_events;
+  oom_recoveries += other.oom_recoveries;
+  leaks += other.leaks;
+  if (other.fragmentation) fragmentation = other.fragmentation;
+  failures_dropped += other.failures_dropped;
+  for (const auto& f : other.failures) {
+    if (failures.size() < max_kept_failures) {
+      failures.push_back(f);
+    } else {
+      ++failures_dropped;
+    }
+  }
+}
+
+gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
+                                                     std::uint64_t seed) {
+  if (name == "conv2d_steady") return detail::make_conv2d_steady(params, seed);
+  if (name == "fragmentation") return detail::make_fragmentation(params, seed);
+  if (name == "oom") return detail::make_oom(params, seed);
+  if (name == "leak_cycle") return detail::make_leak_cycle(params, seed);
+  if (name == "memory_pressure") return detail::make_memory_pressure(params, seed);
+  if (name == "multi_context") return detail::make_multi_context(params, seed);
+  return gpu::make_error(gpu::error_kind::validation,
+                         fmt::format("unknown scenario '{}'; known: {}", name, fmt::join(known_scenarios, ", ")));
+}
+
+gpu::result<run_summary> run_for(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration,
+                                 const std::function<void(const step_result&)>& on_step) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  if (auto set = s.setup(ctx); !set) return std::unexpected(set.error());
+  run_summary summary;
+  do {
+    const step_result r = s.step(ctx);
+    if (on_step) on_step(r);
+    summary.total.merge(r);
+    ++summary.steps;
+  } while (clock::now() - start < duration);
+  const step_result last = s.teardown(ctx);
+  if (on_step) on_step(last);
+  summary.total.merge(last);
+  summary.seconds = std::chrono::duration<double>(clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace gpusoak::scenarios

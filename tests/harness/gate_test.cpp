@@ -1,0 +1,332 @@
+// The release gate on real SQLite run stores filled with synthetic samples: leak slopes, counters,
+// latency bounds, no-data rows, JUnit/JSON output, and the CLI's exit codes.
+#include "gpusoak/harness/gate.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gpusoak/harness/cli_args.hpp"
+#include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/scenarios/threshold.hpp"
+
+namespace gpusoak::harness {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double mib = 1024.0 * 1024.0;
+
+constexpr const char* plan_yaml = R"(name: gate-test
+phases:
+  - name: steady
+    duration: 2h
+    scenarios:
+      - name: leak_cycle
+thresholds:
+  - "copies_total == 0"
+  - "leak_slope_bytes_per_hour < 1MiB"
+)";
+
+class GateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "gpusoak-gate-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    auto store = run_store::open(db_path());
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    store_ = std::make_unique<run_store>(std::move(*store));
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  std::string db_path() const { return (dir_ / "runs.sqlite").string(); }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+
+  // A finished run with the given samples.
+  std::string make_run(const std::vector<sample>& samples, run_state final_state = run_state::passed) {
+    auto id = store_->create_run({.plan_name = "gate-test", .plan_text = plan_yaml, .device = "0"});
+    if (!id) throw std::runtime_error(id.error().message);
+    if (!store_->mark_running(*id, now_timestamp())) throw std::runtime_error("mark_running");
+    for (const auto& s : samples) {
+      if (auto r = store_->append_sample(*id, s); !r) throw std::runtime_error(r.error().message);
+    }
+    if (!store_->finish_run(*id, final_state, "test", now_timestamp())) throw std::runtime_error("finish_run");
+    return *id;
+  }
+
+  // 2 hours, a sample every 10 s; live_bytes = base + slope * hours + noise, with optional spike.
+  static std::vector<sample> series(double bytes_per_hour, bool spike, std::int64_t copies = 0,
+                                    std::string extra = "{}") {
+    std::mt19937 rng(1234);
+    std::normal_distribution<double> noise(0, 64 * 1024);  // 64 KiB of jitter
+    std::vector<sample> out;
+    for (int i = 0; i <= 720; ++i) {
+      sample s;
+      s.t_seconds = i * 10.0;
+      s.scenario = "leak_cycle";
+      s.context = "0";
+      s.live_buffers = 100;
+      s.live_bytes = static_cast<std::int64_t>(256 * mib + bytes_per_hour * s.t_seconds / 3600 + noise(rng));
+      if (spike && i == 400) s.live_bytes += static_cast<std::int64_t>(512 * mib);
+      s.rss_bytes = static_cast<std::int64_t>(512 * mib);
+      s.copies_total = i == 720 ? copies : 0;
+      s.iterations = i * 10;
+      s.latency_p50_seconds = 0.001;
+      s.latency_p90_seconds = 0.002;
+      s.latency_p99_seconds = i == 300 ? 0.030 : 0.004;
+      s.extra_json = extra;
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  gate_report gate(const std::string& id, const std::vector<std::string>& texts) {
+    std::vector<scenarios::threshold> thresholds;
+    for (const auto& t : texts) {
+      auto parsed = scenarios::parse_threshold(t);
+      if (!parsed) throw std::runtime_error(parsed.error().message);
+      thresholds.push_back(*parsed);
+    }
+    auto report = run_gate(*store_, id, thresholds);
+    if (!report) throw std::runtime_error(report.error().message);
+    return *report;
+  }
+
+  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
+    std::ostringstream out, err;
+    const int code = run_cli(args, out, err);
+    if (out_text) *out_text = out.str();
+    if (err_text) *err_text = err.str();
+    return code;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<run_store> store_;
+};
+
+// checks that a steady 2 MiB/hour leak under noise fails a 1 MiB/hour slope threshold, with the slope near 2 MiB
+TEST_F(GateTest, SteadyLeakFails) {
+  const auto id = make_run(series(2 * mib, false));
+  const auto report = gate(id, {"leak_slope_bytes_per_hour < 1MiB"});
+  ASSERT_EQ(report.rows.size(), 1u);
+  EXPECT_EQ(report.rows[0].status, gate_status::failed) << report.rows[0].detail;
+  ASSERT_TRUE(report.rows[0].observed.has_value());
+  EXPECT_NEAR(*report.rows[0].observed, 2 * mib, 0.2 * mib);
+  EXPECT_EQ(report.exit_code(), gate_exit_fail);
+}
+
+// checks that a flat series with noise and one 512 MiB spike passes the slope threshold
+TEST_F(GateTest, FlatSeriesWithSpikePasses) {
+  const auto id = make_run(series(0, true));
+  const auto report = gate(id, {"leak_slope_bytes_per_hour < 1MiB"});
+  ASSERT_EQ(report.rows.size(), 1u);
+  EXPECT_EQ(report.rows[0].status, gate_status::passed) << report.rows[0].detail;
+  EXPECT_LT(std::fabs(*report.rows[0].observed), 0.2 * mib);
+  EXPECT_EQ(report.exit_code(), gate_exit_pass);
+}
+
+// checks that copies in the last sample fail copies_total == 0 and none pass it; verdicts are stored
+TEST_F(GateTest, CopiesTotal) {
+  const auto dirty = make_run(series(0, false, 3));
+  auto report = gate(dirty, {"copies_total == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::failed);
+  EXPECT_EQ(report.rows[0].observed, 3.0);
+  auto stored = store_->verdicts(dirty);
+  ASSERT_TRUE(stored.has_value());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].threshold, "copies_total == 0");
+  EXPECT_FALSE((*stored)[0].passed);
+  EXPECT_EQ((*stored)[0].observed, 3.0);
+
+  const auto clean = make_run(series(0, false, 0));
+  EXPECT_EQ(gate(clean, {"copies_total == 0"}).exit_code(), gate_exit_pass);
+}
+
+// checks that a metric with no data is a no_data row (exit 2), and that a failure elsewhere wins (exit 1)
+TEST_F(GateTest, AbsentMetricIsNoData) {
+  const auto id = make_run(series(0, false, 5));
+  auto report = gate(id, {"integrity_failures_total == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::no_data);
+  EXPECT_FALSE(report.rows[0].observed.has_value());
+  EXPECT_EQ(report.exit_code(), gate_exit_could_not_run);
+  report = gate(id, {"integrity_failures_total == 0", "copies_total == 0"});
+  EXPECT_EQ(report.exit_code(), gate_exit_fail);
+  // A scenario label that matches no sample is no data too, not a pass.
+  report = gate(id, {"copies_total{scenario=\"oom\"} == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::no_data);
+}
+
+// checks that extra_json figures (plain and labelled series) and metric-vs-metric thresholds evaluate
+TEST_F(GateTest, ExtraJsonAndMetricComparison) {
+  const auto id = make_run(series(
+      0, false, 0,
+      R"({"integrity_failures_total": 0, "oom_events_total": 4, "oom_recoveries_total": 4, "copies_total{path=\"hot\"}": 2})"));
+  const auto report = gate(id, {"integrity_failures_total == 0", "oom_recoveries_total == oom_events_total",
+                                "copies_total{path=\"hot\"} == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::passed) << report.rows[0].detail;
+  EXPECT_EQ(report.rows[1].status, gate_status::passed) << report.rows[1].detail;
+  EXPECT_EQ(report.rows[1].limit, 4.0);
+  EXPECT_EQ(report.rows[2].status, gate_status::failed) << report.rows[2].detail;
+  EXPECT_EQ(report.rows[2].observed, 2.0);
+}
+
+// checks that latency quantiles are the max of per-sample quantiles (an upper bound) and p999 is no data
+TEST_F(GateTest, LatencyUpperBound) {
+  const auto id = make_run(series(0, false));
+  const auto report = gate(id, {"p99(op_latency_seconds) < 20ms", "p50(op_latency_seconds) < 2ms",
+                                "p999(op_latency_seconds) < 1s", "p99(conv2d_latency_seconds) < 1s"});
+  EXPECT_EQ(report.rows[0].status, gate_status::failed);
+  EXPECT_DOUBLE_EQ(*report.rows[0].observed, 0.030);
+  EXPECT_EQ(report.rows[1].status, gate_status::passed);
+  EXPECT_EQ(report.rows[2].status, gate_status::no_data);
+  EXPECT_EQ(report.rows[3].status, gate_status::no_data);  // no conv2d_steady samples
+}
+
+// checks that an aborted run gates to exit 3 whatever its rows say
+TEST_F(GateTest, AbortedRun) {
+  const auto id = make_run(series(0, false), run_state::aborted);
+  EXPECT_EQ(gate(id, {"copies_total == 0"}).exit_code(), gate_exit_aborted);
+}
+
+// checks that a bad warm-up fraction is rejected and an unknown run is an error
+TEST_F(GateTest, BadInput) {
+  const auto id = make_run(series(0, false));
+  auto t = scenarios::parse_threshold("copies_total == 0");
+  ASSERT_TRUE(t.has_value());
+  std::vector<scenarios::threshold> list{*t};
+  EXPECT_FALSE(run_gate(*store_, id, list, {.warmup_fraction = 1.5}).has_value());
+  EXPECT_FALSE(run_gate(*store_, "r-19700101-0001", list).has_value());
+}
+
+// checks that the JUnit XML parses with python3's xml.etree and has one failure and one error
+TEST_F(GateTest, JunitIsWellFormed) {
+  const auto id = make_run(series(2 * mib, false));
+  const auto report =
+      gate(id, {"leak_slope_bytes_per_hour < 1MiB", "integrity_failures_total == 0", "copies_total == 0"});
+  { std::ofstream(path("junit.xml")) << gate_junit_xml(report); }
+  const std::string script =
+      "import sys, xml.etree.ElementTree as E; s = E.parse(sys.argv[1]).getroot().find('testsuite'); "
+      "c = s.findall('testcase'); "
+      "print(s.get('name'), s.get('tests'), s.get('failures'), s.get('errors'), len(c), "
+      "sum(1 for x in c if x.find('failure') is not None), sum(1 for x in c if x.find('error') is not None))";
+  const std::string command = "python3 -c \"" + script + "\" '" + path("junit.xml") + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[256] = {};
+  std::string output;
+  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  ASSERT_EQ(pclose(pipe), 0) << output;
+  EXPECT_EQ(output, "gpusoak gate 3 1 1 3 1 1\n");
+}
+
+// checks that the JSON form has the counts, statuses and a null observed value for no data
+TEST_F(GateTest, JsonForm) {
+  const auto id = make_run(series(0, false));
+  const auto report = gate(id, {"copies_total == 0", "oom_events_total == 0"});
+  const auto j = nlohmann::json::parse(gate_json(report));
+  EXPECT_EQ(j["run_id"], id);
+  EXPECT_EQ(j["exit_code"], 2);
+  EXPECT_EQ(j["passed"], 1);
+  EXPECT_EQ(j["no_data"], 1);
+  EXPECT_EQ(j["rows"][0]["status"], "passed");
+  EXPECT_TRUE(j["rows"][1]["observed"].is_null());
+}
+
+// checks the table: a check mark for a pass, a cross for a failure, the verdict line
+TEST_F(GateTest, TableForm) {
+  const auto id = make_run(series(2 * mib, false));
+  const auto text = format_gate_table(gate(id, {"copies_total == 0", "leak_slope_bytes_per_hour < 1MiB"}));
+  EXPECT_NE(text.find("✓ copies_total == 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("✗ leak_slope_bytes_per_hour < 1MiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("MiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("FAIL (exit 1)"), std::string::npos) << text;
+}
+
+// checks the CLI end to end: exit 0 pass, 1 fail, 2 no data / bad flags / unknown run, stored-plan thresholds, files
+TEST_F(GateTest, CliExitCodes) {
+  const auto leaky = make_run(series(2 * mib, false));
+  const auto flat = make_run(series(0, false));
+  std::string out, err;
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--threshold", "copies_total == 0", "--threshold",
+                 "leak_slope_bytes_per_hour < 1MiB"},
+                &out, &err),
+            0)
+      << out << err;
+  EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+  // Thresholds from the run's stored plan; the leak fails it; files written.
+  EXPECT_EQ(cli({"gate", leaky, "--db", db_path(), "--junit", path("j.xml"), "--json", path("g.json")}, &out, &err), 1)
+      << out << err;
+  EXPECT_TRUE(fs::exists(path("j.xml")));
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(path("g.json")))["failed"], 1);
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--threshold", "oom_events_total == 0"}, &out, &err), 2);
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--threshold", "nonsense_metric < 1"}, &out, &err), 2);
+  EXPECT_NE(err.find("--threshold"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", "r-19700101-0001", "--db", db_path(), "--threshold", "copies_total == 0"}, &out, &err), 2);
+  EXPECT_EQ(cli({"gate", flat, "--threshold", "copies_total == 0"}, &out, &err), 2);
+  EXPECT_NE(err.find("--db"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--warmup", "2"}, &out, &err), 2);
+  EXPECT_NE(err.find("--warmup"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", "--help"}, &out, &err), 0);
+  EXPECT_NE(out.find("--threshold"), std::string::npos);
+  EXPECT_EQ(cli({"gate", flat, "--db", path("missing.sqlite"), "--threshold", "copies_total == 0"}, &out, &err), 2);
+  EXPECT_FALSE(fs::exists(path("missing.sqlite")));
+}
+
+// checks that the warm-up window discards an early ramp: fails with --warmup 0, passes with --warmup 0.6
+TEST_F(GateTest, CliWarmupWindow) {
+  auto samples = series(0, false);
+  for (auto& s : samples) {
+    // 100 MiB allocated over the first hour, flat afterwards.
+    s.live_bytes += static_cast<std::int64_t>(100 * mib * std::min(s.t_seconds, 3600.0) / 3600);
+  }
+  const auto id = make_run(samples);
+  const std::string leak = "leak_slope_bytes_per_hour < 1MiB";
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", leak, "--warmup", "0"}), 1);
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", leak, "--warmup", "0.6"}), 0);
+}
+
+// checks that --plan supplies thresholds and that an aborted run exits 3 through the CLI
+TEST_F(GateTest, CliPlanFileAndAborted) {
+  { std::ofstream(path("plan.yaml")) << plan_yaml; }
+  const auto leaky = make_run(series(2 * mib, false));
+  EXPECT_EQ(cli({"gate", leaky, "--db", db_path(), "--plan", path("plan.yaml")}), 1);
+  std::string out, err;
+  EXPECT_EQ(cli({"gate", leaky, "--db", db_path(), "--plan", path("no-such-plan.yaml")}, &out, &err), 2);
+  EXPECT_NE(err.find("--plan"), std::string::npos) << err;
+  const auto aborted = make_run(series(0, false), run_state::aborted);
+  EXPECT_EQ(cli({"gate", aborted, "--db", db_path(), "--plan", path("plan.yaml")}), 3);
+}
+
+// checks cli_args: positionals only up to the allowed count, repeated flags keep every value, value() the last
+TEST(CliArgs, PositionalAndRepeatedValues) {
+  const std::vector<flag_spec> specs{{"threshold", "EXPR", ""}, {"json", "", ""}};
+  const std::vector<std::string> args{"r-1", "--threshold", "a", "--json", "--threshold=b"};
+  EXPECT_FALSE(cli_args::parse(args, specs).has_value());  // no positional allowed by default
+  auto parsed = cli_args::parse(args, specs, 1);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->positional(), std::vector<std::string>{"r-1"});
+  EXPECT_EQ(parsed->values("threshold"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(parsed->value("threshold"), "b");
+  EXPECT_TRUE(parsed->has("json"));
+  EXPECT_TRUE(parsed->values("missing").empty());
+  const std::vector<std::string> two{"r-1", "r-2"};
+  EXPECT_FALSE(cli_args::parse(two, specs, 1).has_value());
+}
+
+}  // namespace
+}  // namespace gpusoak::harness

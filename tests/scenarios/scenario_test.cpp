@@ -1,0 +1,321 @@
+// The scenario library on real GL (Mesa llvmpipe through EGL in CI): each scenario's pass path,
+// its param validation, and a planted failure that its checks must catch.
+#include "gpusoak/scenarios/scenario.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gl_fixture.hpp"
+#include "gpusoak/scenarios/pattern.hpp"
+
+namespace gpusoak::scenarios {
+namespace {
+
+using namespace std::chrono_literals;
+
+param_value scalar(std::string text, int line = 7) {
+  return {.items = {std::move(text)}, .is_list = false, .line = line};
+}
+param_value list(std::vector<std::string> items, int line = 9) {
+  return {.items = std::move(items), .is_list = true, .line = line};
+}
+
+std::uint64_t seed() {
+  static const std::uint64_t s = std::random_device{}();
+  return s;
+}
+
+std::string failures_text(const step_result& r) {
+  std::string text;
+  for (const auto& f : r.failures) text += "  " + f + "\n";
+  return text;
+}
+
+std::unique_ptr<scenario> make(std::string_view name, const scenario_params& params = {}) {
+  auto made = make_scenario(name, params, seed());
+  EXPECT_TRUE(made.has_value()) << (made ? "" : made.error().message);
+  return made ? std::move(*made) : nullptr;
+}
+
+run_summary run(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration) {
+  auto summary = run_for(s, ctx, duration);
+  EXPECT_TRUE(summary.has_value()) << (summary ? "" : summary.error().message);
+  if (!summary) return {};
+  EXPECT_FALSE(summary->total.failed()) << "seed " << seed() << "\n" << failures_text(summary->total);
+  EXPECT_GT(summary->total.iterations, 0u);
+  EXPECT_GT(summary->steps, 0u);
+  std::printf("[ summary  ] %s: %llu steps, %llu iterations in %.2fs, p50 %.6fs p99 %.6fs max %.6fs\n",
+              std::string(s.name()).c_str(), static_cast<unsigned long long>(summary->steps),
+              static_cast<unsigned long long>(summary->total.iterations), summary->seconds,
+              summary->total.latency.quantile(0.5), summary->total.latency.quantile(0.99),
+              summary->total.latency.max_seconds);
+  return *summary;
+}
+
+// Setup, one clean step, the fault, `steps` more steps, teardown: the merged result.
+step_result run_with_fault(scenario& s, gpu::context& ctx, fault f, int steps) {
+  step_result total;
+  auto set = s.setup(ctx);
+  EXPECT_TRUE(set.has_value()) << (set ? "" : set.error().message);
+  if (!set) return total;
+  const step_result clean = s.step(ctx);
+  EXPECT_FALSE(clean.failed()) << failures_text(clean);
+  EXPECT_TRUE(s.inject(f));
+  for (int i = 0; i < steps; ++i) total.merge(s.step(ctx));
+  total.merge(s.teardown(ctx));
+  return total;
+}
+
+// checks that the histogram puts values in their 1us..1s buckets and quantiles read them back
+TEST(LatencyHistogram, BucketsAndQuantiles) {
+  latency_histogram h;
+  for (int i = 0; i < 99; ++i) h.add(3e-6);
+  h.add(2.5);
+  EXPECT_EQ(h.count, 100u);
+  EXPECT_EQ(h.buckets[2], 99u);  // (2us, 5us]
+  EXPECT_EQ(h.buckets.back(), 1u);
+  EXPECT_DOUBLE_EQ(h.quantile(0.5), 5e-6);
+  EXPECT_DOUBLE_EQ(h.quantile(1.0), 2.5);
+  latency_histogram other;
+  other.add(1e-3);
+  h.merge(other);
+  EXPECT_EQ(h.count, 101u);
+}
+
+// checks that the pattern verifier accepts its own pattern and reports one scribbled byte with its offset
+TEST(Pattern, VerifierFindsAScribbledByte) {
+  std::vector<std::byte> bytes(4099);
+  fill_pattern(bytes, 42);
+  EXPECT_FALSE(verify_pattern(bytes, 42).has_value());
+  EXPECT_TRUE(verify_pattern(bytes, 43).has_value());  // another seed's pattern differs
+  bytes[4097] ^= std::byte{1};
+  const auto bad = verify_pattern(bytes, 42);
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->offset, 4097u);
+  EXPECT_EQ(bad->bad_bytes, 1u);
+  EXPECT_NE(bad->describe().find("offset 4097"), std::string::npos);
+}
+
+// checks that an unknown scenario is refused with the list of known ones
+TEST(MakeScenario, UnknownScenarioListsKnownOnes) {
+  const auto made = make_scenario("burn", {}, 1);
+  ASSERT_FALSE(made.has_value());
+  EXPECT_NE(made.error().message.find("conv2d_steady"), std::string::npos) << made.error().message;
+}
+
+// checks that an unknown param is refused naming it, its line and the allowed params
+TEST(MakeScenario, UnknownParamNamesLineAndAllowed) {
+  const auto made = make_scenario("fragmentation", {{"pool_chnk", scalar("1MiB", 12)}}, 1);
+  ASSERT_FALSE(made.has_value());
+  const std::string& m = made.error().message;
+  EXPECT_EQ(made.error().kind, gpu::error_kind::validation);
+  EXPECT_NE(m.find("line 12"), std::string::npos) << m;
+  EXPECT_NE(m.find("pool_chnk"), std::string::npos) << m;
+  EXPECT_NE(m.find("pool_chunk, max_block"), std::string::npos) << m;
+}
+
+// checks that bad values are refused naming the param, its line and what is allowed
+TEST(MakeScenario, BadValuesNameParamAndLine) {
+  struct bad_case {
+    std::string_view scenario;
+    std::string param;
+    param_value value;
+    std::string_view expect;
+  };
+  const std::vector<bad_case> cases{
+      {"conv2d_steady", "path", scalar("zero_copy", 3), "one of zero-copy, staging"},
+      {"conv2d_steady", "shapes", list({"N1 C3 32x32 K16 3x3", "N1 C3 banana"}, 4), "banana"},
+      {"oom", "step", scalar("-5MiB", 5), "byte size"},
+      {"oom", "budget", list({"1MiB", "2MiB"}, 6), "byte size"},
+      {"leak_cycle", "buffers_per_cycle", scalar("0", 8), "whole number from 1"},
+      {"memory_pressure", "hold_percent", scalar("99", 10), "from 1 to 95"},
+      {"memory_pressure", "latency_bound", scalar("5", 11), "duration"},
+      {"multi_context", "contexts", scalar("two", 13), "whole number"},
+      {"fragmentation", "max_block", scalar("2MiB", 14), "byte size"},  // over the 1 MiB chunk
+  };
+  for (const auto& c : cases) {
+    const auto made = make_scenario(c.scenario, {{c.param, c.value}}, 1);
+    ASSERT_FALSE(made.has_value()) << c.scenario << "." << c.param;
+    const std::string& m = made.error().message;
+    EXPECT_NE(m.find("line " + std::to_string(c.value.line) + ":"), std::string::npos) << m;
+    EXPECT_NE(m.find(c.param), std::string::npos) << m;
+    EXPECT_NE(m.find(c.expect), std::string::npos) << m;
+  }
+}
+
+// checks that every scenario builds with its defaults
+TEST(MakeScenario, DefaultsAreValid) {
+  for (const auto name : {"conv2d_steady", "fragmentation", "oom", "leak_cycle", "memory_pressure", "multi_context"}) {
+    const auto made = make_scenario(name, {}, 1);
+    ASSERT_TRUE(made.has_value()) << name << ": " << made.error().message;
+    EXPECT_EQ((*made)->name(), name);
+    EXPECT_EQ((*made)->seed(), 1u);
+  }
+}
+
+// checks that every scenario entry of the shipped plans (smoke, nightly, release) builds with its params
+TEST(MakeScenario, ShippedPlansBuild) {
+  for (const auto* plan_name : {"smoke", "nightly", "release"}) {
+    const auto plan = load_named_plan(GPUSOAK_PLANS_DIR, plan_name);
+    ASSERT_TRUE(plan.has_value()) << plan.error().message;
+    for (const auto& ph : plan->phases) {
+      for (const auto& entry : ph.scenarios) {
+        const auto made = make_scenario(entry.name, entry.params, 1);
+        EXPECT_TRUE(made.has_value()) << plan_name << ": " << (made ? "" : made.error().message);
+      }
+    }
+  }
+}
+
+// checks that conv2d_steady on the zero-copy path runs checked batches with no hot-path copy
+TEST(Conv2dSteady, ZeroCopyPassesWithNoCopies) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("conv2d_steady", {{"shapes", list({"N1 C3 16x16 K8 3x3 p1", "N2 C8 8x8 K8 1x1 bias"})}});
+  ASSERT_TRUE(s);
+  const auto summary = run(*s, *ctx, 1s);
+  EXPECT_EQ(summary.total.hot_path_copies, 0u);
+  EXPECT_EQ(summary.total.latency.count, summary.total.iterations);
+}
+
+// checks that conv2d_steady on the staging path reports its hot-path copies as a failure
+TEST(Conv2dSteady, StagingPathCopiesAreAFailure) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("conv2d_steady", {{"path", scalar("staging")}, {"shapes", list({"N1 C3 8x8 K4 3x3 p1"})}});
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->setup(*ctx).has_value());
+  const step_result r = s->step(*ctx);
+  (void)s->teardown(*ctx);
+  EXPECT_GT(r.hot_path_copies, 0u);
+  ASSERT_TRUE(r.failed());
+  EXPECT_NE(r.failures.front().find("hot-path copies on the staging path"), std::string::npos) << r.failures.front();
+  EXPECT_EQ(r.integrity_failures, 0u);  // the results themselves are right
+}
+
+// checks that fragmentation churns the pool with every block verified and reports a fragmentation ratio
+TEST(Fragmentation, PassesAndReportsRatio) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("fragmentation", {{"pool_chunk", scalar("1MiB")}, {"max_block", scalar("64KiB")}});
+  ASSERT_TRUE(s);
+  const auto summary = run(*s, *ctx, 1s);
+  ASSERT_TRUE(summary.total.fragmentation.has_value());
+  EXPECT_GE(*summary.total.fragmentation, 0.0);
+  EXPECT_LE(*summary.total.fragmentation, 1.0);
+  EXPECT_EQ(ctx->live_buffer_count(), 0u);
+}
+
+// checks that a byte flipped in a live pool block is caught as an integrity failure
+TEST(Fragmentation, CorruptedBlockIsAnIntegrityFailure) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("fragmentation");
+  ASSERT_TRUE(s);
+  const step_result r = run_with_fault(*s, *ctx, fault::corrupt_pattern, 8);
+  EXPECT_GE(r.integrity_failures, 1u);
+  ASSERT_TRUE(r.failed());
+  EXPECT_NE(r.failures.front().find("pattern mismatch"), std::string::npos) << r.failures.front();
+}
+
+// checks that oom hits a clean out_of_memory, releases, recovers and comes back to baseline each step
+TEST(Oom, HitsCleanOomAndRecovers) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  const std::uint64_t limit = ctx->budget().limit();
+  auto s = make("oom", {{"step", scalar("4MiB")}, {"budget", scalar("48MiB")}});
+  ASSERT_TRUE(s);
+  const auto summary = run(*s, *ctx, 1s);
+  EXPECT_GT(summary.total.oom_events, 0u);
+  EXPECT_EQ(summary.total.oom_recoveries, summary.total.oom_events);
+  EXPECT_EQ(ctx->budget().limit(), limit);  // restored
+  EXPECT_EQ(ctx->live_buffer_count(), 0u);
+}
+
+// checks that oom reports an unrecovered OOM and live bytes above baseline when its buffers are held
+TEST(Oom, HeldMemoryIsAnUnrecoveredOom) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("oom", {{"step", scalar("4MiB")}, {"budget", scalar("32MiB")}});
+  ASSERT_TRUE(s);
+  const step_result r = run_with_fault(*s, *ctx, fault::hold_memory, 1);
+  EXPECT_EQ(r.oom_events, 1u);
+  EXPECT_EQ(r.oom_recoveries, 0u);
+  EXPECT_GE(r.leaks, 1u);
+  bool unrecovered = false;
+  for (const auto& f : r.failures) unrecovered = unrecovered || f.find("unrecovered OOM") != std::string::npos;
+  EXPECT_TRUE(unrecovered) << failures_text(r);
+  EXPECT_EQ(ctx->live_buffer_count(), 0u);  // teardown let them go
+}
+
+// checks that leak_cycle creates and destroys buffers and contexts with counts back at baseline
+TEST(LeakCycle, CountsReturnToBaseline) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("leak_cycle", {{"buffers_per_cycle", scalar("16")}, {"contexts_per_cycle", scalar("1")}});
+  ASSERT_TRUE(s);
+  const auto summary = run(*s, *ctx, 1s);
+  EXPECT_EQ(summary.total.leaks, 0u);
+  EXPECT_EQ(ctx->live_buffer_count(), 0u);
+}
+
+// checks that a planted leak is reported both above baseline and by a destroyed context's on_leak
+TEST(LeakCycle, PlantedLeakIsAFailure) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("leak_cycle", {{"buffers_per_cycle", scalar("4")}, {"contexts_per_cycle", scalar("1")}});
+  ASSERT_TRUE(s);
+  const step_result r = run_with_fault(*s, *ctx, fault::hold_memory, 2);
+  EXPECT_GE(r.leaks, 4u);  // 2 steps x (1 on the worker's context + 1 at a context's destruction)
+  bool above = false, on_leak = false;
+  for (const auto& f : r.failures) {
+    above = above || f.find("baseline") != std::string::npos;
+    on_leak = on_leak || f.find("leaked buffers at destruction") != std::string::npos;
+  }
+  EXPECT_TRUE(above) << failures_text(r);
+  EXPECT_TRUE(on_leak) << failures_text(r);
+}
+
+// checks that memory_pressure holds its share of the budget while checked conv2d batches run
+TEST(MemoryPressure, HoldsBudgetWhileConvRuns) {
+  auto ctx = test::make_context({.budget_bytes = 96ull << 20});
+  ASSERT_TRUE(ctx);
+  auto s = make("memory_pressure", {{"hold_percent", scalar("50")}, {"hold_block", scalar("4MiB")}});
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->setup(*ctx).has_value());
+  EXPECT_GE(ctx->budget().used(), 48ull << 20);
+  (void)s->teardown(*ctx);
+  const auto summary = run(*s, *ctx, 1s);
+  EXPECT_EQ(summary.total.hot_path_copies, 0u);
+  EXPECT_EQ(ctx->live_buffer_count(), 0u);
+}
+
+// checks that memory_pressure catches corruption of a held buffer
+TEST(MemoryPressure, CorruptedHeldBufferIsAFailure) {
+  auto ctx = test::make_context({.budget_bytes = 64ull << 20});
+  ASSERT_TRUE(ctx);
+  auto s = make("memory_pressure", {{"hold_percent", scalar("25")}});
+  ASSERT_TRUE(s);
+  const step_result r = run_with_fault(*s, *ctx, fault::corrupt_pattern, 1);
+  EXPECT_GE(r.integrity_failures, 1u);
+}
+
+// checks that multi_context runs conv2d and churn on two contexts at once with no cross-talk
+TEST(MultiContext, TwoContextsPass) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("multi_context", {{"contexts", scalar("2")}});
+  ASSERT_TRUE(s);
+  const auto summary = run(*s, *ctx, 1s);
+  EXPECT_EQ(summary.total.leaks, 0u);
+  EXPECT_EQ(summary.total.hot_path_copies, 0u);
+}
+
+}  // namespace
+}  // namespace gpusoak::scenarios
