@@ -12,6 +12,7 @@ constexpr const char* overview =
     "  probe      capabilities, the decision matrix, and the strategy chosen per usage\n"
     "  devices    list EGL devices\n"
     "  bench      benchmarks (bench upload)\n"
+    "  soak       run a soak plan on one GPU, store its samples and gate it (soak smoke)\n"
     "  gate       evaluate a stored run's thresholds (table, --junit, --json)\n\n"
     "Exit codes: 0 pass, 1 fail, 2 could not run (bad flags, no GPU, no data), 3 aborted.\n";
 
@@ -31,6 +32,7 @@ int run_cli(std::span<const std::string> args, std::ostream& out, std::ostream& 
   if (command == "probe") return probe_command(rest, out, err);
   if (command == "devices") return devices_command(rest, out, err);
   if (command == "bench") return bench_command(rest, out, err);
+  if (command == "soak") return soak_command(rest, out, err);
   if (command == "gate") return gate_command(rest, out, err);
   err << "gpusoak: unknown command '" << command << "'\n\n" << overview;
   return exit_could_not_run;
