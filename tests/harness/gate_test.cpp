@@ -3,8 +3,10 @@
 #include "gpusoak/harness/gate.hpp"
 
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
 #include <nlohmann/json.hpp>
+#include "temp_dir.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -41,18 +43,11 @@ thresholds:
 class GateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "gpusoak-gate-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     auto store = run_store::open(db_path());
     ASSERT_TRUE(store.has_value()) << store.error().message;
     store_ = std::make_unique<run_store>(std::move(*store));
   }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  void TearDown() override { store_.reset(); }  // close the store before its directory goes
 
   std::string db_path() const { return (dir_ / "runs.sqlite").string(); }
   std::string path(const char* name) const { return (dir_ / name).string(); }
@@ -115,7 +110,7 @@ class GateTest : public ::testing::Test {
     return code;
   }
 
-  fs::path dir_;
+  test::temp_dir dir_{"gpusoak-gate"};
   std::unique_ptr<run_store> store_;
 };
 

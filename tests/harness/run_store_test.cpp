@@ -3,11 +3,13 @@
 #include "gpusoak/harness/run_store.hpp"
 
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "temp_dir.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -32,15 +34,8 @@ using gpu::error_kind;
 class RunStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "gpusoak-run-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     seed_ = std::random_device{}();
     rng_.seed(seed_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
 
   std::string db_path() const { return (dir_ / "runs.sqlite").string(); }
@@ -84,7 +79,7 @@ class RunStoreTest : public ::testing::Test {
                   .extra_json = R"({"fragmentation_ratio": 0.25, "note": "x"})"};
   }
 
-  fs::path dir_;
+  test::temp_dir dir_{"gpusoak-run-store"};
   unsigned seed_ = 0;
   std::mt19937_64 rng_;
 };

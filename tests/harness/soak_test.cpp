@@ -1,7 +1,9 @@
 // `gpusoak soak` end to end on real GL: the shipped smoke plan shrunk to 6 s into a temp run store,
 // a plan whose threshold cannot hold, and bad flags.
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -21,16 +23,6 @@ namespace fs = std::filesystem;
 
 class soak_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "gpusoak-soak-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   std::string db_path() const { return (dir_ / "runs.db").string(); }
 
   int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
@@ -50,7 +42,7 @@ class soak_test : public ::testing::Test {
     return runs->empty() ? run_record{} : runs->front();
   }
 
-  fs::path dir_;
+  test::temp_dir dir_{"gpusoak-soak"};
 };
 
 // checks that the shipped smoke plan, shrunk to 6 s, passes and stores samples for every scenario
