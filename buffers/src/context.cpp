@@ -263,6 +263,7 @@ result<std::unique_ptr<context>> context::create(const context_options& options)
 
 context::~context() {
   core_->check_thread();
+  cache_.clear();  // cached programs go while their context is still current
   core_->report_leaks();
   core_->alive.store(false, std::memory_order_release);
   if (native_->window != nullptr) {
@@ -299,6 +300,17 @@ const std::string& context::name() const noexcept {
 std::uint64_t context::live_buffer_count() const {
   return core_->live_count();
 }
+std::shared_ptr<const void> context::find_cached(std::string_view key) const {
+  check_thread();
+  const auto it = cache_.find(key);
+  return it != cache_.end() ? it->second : nullptr;
+}
+
+void context::store_cached(std::string key, std::shared_ptr<const void> object) {
+  check_thread();
+  cache_.insert_or_assign(std::move(key), std::move(object));
+}
+
 void context::check_thread() const {
   core_->check_thread();
 }

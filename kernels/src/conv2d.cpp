@@ -112,6 +112,11 @@ gpu::result<conv2d_path> parse_conv2d_path(std::string_view text) {
 // --- conv2d_kernels -------------------------------------------------------------------------
 
 gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::context& ctx) {
+  // Compiled once per context: every session, scenario and benchmark on it shares the programs.
+  constexpr std::string_view cache_key = "gpusoak.kernels.conv2d";
+  if (auto cached = ctx.find_cached(cache_key)) {
+    return std::static_pointer_cast<const conv2d_kernels>(cached);
+  }
   auto kernels = std::make_shared<conv2d_kernels>();
   const std::pair<gpu::compute_program*, std::pair<const char*, std::string_view>> programs[] = {
       {&kernels->direct_, {"conv2d_direct.comp", detail::conv2d_direct_comp}},
@@ -123,7 +128,9 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
     }
     *program = std::move(*made);
   }
-  return std::shared_ptr<const conv2d_kernels>(std::move(kernels));
+  std::shared_ptr<const conv2d_kernels> made(std::move(kernels));
+  ctx.store_cached(std::string(cache_key), made);
+  return made;
 }
 
 bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept {

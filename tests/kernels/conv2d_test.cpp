@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <random>
+#include <thread>
 
 #include "conv2d_checks.hpp"
 #include "gl_fixture.hpp"
@@ -238,6 +239,28 @@ TEST(Conv2dDispatch, PicksTiledForCommonShapes) {
 
 // checks a shape large enough for several tiles in each direction and more than one channel
 // block each way, on both kernels (the random families stay small)
+// checks that programs are compiled once per context (a second create finds them) and that
+// another context gets its own
+TEST(Conv2dKernels, CompiledOncePerContext) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto first = conv2d_kernels::create(*ctx);
+  auto second = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->get(), second->get());
+  // Another context, on its own thread (a context is current on the thread that made it).
+  const conv2d_kernels* other = nullptr;
+  std::thread([&] {
+    auto other_ctx = test::make_context({.name = "other"});
+    ASSERT_TRUE(other_ctx);
+    auto made = conv2d_kernels::create(*other_ctx);
+    ASSERT_TRUE(made);
+    other = made->get();
+    EXPECT_NE(other, first->get());  // compared while both are alive
+  }).join();
+  EXPECT_NE(other, nullptr);
+}
+
 TEST(Conv2dKernels, TiledAndDirectAgreeOnAMidSizedShape) {
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);

@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gpusoak/buffers/budget.hpp"
@@ -86,6 +88,12 @@ class context {
   // Aborts with a message when called from a thread other than the owner.
   void check_thread() const;
 
+  // Objects built once per context and shared by everyone using it (compiled programs): the
+  // first caller stores, later ones find. They are released before the GL context is destroyed.
+  // Owning thread only.
+  [[nodiscard]] std::shared_ptr<const void> find_cached(std::string_view key) const;
+  void store_cached(std::string key, std::shared_ptr<const void> object);
+
   // For the layer's own objects (buffers keep the core alive past the context).
   [[nodiscard]] const std::shared_ptr<detail::context_core>& core() const noexcept { return core_; }
 
@@ -95,6 +103,7 @@ class context {
   context(std::shared_ptr<detail::context_core> core, std::unique_ptr<native> handles);
   std::shared_ptr<detail::context_core> core_;
   std::unique_ptr<native> native_;
+  std::map<std::string, std::shared_ptr<const void>, std::less<>> cache_;
 };
 
 }  // namespace gpusoak::gpu

@@ -59,7 +59,8 @@ struct tiled_params {
 
 class conv2d_kernels {
  public:
-  // Compiles and links both programs on ctx's thread. `validation` carries the compiler log.
+  // The context's programs: compiled and linked on first use on ctx's thread, then found in the
+  // context's cache (context::find_cached). `validation` carries the compiler log.
   [[nodiscard]] static gpu::result<std::shared_ptr<const conv2d_kernels>> create(gpu::context& ctx);
 
   // tiled when groups == 1, dilation 1, R == S in {1, 3} and stride_h == stride_w <= 2;
