@@ -12,8 +12,11 @@ constexpr const char* overview =
     "  probe      capabilities, the decision matrix, and the strategy chosen per usage\n"
     "  devices    list EGL devices\n"
     "  bench      benchmarks (bench upload)\n"
-    "  soak       run a soak plan on one GPU, store its samples and gate it (soak smoke)\n"
-    "  gate       evaluate a stored run's thresholds (table, --junit, --json)\n\n"
+    "  run        run a soak plan on gpusoakd (--daemon URL) or in this process, end with the verdict\n"
+    "  status     a run's progress and figures on gpusoakd (or its recent runs)\n"
+    "  stop       stop a run on gpusoakd after its current step\n"
+    "  soak       run a soak plan in this process, store its samples and gate it (soak smoke)\n"
+    "  gate       evaluate a stored run's thresholds (table, --junit, --json), from --db or --daemon\n\n"
     "Exit codes: 0 pass, 1 fail, 2 could not run (bad flags, no GPU, no data), 3 aborted.\n";
 
 }  // namespace
@@ -34,6 +37,9 @@ int run_cli(std::span<const std::string> args, std::ostream& out, std::ostream& 
   if (command == "bench") return bench_command(rest, out, err);
   if (command == "soak") return soak_command(rest, out, err);
   if (command == "gate") return gate_command(rest, out, err);
+  if (command == "run") return run_command(rest, out, err);
+  if (command == "status") return status_command(rest, out, err);
+  if (command == "stop") return stop_command(rest, out, err);
   err << "gpusoak: unknown command '" << command << "'\n\n" << overview;
   return exit_could_not_run;
 }

@@ -11,6 +11,7 @@
 
 #include "gpusoak/harness/leak_slope.hpp"
 #include "gpusoak/scenarios/metric_names.hpp"
+#include "gpusoak/scenarios/scenario.hpp"  // latency_histogram
 #include "gpusoak/scenarios/units.hpp"
 
 namespace gpusoak::harness {
@@ -172,11 +173,49 @@ observation gauge(const selection& sel, const metric_operand& op, column_fn colu
   }
 }
 
+// The samples' interval histograms merged, when every sample stored one (samples from before
+// histograms were stored have only their own quantiles).
+std::optional<scenarios::latency_histogram> merged_histogram(std::span<const sample* const> rows) {
+  scenarios::latency_histogram merged;
+  for (const auto* s : rows) {
+    const auto j = nlohmann::json::parse(s->extra_json, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) return std::nullopt;
+    const auto buckets = j.find("latency_buckets");
+    if (buckets == j.end() || !buckets->is_array() || buckets->size() != merged.buckets.size()) return std::nullopt;
+    scenarios::latency_histogram h;
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+      if (!(*buckets)[i].is_number_unsigned()) return std::nullopt;
+      h.buckets[i] = (*buckets)[i].get<std::uint64_t>();
+      h.count += h.buckets[i];
+    }
+    h.sum_seconds = j.value("latency_sum_seconds", 0.0);
+    h.max_seconds = j.value("latency_max_seconds", 0.0);
+    merged.merge(h);
+  }
+  return merged;
+}
+
 observation latency(std::span<const sample> samples, const metric_operand& op) {
   const bool conv = op.metric == "conv2d_latency_seconds";
   auto sel = select(samples, op, conv ? std::string_view("conv2d_steady") : std::string_view{});
   std::erase_if(sel.rows, [](const sample* s) { return s->iterations == 0; });
   if (sel.rows.empty()) return no_data(fmt::format("no samples with iterations match {}", series_key(op)));
+  const std::string scope = conv && op.labels.empty() ? std::string("scenario conv2d_steady") : where(op);
+  if (op.agg != aggregation::count) {
+    if (const auto merged = merged_histogram(sel.rows); merged && merged->count > 0) {
+      if (op.agg == aggregation::max) {
+        return {merged->max_seconds, fmt::format("max of {} ops ({})", merged->count, scope)};
+      }
+      if (op.agg == aggregation::avg) {
+        return {merged->sum_seconds / static_cast<double>(merged->count),
+                fmt::format("mean of {} ops ({})", merged->count, scope)};
+      }
+      if (const auto q = quantile_of(op.agg)) {
+        return {merged->quantile(*q), fmt::format("{} of {} ops over {} samples ({}; bucket upper bound)",
+                                                  scenarios::to_string(op.agg), merged->count, sel.rows.size(), scope)};
+      }
+    }
+  }
   column_fn column = nullptr;
   std::string_view from;
   switch (op.agg) {
@@ -194,6 +233,11 @@ observation latency(std::span<const sample> samples, const metric_operand& op) {
       from = "p99";
       break;
     case aggregation::count: return {static_cast<double>(sel.rows.size()), "number of samples with iterations"};
+    case aggregation::max:
+    case aggregation::avg:
+    case aggregation::p999:
+      return no_data(fmt::format("{} of a latency needs the samples' histograms, and these samples have none",
+                                 scenarios::to_string(op.agg)));
     default:
       return no_data(
           fmt::format("{} of a latency cannot be derived from the stored per-sample p50/p90/p99; use "
@@ -202,8 +246,8 @@ observation latency(std::span<const sample> samples, const metric_operand& op) {
   }
   double worst = 0;
   for (const auto* s : sel.rows) worst = std::max(worst, column(*s));
-  return {worst, fmt::format("max of per-sample {} over {} samples ({}; an upper bound)", from, sel.rows.size(),
-                             conv && op.labels.empty() ? "scenario conv2d_steady" : where(op))};
+  return {worst,
+          fmt::format("max of per-sample {} over {} samples ({}; an upper bound)", from, sel.rows.size(), scope)};
 }
 
 observation leak_slope(std::span<const sample> samples, const metric_operand& op, double warmup_fraction) {
@@ -212,9 +256,18 @@ observation leak_slope(std::span<const sample> samples, const metric_operand& op
   }
   const auto sel = select(samples, op);
   if (sel.rows.empty()) return no_data(fmt::format("no samples match {}", series_key(op)));
+  // live_bytes is the whole context's figure: every scenario sampled at one instant carries the
+  // same value, so the series is one per context, one point per instant (summing the scenarios'
+  // slopes would count the leak once per scenario).
+  std::map<std::string, std::map<double, const sample*>> by_context;
+  for (const auto* s : sel.rows) by_context[s->context].emplace(s->t_seconds, s);
+  std::map<std::string, std::vector<const sample*>> groups;
+  for (const auto& [context, rows] : by_context) {
+    for (const auto& [t, s] : rows) groups[context].push_back(s);
+  }
   double total = 0;
   std::size_t used = 0, fitted_groups = 0;
-  for (const auto& [key, rows] : sel.groups) {
+  for (const auto& [key, rows] : groups) {
     const double t0 = rows.front()->t_seconds;
     const double cut = t0 + warmup_fraction * (rows.back()->t_seconds - t0);
     std::vector<point> points;
@@ -232,9 +285,9 @@ observation leak_slope(std::span<const sample> samples, const metric_operand& op
   if (fitted_groups == 0) {
     return no_data(fmt::format("fewer than 3 samples after the {:.0f}% warm-up", warmup_fraction * 100));
   }
-  return {total, fmt::format(
-                     "Theil-Sen slope of live_bytes over {} samples after {:.0f}% warm-up ({} scenario/context groups)",
-                     used, warmup_fraction * 100, fitted_groups)};
+  return {total,
+          fmt::format("Theil-Sen slope of live_bytes over {} instants after {:.0f}% warm-up ({} contexts, summed)",
+                      used, warmup_fraction * 100, fitted_groups)};
 }
 
 observation from_extra(std::span<const sample> samples, const metric_operand& op) {

@@ -2,6 +2,8 @@
 // JUnit XML / JSON on request), verdicts stored, and the exit code CI acts on.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include "gpusoak/harness/cli_args.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/gate.hpp"
+#include "gpusoak/harness/http_client.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/scenarios/plan.hpp"
 
@@ -36,9 +39,56 @@ bool write_file(const std::string& path, const std::string& text, std::ostream& 
 
 }  // namespace
 
+namespace {
+
+// The daemon evaluates; this prints its table and writes its JUnit/JSON. Exit code from its JSON.
+int gate_on_daemon(const cli_args& parsed, const std::string& run_id, std::ostream& out, std::ostream& err) {
+  auto url = parse_daemon_url(*parsed.value("daemon"));
+  if (!url) {
+    err << "gpusoak gate: " << url.error().message << "\n";
+    return exit_could_not_run;
+  }
+  auto fetch = [&](std::string_view format) -> std::optional<std::string> {
+    auto reply = http_call(*url, "GET", fmt::format("/api/v1/runs/{}/gate?format={}", run_id, format));
+    if (!reply) {
+      err << "gpusoak gate: " << reply.error().message << "\n";
+      return std::nullopt;
+    }
+    if (reply->status != 200) {
+      const auto j = nlohmann::json::parse(reply->body, nullptr, false);
+      err << fmt::format("gpusoak gate: {} ({})\n",
+                         j.is_object() && j.contains("error") ? j["error"].get<std::string>() : reply->body,
+                         reply->status);
+      return std::nullopt;
+    }
+    return std::move(reply->body);
+  };
+  const auto json_text = fetch("json");
+  if (!json_text) return exit_could_not_run;
+  const auto report = nlohmann::json::parse(*json_text, nullptr, false);
+  if (!report.is_object() || !report.contains("exit_code") || !report["exit_code"].is_number_integer()) {
+    err << "gpusoak gate: the daemon's gate report has no exit_code\n";
+    return exit_could_not_run;
+  }
+  const auto table = fetch("table");
+  if (!table) return exit_could_not_run;
+  out << *table;
+  if (auto path = parsed.value("junit")) {
+    const auto junit = fetch("junit");
+    if (!junit || !write_file(*path, *junit, err, "junit")) return exit_could_not_run;
+  }
+  if (auto path = parsed.value("json"); path && !write_file(*path, *json_text, err, "json")) {
+    return exit_could_not_run;
+  }
+  return report["exit_code"].get<int>();
+}
+
+}  // namespace
+
 int gate_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
-  const std::vector<flag_spec> specs{
-      {"db", "FILE", "the run store (SQLite file) holding the run; required"},
+  std::vector<flag_spec> specs{
+      {"db", "FILE", "the run store (SQLite file) holding the run (or --daemon URL)"},
+      {"daemon", "URL", "ask gpusoakd instead: its run store and the run's plan thresholds"},
       {"plan", "FILE", "take thresholds from this plan file"},
       {"threshold", "EXPR", "a threshold, e.g. 'leak_slope_bytes_per_hour < 1MiB' (repeatable)"},
       {"junit", "FILE", "also write JUnit XML (one testcase per threshold)"},
@@ -59,9 +109,19 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
     return exit_could_not_run;
   }
   const std::string run_id = parsed->positional().front();
+  if (parsed->has("daemon")) {
+    for (const char* local : {"db", "plan", "threshold", "warmup"}) {
+      if (parsed->has(local)) {
+        err << fmt::format("gpusoak gate: --{} cannot be combined with --daemon (the daemon gates on the run's plan)\n",
+                           local);
+        return exit_could_not_run;
+      }
+    }
+    return gate_on_daemon(*parsed, run_id, out, err);
+  }
   const auto db = parsed->value("db");
   if (!db || db->empty()) {
-    err << "gpusoak gate: --db FILE is required (the run store holding the run)\n";
+    err << "gpusoak gate: --db FILE or --daemon URL is required (where the run is stored)\n";
     return exit_could_not_run;
   }
 

@@ -581,6 +581,30 @@ result<std::vector<run_record>> run_store::interrupted_runs() {
   return read_runs(*stmt);
 }
 
+// running -> interrupted inside the caller's transaction: the run (and its running phases) wait
+// for a resume from the last sample. A run may have reached a later sample than the stored
+// elapsed time.
+result<void> interrupt_run(database& db, std::string_view id) {
+  {
+    GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET state = 'interrupted', elapsed_seconds = "
+                                 "COALESCE((SELECT MAX(t_seconds) FROM samples WHERE run_id = ?1), elapsed_seconds) "
+                                 "WHERE id = ?1"));
+    GPUSOAK_TRY_VOID(stmt->bind_all(id));
+    GPUSOAK_TRY_VOID(stmt->run());
+  }
+  GPUSOAK_TRY(stmt, db.prepare("UPDATE phases SET state = 'interrupted' WHERE run_id = ?1 AND state = 'running'"));
+  GPUSOAK_TRY_VOID(stmt->bind_all(id));
+  return stmt->run();
+}
+
+result<void> run_store::mark_interrupted(std::string_view id) {
+  std::lock_guard lock(impl_->mutex);
+  GPUSOAK_TRY_VOID(impl_->check_transition(id, run_state::interrupted));
+  GPUSOAK_TRY(txn, transaction::begin(impl_->db));
+  GPUSOAK_TRY_VOID(interrupt_run(impl_->db, id));
+  return txn->commit();
+}
+
 result<std::vector<run_record>> run_store::recover_interrupted() {
   std::lock_guard lock(impl_->mutex);
   auto& db = impl_->db;
@@ -592,21 +616,7 @@ result<std::vector<run_record>> run_store::recover_interrupted() {
                            *stmt, [](const statement& row) -> result<std::string> { return row.column_text(0); }));
     ids = std::move(*found);
   }
-  for (const auto& id : ids) {
-    {
-      // A crashed run reached its last sample; the stored elapsed time may lag behind it.
-      GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET state = 'interrupted', elapsed_seconds = "
-                                   "COALESCE((SELECT MAX(t_seconds) FROM samples WHERE run_id = ?1), elapsed_seconds) "
-                                   "WHERE id = ?1"));
-      GPUSOAK_TRY_VOID(stmt->bind_all(id));
-      GPUSOAK_TRY_VOID(stmt->run());
-    }
-    {
-      GPUSOAK_TRY(stmt, db.prepare("UPDATE phases SET state = 'interrupted' WHERE run_id = ?1 AND state = 'running'"));
-      GPUSOAK_TRY_VOID(stmt->bind_all(id));
-      GPUSOAK_TRY_VOID(stmt->run());
-    }
-  }
+  for (const auto& id : ids) GPUSOAK_TRY_VOID(interrupt_run(db, id));
   std::vector<run_record> recovered;
   for (const auto& id : ids) {
     GPUSOAK_TRY(stmt, db.prepare(GPUSOAK_RUN_SELECT "WHERE id = ?1"));

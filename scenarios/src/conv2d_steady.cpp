@@ -1,7 +1,9 @@
 // conv2d_steady: zero-copy conv2d across shapes; every batch checked against the reference (small
-// shapes) with NaN-poisoned outputs; hot-path copies must stay 0; latency per batch.
+// shapes) with NaN-poisoned outputs; hot-path copies must stay 0; latency per batch. A fence wait
+// past fence_timeout means the GPU stopped answering (context_lost): the runner's watchdog.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <optional>
 
 #include "conv2d_work.hpp"
@@ -17,13 +19,17 @@ constexpr std::string_view scenario_name = "conv2d_steady";
 class conv2d_steady final : public scenario {
  public:
   conv2d_steady(std::uint64_t seed, std::vector<kernels::conv2d_shape> shapes, kernels::conv2d_path path,
-                bool allow_copies)
-      : scenario(seed), shapes_(std::move(shapes)), path_(path), allow_copies_(allow_copies) {}
+                bool allow_copies, std::chrono::microseconds fence_timeout)
+      : scenario(seed),
+        shapes_(std::move(shapes)),
+        path_(path),
+        allow_copies_(allow_copies),
+        fence_timeout_(fence_timeout) {}
 
   std::string_view name() const noexcept override { return scenario_name; }
 
   gpu::result<void> setup(gpu::context& ctx) override {
-    auto work = conv2d_work::create(ctx, shapes_, path_, seed(), "conv2d_steady");
+    auto work = conv2d_work::create(ctx, shapes_, path_, seed(), "conv2d_steady", fence_timeout_);
     if (!work) return std::unexpected(work.error());
     work_.emplace(std::move(*work));
     return {};
@@ -31,6 +37,12 @@ class conv2d_steady final : public scenario {
 
   step_result step(gpu::context& ctx) override {
     step_result out;
+    if (stall_) {
+      stall_ = false;
+      out.context_lost = true;
+      out.fail(fmt::format("conv2d: fence wait timed out after {} us (injected GPU stall)", fence_timeout_.count()));
+      return out;
+    }
     // A few batches, one per shape at most: a step stays in the milliseconds on real GPUs.
     for (std::size_t i = 0; i < shapes_.size() && i < 4; ++i) work_->run_one(ctx, out);
     if (out.hot_path_copies > 0 && !allow_copies_) {
@@ -38,6 +50,12 @@ class conv2d_steady final : public scenario {
                            kernels::to_string(path_)));
     }
     return out;
+  }
+
+  bool inject(fault f) override {
+    if (f != fault::gpu_stall) return false;
+    stall_ = true;
+    return true;
   }
 
   step_result teardown(gpu::context&) override {
@@ -49,13 +67,15 @@ class conv2d_steady final : public scenario {
   std::vector<kernels::conv2d_shape> shapes_;
   kernels::conv2d_path path_;
   bool allow_copies_;
+  std::chrono::microseconds fence_timeout_;
+  bool stall_ = false;
   std::optional<conv2d_work> work_;
 };
 
 }  // namespace
 
 made make_conv2d_steady(const scenario_params& params, std::uint64_t seed) {
-  if (auto ok = check_param_names(scenario_name, params, {"shapes", "path", "allow_copies"}); !ok) {
+  if (auto ok = check_param_names(scenario_name, params, {"shapes", "path", "allow_copies", "fence_timeout"}); !ok) {
     return std::unexpected(ok.error());
   }
   auto shapes = parse_shapes(scenario_name, params, "shapes", {"N1 C3 16x16 K8 3x3 p1", "N2 C8 8x8 K8 1x1 bias"});
@@ -64,9 +84,12 @@ made make_conv2d_steady(const scenario_params& params, std::uint64_t seed) {
   if (!path) return std::unexpected(path.error());
   auto allow = read_choice(scenario_name, params, "allow_copies", "false", {"true", "false"});
   if (!allow) return std::unexpected(allow.error());
+  // A software rasterizer takes seconds on a large batch; a real GPU answers in milliseconds.
+  auto fence_timeout = read_duration(scenario_name, params, "fence_timeout", std::chrono::seconds(60));
+  if (!fence_timeout) return std::unexpected(fence_timeout.error());
   const auto parsed_path = kernels::parse_conv2d_path(*path);
   if (!parsed_path) return std::unexpected(parsed_path.error());
-  return std::make_unique<conv2d_steady>(seed, std::move(*shapes), *parsed_path, *allow == "true");
+  return std::make_unique<conv2d_steady>(seed, std::move(*shapes), *parsed_path, *allow == "true", *fence_timeout);
 }
 
 }  // namespace gpusoak::scenarios::detail

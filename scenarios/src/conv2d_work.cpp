@@ -41,13 +41,15 @@ gpu::result<std::vector<kernels::conv2d_shape>> parse_shapes(std::string_view sc
 }
 
 gpu::result<conv2d_work> conv2d_work::create(gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes,
-                                             kernels::conv2d_path path, std::uint64_t seed, const std::string& tag) {
+                                             kernels::conv2d_path path, std::uint64_t seed, const std::string& tag,
+                                             std::chrono::nanoseconds fence_timeout) {
   auto kernels = kernels::conv2d_kernels::create(ctx);
   if (!kernels) return std::unexpected(kernels.error());
   conv2d_work work;
   work.rng_.seed(seed);
   for (const auto& shape : shapes) {
-    auto session = kernels::conv2d_session::create(ctx, *kernels, shape, {.path = path, .tag = tag});
+    auto session =
+        kernels::conv2d_session::create(ctx, *kernels, shape, {.path = path, .timeout = fence_timeout, .tag = tag});
     if (!session) return std::unexpected(session.error());
     item it{.session = std::move(*session)};
     it.weights.resize(it.session.weights().size());
@@ -85,11 +87,13 @@ void conv2d_work::run_one(gpu::context& ctx, step_result& out) {
   out.hot_path_copies += ctx.counters().snapshot().total_copies() - copies_before;
   if (!result) {
     if (result.error().kind == gpu::error_kind::out_of_memory) ++out.oom_events;
+    if (result.error().kind == gpu::error_kind::context_lost) out.context_lost = true;
     out.fail(fmt::format("conv2d {}: run failed ({}): {}", shape_text, gpu::to_string(result.error().kind),
                          result.error().message));
     return;
   }
   out.latency.add(seconds);
+  out.strategy = it.session.input_strategy();
   ++out.iterations;
   if (!it.checked) return;
   std::vector<double> ref(it.session.shape().output_elements());

@@ -2,6 +2,7 @@
 // multi_context.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -21,10 +22,9 @@ class conv2d_work {
  public:
   // Parses the shapes (errors name the param line through the caller), compiles the kernels and
   // creates one session per shape with random weights.
-  [[nodiscard]] static gpu::result<conv2d_work> create(gpu::context& ctx,
-                                                       const std::vector<kernels::conv2d_shape>& shapes,
-                                                       kernels::conv2d_path path, std::uint64_t seed,
-                                                       const std::string& tag);
+  [[nodiscard]] static gpu::result<conv2d_work> create(
+      gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes, kernels::conv2d_path path,
+      std::uint64_t seed, const std::string& tag, std::chrono::nanoseconds fence_timeout = std::chrono::seconds(60));
 
   // One batch of the next shape (round robin): NaN-poisoned output, random input written in
   // place, run, latency, result checked against the reference for small shapes. Copies made

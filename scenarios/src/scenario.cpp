@@ -45,6 +45,8 @@ void step_result::merge(const step_result& other) {
   oom_events += other.oom_events;
   oom_recoveries += other.oom_recoveries;
   leaks += other.leaks;
+  context_lost = context_lost || other.context_lost;
+  if (other.strategy) strategy = other.strategy;
   if (other.fragmentation) fragmentation = other.fragmentation;
   failures_dropped += other.failures_dropped;
   for (const auto& f : other.failures) {

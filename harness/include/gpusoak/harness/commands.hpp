@@ -23,5 +23,13 @@ int bench_command(std::span<const std::string> args, std::ostream& out, std::ost
 int gate_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 // gpusoak soak PLAN [--plans-dir DIR] [--plan-file FILE] [--time-scale X] [--db FILE] [--junit FILE] [--seed N]
 int soak_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// gpusoak run --plan NAME|FILE [--daemon URL] [--time-scale X] [--detach] [--junit FILE]
+int run_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// gpusoak status [RUN_ID] [--daemon URL] [--json]
+int status_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// gpusoak stop RUN_ID [--daemon URL] [--token-file FILE]
+int stop_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// gpusoakd [--listen ADDR:PORT] [--state-dir DIR] [--token-file FILE] [--plans-dir DIR]
+int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 
 }  // namespace gpusoak::harness

@@ -21,7 +21,7 @@ using timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
 // A run's state changes only through the store's transition check; the legal transitions:
 //   1. queued      -> running                                   (mark_running)
 //   2. interrupted -> running                                   (mark_running: a resume)
-//   3. running     -> interrupted                               (recover_interrupted, at start-up)
+//   3. running     -> interrupted       (recover_interrupted at start-up; mark_interrupted on shutdown)
 //   4. queued|running|interrupted -> passed|failed|could_not_run|aborted   (finish_run)
 // passed, failed, could_not_run and aborted are final: nothing leaves them.
 enum class run_state { queued, running, passed, failed, could_not_run, aborted, interrupted };
@@ -174,6 +174,10 @@ class run_store {
   [[nodiscard]] gpu::result<std::vector<event>> events(std::string_view id);
   [[nodiscard]] gpu::result<std::vector<phase_record>> phases(std::string_view id);
   [[nodiscard]] gpu::result<std::vector<threshold_result>> verdicts(std::string_view id);
+
+  // running -> interrupted (the daemon shutting down mid-run): elapsed_seconds becomes the last
+  // sample's t and running phases become interrupted, so a later start resumes the run.
+  [[nodiscard]] gpu::result<void> mark_interrupted(std::string_view id);
 
   // Runs currently in state interrupted (recovered earlier and not yet resumed or finished).
   [[nodiscard]] gpu::result<std::vector<run_record>> interrupted_runs();

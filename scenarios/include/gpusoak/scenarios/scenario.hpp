@@ -22,6 +22,7 @@
 
 #include "gpusoak/buffers/context.hpp"
 #include "gpusoak/buffers/error.hpp"
+#include "gpusoak/buffers/strategy.hpp"
 #include "gpusoak/scenarios/plan.hpp"  // param_value
 
 namespace gpusoak::scenarios {
@@ -54,7 +55,13 @@ struct step_result {
   std::uint64_t oom_recoveries = 0;      // OOMs after which allocation worked again at baseline
   std::uint64_t leaks = 0;               // buffers reported by on_leak or left above baseline
   std::optional<double> fragmentation;   // latest pool fragmentation ratio, when the scenario has one
-  std::vector<std::string> failures;     // every failed check, with its reason
+  // A fence wait passed its bound (error_kind::context_lost): the GPU stopped answering. The
+  // runner's watchdog rebuilds the context and sets the scenarios up again.
+  bool context_lost = false;
+  // The buffer strategy the latencies were measured on, when the scenario used one (the
+  // daemon's latency histograms are labelled by it).
+  std::optional<gpu::strategy> strategy;
+  std::vector<std::string> failures;  // every failed check, with its reason
 
   [[nodiscard]] bool failed() const noexcept { return !failures.empty(); }
   void fail(std::string reason) { failures.push_back(std::move(reason)); }
@@ -70,6 +77,9 @@ struct step_result {
 enum class fault {
   corrupt_pattern,  // flip a byte in a live pattern-carrying buffer or block
   hold_memory,      // keep buffers that should be released (oom: all of them; leak_cycle: one per cycle)
+  gpu_stall,        // conv2d_steady: the next batch's fence wait times out as on a hung GPU (context_lost);
+                    // a software rasterizer finishes every dispatch before its fence, so it cannot hang
+                    // for real, while a real GPU does with the fence_timeout param (docs/performance.md)
 };
 
 class scenario {

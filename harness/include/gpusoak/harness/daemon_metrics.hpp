@@ -1,0 +1,42 @@
+// gpusoakd's Prometheus metrics (docs/metrics.md has every name, label and meaning). One registry
+// per daemon; each GPU worker feeds its own observer, which turns the context's counters (that
+// restart at zero with every context) into counters that only grow.
+//
+// Thread safety: every member may be called from any thread; an observer is fed by one worker at
+// a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/soak_runner.hpp"
+
+namespace gpusoak::harness {
+
+class daemon_metrics {
+ public:
+  explicit daemon_metrics(std::string version);
+  ~daemon_metrics();
+  daemon_metrics(const daemon_metrics&) = delete;
+  daemon_metrics& operator=(const daemon_metrics&) = delete;
+
+  // The observer of device `gpu` (created on first use, lives as long as this object).
+  [[nodiscard]] soak_observer& gpu(int device);
+
+  // A run starts (or resumes) on `device`: run info, state running, progress from resume_t.
+  void run_started(int device, std::string_view run_id, std::string_view plan_name, double plan_seconds);
+  void run_finished(int device, run_state state);
+
+  void request_answered(int http_status);
+
+  // The text exposition of every metric (RSS refreshed first).
+  [[nodiscard]] std::string serialize();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace gpusoak::harness

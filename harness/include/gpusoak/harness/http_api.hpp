@@ -1,0 +1,46 @@
+// gpusoakd's HTTP API as one function from request to response, apart from the sockets, so tests
+// and the fuzzer drive it directly. Every answer is JSON ({"error": "..."} on a 4xx/5xx) except
+// /metrics (Prometheus text) and the gate's table and JUnit formats.
+//
+//   POST /api/v1/runs                 {"plan": "smoke"} or {"plan_yaml": "..."}, "time_scale": 0.25
+//                                     -> 201 {"id", "runs": [{"id", "gpu"}]}; 400, 404, 409 busy
+//   GET  /api/v1/runs[?limit=N]       -> 200 {"runs": [...]} newest first
+//   GET  /api/v1/runs/{id}            -> 200 progress, phase, live figures, verdicts; 404
+//   GET  /api/v1/runs/{id}/gate[?format=json|table|junit]  -> the plan's thresholds on the stored run
+//   POST /api/v1/runs/{id}/stop       -> 202; 404; 409 when not running
+//   GET  /healthz                     -> 200 {"status": "ok", ...}
+//   GET  /metrics                     -> Prometheus text format
+//
+// With a token set, POST requests need "Authorization: Bearer <token>" (401 otherwise); GET stays
+// open. Nothing here throws: a handler failure is a 500 with its message.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <optional>
+#include <string>
+
+#include "gpusoak/harness/daemon_metrics.hpp"
+#include "gpusoak/harness/run_manager.hpp"
+#include "gpusoak/harness/run_store.hpp"
+
+namespace gpusoak::harness {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+struct api_context {
+  run_store& store;
+  run_manager& runs;
+  daemon_metrics& metrics;
+  std::optional<std::string> token;  // bearer token for POST requests, when set
+  std::string version;
+};
+
+[[nodiscard]] http_response handle_request(const http_request& request, api_context& api);
+
+// A response with {"error": message} (the server uses it for requests that never parsed).
+[[nodiscard]] http_response error_response(unsigned status, std::string_view message, unsigned version = 11,
+                                           bool keep_alive = false);
+
+}  // namespace gpusoak::harness

@@ -1,0 +1,52 @@
+// The daemon's HTTP/1.1 server on Boost.Beast: one io_context thread, one coroutine-free async
+// session per connection, keep-alive, bounded headers and bodies, and a deadline per request so a
+// slow client cannot hold a connection open. Requests go to a handler (handle_request).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/harness/http_api.hpp"
+
+namespace gpusoak::harness {
+
+struct http_server_options {
+  std::string address = "127.0.0.1";
+  unsigned short port = 9464;                // 0: any free port (see local_port())
+  std::size_t body_limit = 1 << 20;          // bytes; larger bodies get 413
+  std::chrono::seconds request_timeout{10};  // to read one whole request; then the connection closes
+};
+
+using http_handler = std::function<http_response(const http_request&)>;
+
+class http_server {
+ public:
+  // Binds and starts accepting on `io`. Fails (validation) on an address that does not parse,
+  // (internal) when the port cannot be bound, naming both.
+  [[nodiscard]] static gpu::result<std::unique_ptr<http_server>> start(boost::asio::io_context& io,
+                                                                       const http_server_options& options,
+                                                                       http_handler handler);
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  [[nodiscard]] unsigned short local_port() const;
+  // Stops accepting; open sessions finish their request.
+  void close();
+
+ private:
+  struct impl;
+  explicit http_server(std::shared_ptr<impl> p);
+  std::shared_ptr<impl> impl_;
+};
+
+// Whether an address is loopback (127.0.0.0/8, ::1, "localhost").
+[[nodiscard]] bool is_loopback_address(const std::string& address);
+
+}  // namespace gpusoak::harness

@@ -1,0 +1,350 @@
+#include "gpusoak/harness/daemon_metrics.hpp"
+
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "gpusoak/buffers/capabilities.hpp"
+#include "gpusoak/harness/leak_slope.hpp"
+
+namespace gpusoak::harness {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+constexpr std::array run_states{"idle",   "queued",        "running", "passed",
+                                "failed", "could_not_run", "aborted", "interrupted"};
+
+double rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  double size = 0;
+  double resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+Histogram::BucketBoundaries latency_bounds() {
+  const auto& b = scenarios::latency_histogram::bounds;
+  return {b.begin(), b.end()};
+}
+
+// Adds what a counter grew by since the last reading; a reading below the last one means a new
+// context (its counters restart at zero), so all of it is new.
+void add_delta(Counter& counter, std::uint64_t now, std::uint64_t& last) {
+  counter.Increment(static_cast<double>(now >= last ? now - last : now));
+  last = now;
+}
+
+struct families {
+  explicit families(prometheus::Registry& r)
+      : build_info(prometheus::BuildGauge().Name("gpusoak_build_info").Help("The daemon's version").Register(r)),
+        run_info(prometheus::BuildGauge()
+                     .Name("gpusoak_run_info")
+                     .Help("The GPU's current or last run: run id, plan, renderer, driver, vendor")
+                     .Register(r)),
+        run_state(prometheus::BuildGauge().Name("gpusoak_run_state").Help("1 for the run's state").Register(r)),
+        progress(prometheus::BuildGauge()
+                     .Name("gpusoak_run_progress_ratio")
+                     .Help("Plan time done over plan duration")
+                     .Register(r)),
+        elapsed(prometheus::BuildGauge()
+                    .Name("gpusoak_run_elapsed_seconds")
+                    .Help("Plan time done, carried over a resume")
+                    .Register(r)),
+        phase(prometheus::BuildGauge().Name("gpusoak_run_phase_index").Help("0-based phase running").Register(r)),
+        last_sample(prometheus::BuildGauge()
+                        .Name("gpusoak_last_sample_timestamp_seconds")
+                        .Help("Unix time of the last stored sample")
+                        .Register(r)),
+        runs_finished(prometheus::BuildCounter()
+                          .Name("gpusoak_runs_finished_total")
+                          .Help("Runs that ended, by final state")
+                          .Register(r)),
+        watchdog(prometheus::BuildCounter()
+                     .Name("gpusoak_watchdog_resets_total")
+                     .Help("Contexts rebuilt after the GPU stopped answering")
+                     .Register(r)),
+        leak_slope(prometheus::BuildGauge()
+                       .Name("gpusoak_leak_slope_bytes_per_hour")
+                       .Help("Theil-Sen slope of live bytes over the run so far")
+                       .Register(r)),
+        live_buffers(prometheus::BuildGauge().Name("gpusoak_live_buffers").Help("Buffers alive").Register(r)),
+        live_bytes(prometheus::BuildGauge().Name("gpusoak_live_bytes").Help("Bytes of live buffers").Register(r)),
+        allocations(
+            prometheus::BuildCounter().Name("gpusoak_allocations_total").Help("Buffer allocations").Register(r)),
+        frees(prometheus::BuildCounter().Name("gpusoak_frees_total").Help("Buffer frees").Register(r)),
+        rss(prometheus::BuildGauge().Name("gpusoak_resident_memory_bytes").Help("The daemon's RSS").Register(r)),
+        fragmentation(prometheus::BuildGauge()
+                          .Name("gpusoak_pool_fragmentation_ratio")
+                          .Help("1 - largest free block / free bytes")
+                          .Register(r)),
+        oom_events(
+            prometheus::BuildCounter().Name("gpusoak_oom_events_total").Help("Out-of-memory errors").Register(r)),
+        oom_recoveries(prometheus::BuildCounter()
+                           .Name("gpusoak_oom_recoveries_total")
+                           .Help("OOMs after which allocation worked again")
+                           .Register(r)),
+        copies(prometheus::BuildCounter().Name("gpusoak_copies_total").Help("Copies by copy path").Register(r)),
+        copied_bytes(
+            prometheus::BuildCounter().Name("gpusoak_copied_bytes_total").Help("Bytes copied by path").Register(r)),
+        hot_copies(prometheus::BuildCounter()
+                       .Name("gpusoak_hot_path_copies_total")
+                       .Help("Copies on a zero-copy hot path; must stay 0")
+                       .Register(r)),
+        latency(prometheus::BuildHistogram()
+                    .Name("gpusoak_op_latency_seconds")
+                    .Help("Latency of one scenario op")
+                    .Register(r)),
+        iterations(prometheus::BuildCounter()
+                       .Name("gpusoak_scenario_iterations_total")
+                       .Help("Units of work done")
+                       .Register(r)),
+        failures(prometheus::BuildCounter().Name("gpusoak_scenario_failures_total").Help("Failed checks").Register(r)),
+        integrity(prometheus::BuildCounter()
+                      .Name("gpusoak_integrity_failures_total")
+                      .Help("Pattern mismatches and wrong conv2d results")
+                      .Register(r)),
+        fence_waits(
+            prometheus::BuildCounter().Name("gpusoak_fence_waits_total").Help("Fence waits that blocked").Register(r)),
+        fence_wait_seconds(prometheus::BuildCounter()
+                               .Name("gpusoak_fence_wait_seconds_total")
+                               .Help("Time blocked in fence waits")
+                               .Register(r)),
+        http_requests(
+            prometheus::BuildCounter().Name("gpusoak_http_requests_total").Help("Requests by status").Register(r)) {}
+
+  Family<Gauge>& build_info;
+  Family<Gauge>& run_info;
+  Family<Gauge>& run_state;
+  Family<Gauge>& progress;
+  Family<Gauge>& elapsed;
+  Family<Gauge>& phase;
+  Family<Gauge>& last_sample;
+  Family<Counter>& runs_finished;
+  Family<Counter>& watchdog;
+  Family<Gauge>& leak_slope;
+  Family<Gauge>& live_buffers;
+  Family<Gauge>& live_bytes;
+  Family<Counter>& allocations;
+  Family<Counter>& frees;
+  Family<Gauge>& rss;
+  Family<Gauge>& fragmentation;
+  Family<Counter>& oom_events;
+  Family<Counter>& oom_recoveries;
+  Family<Counter>& copies;
+  Family<Counter>& copied_bytes;
+  Family<Counter>& hot_copies;
+  Family<Histogram>& latency;
+  Family<Counter>& iterations;
+  Family<Counter>& failures;
+  Family<Counter>& integrity;
+  Family<Counter>& fence_waits;
+  Family<Counter>& fence_wait_seconds;
+  Family<Counter>& http_requests;
+};
+
+// One GPU's series and the last context readings they were advanced to.
+class gpu_observer final : public soak_observer {
+ public:
+  gpu_observer(families& f, int device, std::string version)
+      : f_(f), gpu_(std::to_string(device)), version_(std::move(version)) {
+    for (const char* state : run_states) {
+      f_.run_state.Add({{"gpu", gpu_}, {"state", state}}).Set(state == std::string_view("idle") ? 1 : 0);
+    }
+    for (std::size_t p = 0; p < gpu::copy_path_count; ++p) {
+      const std::string path(gpu::to_string(static_cast<gpu::copy_path>(p)));
+      copies_[p] = &f_.copies.Add({{"gpu", gpu_}, {"path", path}});
+      copied_bytes_[p] = &f_.copied_bytes.Add({{"gpu", gpu_}, {"path", path}});
+    }
+    f_.allocations.Add(labels());
+    f_.frees.Add(labels());
+    f_.fence_waits.Add(labels());
+    f_.fence_wait_seconds.Add(labels());
+    f_.watchdog.Add(labels());
+    f_.live_buffers.Add(labels());
+    f_.live_bytes.Add(labels());
+    f_.progress.Add(labels());
+    f_.elapsed.Add(labels());
+    f_.phase.Add(labels());
+  }
+
+  void set_state(std::string_view state) {
+    for (const char* s : run_states) {
+      f_.run_state.Add({{"gpu", gpu_}, {"state", s}}).Set(state == std::string_view(s) ? 1 : 0);
+    }
+  }
+
+  void run_started(std::string_view run_id, std::string_view plan_name, double plan_seconds) {
+    std::lock_guard lock(mutex_);
+    run_id_ = run_id;
+    plan_name_ = plan_name;
+    plan_seconds_ = plan_seconds;
+    slope_points_.clear();
+    set_state("running");
+    publish_info();
+  }
+
+  void run_finished(run_state state) {
+    set_state(to_string(state));
+    f_.runs_finished.Add({{"gpu", gpu_}, {"state", std::string(to_string(state))}}).Increment();
+  }
+
+  void on_context(gpu::context& ctx) override {
+    std::lock_guard lock(mutex_);
+    const auto& caps = ctx.caps();
+    renderer_ = caps.renderer;
+    driver_ = caps.version;
+    vendor_ = std::string(gpu::to_string(caps.vendor_kind));
+    last_ = {};  // a new context's counters start at zero
+    publish_info();
+  }
+
+  void on_phase(std::size_t index, const scenarios::phase& ph, double plan_t) override {
+    (void)ph;
+    f_.phase.Add(labels()).Set(static_cast<double>(index));
+    set_progress(plan_t);
+  }
+
+  void on_step(std::string_view scenario, const scenarios::step_result& r) override {
+    const prometheus::Labels l{{"gpu", gpu_}, {"scenario", std::string(scenario)}};
+    f_.iterations.Add(l).Increment(static_cast<double>(r.iterations));
+    f_.failures.Add(l).Increment(static_cast<double>(r.failures.size() + r.failures_dropped));
+    f_.integrity.Add(l).Increment(static_cast<double>(r.integrity_failures));
+    f_.oom_events.Add(l).Increment(static_cast<double>(r.oom_events));
+    f_.oom_recoveries.Add(l).Increment(static_cast<double>(r.oom_recoveries));
+    f_.hot_copies.Add(l).Increment(static_cast<double>(r.hot_path_copies));
+    if (r.fragmentation) f_.fragmentation.Add(l).Set(*r.fragmentation);
+    const std::string strategy = r.strategy ? std::string(gpu::to_string(*r.strategy)) : std::string("mixed");
+    if (r.latency.count > 0) {
+      auto& histogram = f_.latency.Add({{"gpu", gpu_}, {"scenario", std::string(scenario)}, {"strategy", strategy}},
+                                       latency_bounds());
+      std::vector<double> increments(r.latency.buckets.begin(), r.latency.buckets.end());
+      histogram.ObserveMultiple(increments, r.latency.sum_seconds);
+    }
+  }
+
+  void on_samples(std::span<const sample> samples, const gpu::counters_snapshot& c) override {
+    std::lock_guard lock(mutex_);
+    for (std::size_t p = 0; p < gpu::copy_path_count; ++p) {
+      add_delta(*copies_[p], c.copies[p], last_.copies[p]);
+      add_delta(*copied_bytes_[p], c.copied_bytes[p], last_.copied_bytes[p]);
+    }
+    add_delta(f_.allocations.Add(labels()), c.allocations, last_.allocations);
+    add_delta(f_.frees.Add(labels()), c.frees, last_.frees);
+    add_delta(f_.fence_waits.Add(labels()), c.fence_waits, last_.fence_waits);
+    const std::uint64_t ns =
+        c.fence_wait_ns >= last_.fence_wait_ns ? c.fence_wait_ns - last_.fence_wait_ns : c.fence_wait_ns;
+    last_.fence_wait_ns = c.fence_wait_ns;
+    f_.fence_wait_seconds.Add(labels()).Increment(static_cast<double>(ns) * 1e-9);
+    f_.live_buffers.Add(labels()).Set(static_cast<double>(c.live_buffers));
+    f_.live_bytes.Add(labels()).Set(static_cast<double>(c.live_bytes));
+    if (samples.empty()) return;
+    const double t = samples.front().t_seconds;
+    f_.last_sample.Add(labels()).Set(
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    set_progress(t);
+    slope_points_.push_back({t / 3600.0, static_cast<double>(c.live_bytes)});
+    if (slope_points_.size() >= 3) {
+      if (auto slope = theil_sen_slope(slope_points_, 500)) f_.leak_slope.Add(labels()).Set(*slope);
+    }
+  }
+
+  void on_watchdog(std::string_view reason) override {
+    (void)reason;
+    f_.watchdog.Add(labels()).Increment();
+  }
+
+ private:
+  prometheus::Labels labels() const { return {{"gpu", gpu_}}; }
+
+  void set_progress(double plan_t) {
+    f_.elapsed.Add(labels()).Set(plan_t);
+    f_.progress.Add(labels()).Set(plan_seconds_ > 0 ? std::min(1.0, plan_t / plan_seconds_) : 0.0);
+  }
+
+  // One run_info series per GPU: the old one goes when the run or the context changes.
+  void publish_info() {
+    if (info_ != nullptr) f_.run_info.Remove(info_);
+    info_ = &f_.run_info.Add({{"gpu", gpu_},
+                              {"run", run_id_},
+                              {"plan", plan_name_},
+                              {"renderer", renderer_},
+                              {"driver", driver_},
+                              {"vendor", vendor_},
+                              {"version", version_}});
+    info_->Set(1);
+  }
+
+  families& f_;
+  std::string gpu_;
+  std::string version_;
+  std::mutex mutex_;
+  std::string run_id_, plan_name_, renderer_, driver_, vendor_;
+  double plan_seconds_ = 0;
+  Gauge* info_ = nullptr;
+  std::array<Counter*, gpu::copy_path_count> copies_{};
+  std::array<Counter*, gpu::copy_path_count> copied_bytes_{};
+  gpu::counters_snapshot last_;
+  std::vector<point> slope_points_;
+};
+
+}  // namespace
+
+struct daemon_metrics::impl {
+  explicit impl(std::string v)
+      : version(std::move(v)), registry(std::make_shared<prometheus::Registry>()), f(*registry) {
+    f.build_info.Add({{"version", version}}).Set(1);
+  }
+  std::string version;
+  std::shared_ptr<prometheus::Registry> registry;
+  families f;
+  std::mutex mutex;
+  std::map<int, std::unique_ptr<gpu_observer>> gpus;
+
+  gpu_observer& observer(int device) {
+    std::lock_guard lock(mutex);
+    auto& slot = gpus[device];
+    if (!slot) slot = std::make_unique<gpu_observer>(f, device, version);
+    return *slot;
+  }
+};
+
+daemon_metrics::daemon_metrics(std::string version) : impl_(std::make_unique<impl>(std::move(version))) {}
+daemon_metrics::~daemon_metrics() = default;
+
+soak_observer& daemon_metrics::gpu(int device) {
+  return impl_->observer(device);
+}
+
+void daemon_metrics::run_started(int device, std::string_view run_id, std::string_view plan_name, double plan_seconds) {
+  impl_->observer(device).run_started(run_id, plan_name, plan_seconds);
+}
+
+void daemon_metrics::run_finished(int device, run_state state) {
+  impl_->observer(device).run_finished(state);
+}
+
+void daemon_metrics::request_answered(int http_status) {
+  impl_->f.http_requests.Add({{"code", std::to_string(http_status)}}).Increment();
+}
+
+std::string daemon_metrics::serialize() {
+  impl_->f.rss.Add({}).Set(rss_bytes());
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+}
+
+}  // namespace gpusoak::harness

@@ -1,0 +1,439 @@
+#include "soak_worker.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <thread>
+
+#include "gpusoak/scenarios/pattern.hpp"  // derive_seed
+
+namespace gpusoak::harness::detail {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::int64_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t size = 0;
+  std::int64_t resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+double seconds(std::chrono::microseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+// Plan time at which each phase starts; one more entry: the plan's end.
+std::vector<double> phase_offsets(const scenarios::plan& plan) {
+  std::vector<double> offsets{0};
+  for (const auto& ph : plan.phases) offsets.push_back(offsets.back() + seconds(ph.duration));
+  return offsets;
+}
+
+// The phase plan time t falls in (phases.size() when the plan is done). A phase's last samples
+// carry its end time, which is where the next one starts.
+std::size_t phase_at(const std::vector<double>& offsets, double t) {
+  std::size_t i = 0;
+  while (i + 1 < offsets.size() && t >= offsets[i + 1]) ++i;
+  return i;
+}
+
+struct active_scenario {
+  std::string name;
+  std::size_t entry = 0;  // index in the phase's scenario list (seeds derive from it)
+  double weight = 1;
+  std::unique_ptr<scenarios::scenario> impl;  // null when it could not be built or set up
+  double step_seconds = 0;                    // accumulated time in step()
+  bool injected = false;                      // options.inject applied (once)
+};
+
+class soak_worker {
+ public:
+  soak_worker(const scenarios::plan& plan, run_store& store, std::string run_id, const soak_options& options,
+              const resume_point& from)
+      : plan_(plan),
+        store_(store),
+        run_id_(std::move(run_id)),
+        options_(options),
+        offsets_(phase_offsets(plan)),
+        resume_t_(from.t),
+        totals_(from.totals),
+        phase_failure_base_(from.failures_before_phase) {}
+
+  worker_result run() {
+    if (auto failure = make_context(); !failure.empty()) return {.failure = failure};
+    const std::size_t first = phase_at(offsets_, resume_t_);
+    if (auto failure = close_skipped_phases(first); !failure.empty()) return {.failure = failure};
+    for (std::size_t i = first; i < plan_.phases.size(); ++i) {
+      const double skip = i == first ? std::max(0.0, resume_t_ - offsets_[i]) : 0.0;
+      if (auto failure = run_phase(i, plan_.phases[i], skip); !failure.empty()) return {.failure = failure};
+      if (stopped_ != stop_request::none) return {.stopped = stopped_};
+    }
+    return {};
+  }
+
+ private:
+  std::string make_context() {
+    gpu::context_options ctx_options = options_.context;
+    if (!options_.device_from_cli) ctx_options.device_index = plan_.devices.front();
+    ctx_.reset();
+    auto ctx = gpu::context::create(ctx_options);
+    if (!ctx) {
+      const std::string reason =
+          fmt::format("no GL 4.5 context on device {}: {}", ctx_options.device_index, ctx.error().message);
+      (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = "", .message = reason});
+      return reason;
+    }
+    ctx_ = std::move(*ctx);
+    if (options_.observer != nullptr) options_.observer->on_context(*ctx_);
+    return {};
+  }
+
+  // Phases before the resume point that a kill left without an outcome (it came between their
+  // last sample and their end record): closed now, failed when an error was stored in them.
+  std::string close_skipped_phases(std::size_t first) {
+    if (first == 0) return {};
+    auto stored = store_.phases(run_id_);
+    if (!stored) return fmt::format("run store: phases: {}", stored.error().message);
+    auto events = store_.events(run_id_);
+    if (!events) return fmt::format("run store: events: {}", events.error().message);
+    for (const auto& ph : *stored) {
+      const auto i = static_cast<std::size_t>(ph.index);
+      if (i >= first || (ph.state != phase_state::interrupted && ph.state != phase_state::running)) continue;
+      const bool failed = std::ranges::any_of(*events, [&](const event& e) {
+        return e.level == "error" && e.t_seconds >= offsets_[i] && e.t_seconds <= offsets_[i + 1];
+      });
+      if (auto r = store_.record_phase_start(run_id_, ph.index, ph.name, ph.started_at); !r) {
+        return fmt::format("run store: record_phase_start: {}", r.error().message);
+      }
+      if (auto r = store_.record_phase_end(run_id_, ph.index, failed ? phase_state::failed : phase_state::passed,
+                                           now_timestamp());
+          !r) {
+        return fmt::format("run store: record_phase_end: {}", r.error().message);
+      }
+    }
+    return {};
+  }
+
+  std::string check(const gpu::result<void>& r, std::string_view what) {
+    if (r) return {};
+    return fmt::format("run store: {}: {}", what, r.error().message);
+  }
+
+  void record_failure(const std::string& scenario, const std::string& reason) {
+    auto& totals = totals_[scenario];
+    spdlog::warn("run={} scenario={} context={}: {}", run_id_, scenario, ctx_ ? ctx_->name() : "-", reason);
+    if (totals.failure_events < options_.max_failure_events) {
+      (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = scenario, .message = reason});
+    } else if (totals.failure_events == options_.max_failure_events) {
+      (void)store_.append_event(run_id_,
+                                {.t_seconds = t_,
+                                 .level = "warn",
+                                 .scenario = scenario,
+                                 .message = fmt::format("more failures; only the first {} are stored as events",
+                                                        options_.max_failure_events)});
+    }
+    ++totals.failure_events;
+  }
+
+  void absorb(const std::string& scenario, const scenarios::step_result& r, std::uint64_t copies) {
+    auto& t = totals_[scenario];
+    t.iterations += r.iterations;
+    t.copies += copies;
+    t.hot_path_copies += r.hot_path_copies;
+    t.integrity_failures += r.integrity_failures;
+    t.oom_events += r.oom_events;
+    t.oom_recoveries += r.oom_recoveries;
+    t.leaks += r.leaks;
+    t.failures += r.failures.size() + r.failures_dropped;
+    if (r.fragmentation) t.fragmentation = r.fragmentation;
+    t.interval_latency.merge(r.latency);
+    t.interval_iterations += r.iterations;
+    for (const auto& reason : r.failures) record_failure(scenario, reason);
+    if (options_.observer != nullptr) options_.observer->on_step(scenario, r);
+  }
+
+  std::string append_samples(const std::vector<std::string>& names) {
+    const auto snap = ctx_->counters().snapshot();
+    const std::int64_t rss = rss_bytes();
+    std::vector<sample> stored;
+    for (const auto& name : names) {
+      auto& tot = totals_[name];
+      sample s{
+          .t_seconds = t_,
+          .scenario = name,
+          .context = ctx_->name(),
+          .live_buffers = static_cast<std::int64_t>(snap.live_buffers),
+          .live_bytes = static_cast<std::int64_t>(snap.live_bytes),
+          .rss_bytes = rss,
+          .copies_total = static_cast<std::int64_t>(tot.copies),
+          .errors_total = static_cast<std::int64_t>(tot.failures),
+          .latency_p50_seconds = tot.interval_latency.quantile(0.50),
+          .latency_p90_seconds = tot.interval_latency.quantile(0.90),
+          .latency_p99_seconds = tot.interval_latency.quantile(0.99),
+          .iterations = static_cast<std::int64_t>(tot.interval_iterations),
+          .extra_json = totals_json(tot),
+      };
+      if (auto err = check(store_.append_sample(run_id_, s), "append_sample"); !err.empty()) return err;
+      stored.push_back(std::move(s));
+      tot.interval_latency = {};
+      tot.interval_iterations = 0;
+    }
+    if (options_.observer != nullptr) options_.observer->on_samples(stored, snap);
+    return {};
+  }
+
+  // Builds and sets up one plan entry; a failure is recorded and leaves impl null.
+  void start_scenario(std::size_t phase_index, const scenarios::phase& ph, active_scenario& a) {
+    const auto& entry = ph.scenarios[a.entry];
+    const std::uint64_t seed = scenarios::derive_seed(options_.seed, (phase_index << 16) | a.entry);
+    auto made = scenarios::make_scenario(entry.name, entry.params, seed);
+    if (!made) {
+      ++totals_[entry.name].failures;
+      record_failure(entry.name, fmt::format("could not build (plan line {}): {}", entry.line, made.error().message));
+    } else if (auto ok = (*made)->setup(*ctx_); !ok) {
+      ++totals_[entry.name].failures;
+      record_failure(entry.name, fmt::format("setup failed: {}", ok.error().message));
+    } else {
+      a.impl = std::move(*made);
+      if (!a.injected) {
+        for (const auto& [name, f] : options_.inject) {
+          if (name == a.name) (void)a.impl->inject(f);
+        }
+        a.injected = true;
+      }
+    }
+  }
+
+  // The watchdog: the GPU stopped answering. The scenarios' objects go with the old context; a
+  // new one is made and the scenarios set up again (same seeds).
+  std::string rebuild_context(std::size_t phase_index, const scenarios::phase& ph, std::vector<active_scenario>& active,
+                              const std::string& scenario) {
+    const std::string reason = fmt::format(
+        "watchdog: the GPU stopped answering in {} (a fence wait passed its bound); context {} rebuilt and the "
+        "phase's scenarios set up again",
+        scenario, ctx_->name());
+    spdlog::error("run={} scenario={} context={}: {}", run_id_, scenario, ctx_->name(), reason);
+    (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = scenario, .message = reason});
+    if (options_.observer != nullptr) options_.observer->on_watchdog(reason);
+    for (auto& a : active) a.impl.reset();
+    if (auto failure = make_context(); !failure.empty()) return failure;
+    for (auto& a : active) start_scenario(phase_index, ph, a);
+    return {};
+  }
+
+  std::string run_phase(std::size_t index, const scenarios::phase& ph, double skip) {
+    const auto idx = static_cast<std::int64_t>(index);
+    const double offset = offsets_[index];
+    t_ = offset + skip;
+    if (auto err = check(store_.record_phase_start(run_id_, idx, ph.name, now_timestamp()), "record_phase_start");
+        !err.empty()) {
+      return err;
+    }
+    if (skip > 0) {
+      const std::string message = fmt::format("resumed at t={:.1f}s: phase {} '{}', {:.1f}s of {:.1f}s already done",
+                                              t_, index + 1, ph.name, skip, seconds(ph.duration));
+      spdlog::info("run={} scenario=- context={}: {}", run_id_, ctx_->name(), message);
+      if (auto err = check(store_.append_event(run_id_, {.t_seconds = t_, .level = "info", .message = message}),
+                           "append_event");
+          !err.empty()) {
+        return err;
+      }
+    }
+    if (options_.observer != nullptr) options_.observer->on_phase(index, ph, t_);
+    spdlog::info("run={} scenario=- context={}: phase {}/{} '{}' ({:.1f}s)", run_id_, ctx_->name(), index + 1,
+                 plan_.phases.size(), ph.name, seconds(ph.duration) - skip);
+
+    std::vector<active_scenario> active;
+    std::vector<std::string> names;  // unique, in plan order
+    for (std::size_t e = 0; e < ph.scenarios.size(); ++e) {
+      const auto& entry = ph.scenarios[e];
+      if (std::find(names.begin(), names.end(), entry.name) == names.end()) names.push_back(entry.name);
+      totals_[entry.name];  // present even when it never steps
+      active.push_back({.name = entry.name, .entry = e, .weight = entry.weight, .impl = nullptr, .step_seconds = 0});
+      start_scenario(index, ph, active.back());
+    }
+
+    const double duration = seconds(ph.duration);
+    const double interval = seconds(plan_.sample_interval);
+    const auto phase_start = clock_type::now();
+    auto phase_elapsed = [&] {
+      return std::min(duration, skip + std::chrono::duration<double>(clock_type::now() - phase_start).count());
+    };
+    double next_sample = skip + interval;
+    std::string error;
+    while (error.empty()) {
+      if (options_.control != nullptr && options_.control->requested() != stop_request::none) {
+        stopped_ = options_.control->requested();
+        break;
+      }
+      const double elapsed = phase_elapsed();
+      t_ = offset + elapsed;
+      if (elapsed >= duration) break;
+      if (elapsed >= next_sample) {
+        error = append_samples(names);
+        print_progress(index, ph, elapsed, duration, names);
+        while (next_sample <= elapsed) next_sample += interval;  // a long step skips missed ticks
+        continue;
+      }
+      // The runnable scenario furthest behind its weighted share.
+      active_scenario* next = nullptr;
+      for (auto& a : active) {
+        if (a.impl && (next == nullptr || a.step_seconds / a.weight < next->step_seconds / next->weight)) next = &a;
+      }
+      if (next == nullptr) {
+        // Nothing runnable: wait for the next sample, a stop, or the end, in short naps.
+        const double until = std::min(next_sample, duration) - elapsed;
+        std::this_thread::sleep_for(std::chrono::duration<double>(std::min(until, 0.05)));
+        continue;
+      }
+      const auto copies_before = ctx_->counters().snapshot().total_copies();
+      const auto step_start = clock_type::now();
+      const auto result = next->impl->step(*ctx_);
+      next->step_seconds += std::chrono::duration<double>(clock_type::now() - step_start).count();
+      t_ = offset + phase_elapsed();
+      absorb(next->name, result, ctx_->counters().snapshot().total_copies() - copies_before);
+      if (result.context_lost) error = rebuild_context(index, ph, active, next->name);
+    }
+
+    for (auto& a : active) {
+      if (!a.impl) continue;
+      const auto copies_before = ctx_->counters().snapshot().total_copies();
+      const auto result = a.impl->teardown(*ctx_);
+      absorb(a.name, result, ctx_->counters().snapshot().total_copies() - copies_before);
+      a.impl.reset();
+    }
+    // An interrupted phase resumes at the last step's end, not after its teardown.
+    if (stopped_ != stop_request::interrupt) t_ = offset + phase_elapsed();
+    if (error.empty()) {
+      error = append_samples(names);
+      print_progress(index, ph, phase_elapsed(), duration, names);
+    }
+    // An interrupted phase stays open: mark_interrupted closes it and a resume restarts it.
+    if (error.empty() && stopped_ == stop_request::interrupt) return {};
+    bool phase_failed = false;
+    for (const auto& name : names) {
+      if (totals_[name].failures > failures_at_phase_start(name)) phase_failed = true;
+      phase_failure_base_[name] = totals_[name].failures;
+    }
+    const auto state = !error.empty() || stopped_ == stop_request::abort ? phase_state::aborted
+                       : phase_failed                                    ? phase_state::failed
+                                                                         : phase_state::passed;
+    if (auto err = check(store_.record_phase_end(run_id_, idx, state, now_timestamp()), "record_phase_end");
+        error.empty()) {
+      error = err;
+    }
+    return error;
+  }
+
+  std::uint64_t failures_at_phase_start(const std::string& name) const {
+    const auto it = phase_failure_base_.find(name);
+    return it == phase_failure_base_.end() ? 0 : it->second;
+  }
+
+  void print_progress(std::size_t index, const scenarios::phase& ph, double elapsed, double duration,
+                      const std::vector<std::string>& names) {
+    if (options_.progress == nullptr) return;
+    std::uint64_t iterations = 0;
+    std::uint64_t failures = 0;
+    for (const auto& [name, t] : totals_) {
+      failures += t.failures;
+      if (std::find(names.begin(), names.end(), name) != names.end()) iterations += t.iterations;
+    }
+    *options_.progress << fmt::format("[{}/{} {}] {:.1f}s/{:.1f}s  run {:.0f}%  iterations {}  failures {}\n",
+                                      index + 1, plan_.phases.size(), ph.name, elapsed, duration,
+                                      100.0 * t_ / std::max(offsets_.back(), 1e-9), iterations, failures);
+    options_.progress->flush();
+  }
+
+  const scenarios::plan& plan_;
+  run_store& store_;
+  std::string run_id_;
+  const soak_options& options_;
+  std::vector<double> offsets_;
+  double resume_t_ = 0;
+  double t_ = 0;  // plan time now
+  std::unique_ptr<gpu::context> ctx_;
+  std::map<std::string, scenario_totals> totals_;
+  std::map<std::string, std::uint64_t> phase_failure_base_;
+  stop_request stopped_ = stop_request::none;
+};
+
+template <class T>
+T json_number(const nlohmann::json& j, const char* key, T fallback) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<T>() : fallback;
+}
+
+}  // namespace
+
+std::string totals_json(const scenario_totals& tot) {
+  nlohmann::json extra{
+      {"copies_total{path=\"hot\"}", tot.hot_path_copies},
+      {"integrity_failures_total", tot.integrity_failures},
+      {"oom_events_total", tot.oom_events},
+      {"oom_recoveries_total", tot.oom_recoveries},
+      {"scenario_failures_total", tot.failures},
+      {"errors_total", tot.failures},
+      {"leaks_total", tot.leaks},
+      {"scenario_iterations_total", tot.iterations},
+      // The interval's histogram, so the gate can merge a run's samples into true quantiles.
+      {"latency_buckets", tot.interval_latency.buckets},
+      {"latency_sum_seconds", tot.interval_latency.sum_seconds},
+      {"latency_max_seconds", tot.interval_latency.max_seconds},
+  };
+  if (tot.fragmentation) extra["fragmentation_ratio"] = *tot.fragmentation;
+  return extra.dump();
+}
+
+void read_totals_json(std::string_view json, scenario_totals& tot) {
+  const auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  tot.hot_path_copies = json_number<std::uint64_t>(j, "copies_total{path=\"hot\"}", tot.hot_path_copies);
+  tot.integrity_failures = json_number<std::uint64_t>(j, "integrity_failures_total", tot.integrity_failures);
+  tot.oom_events = json_number<std::uint64_t>(j, "oom_events_total", tot.oom_events);
+  tot.oom_recoveries = json_number<std::uint64_t>(j, "oom_recoveries_total", tot.oom_recoveries);
+  tot.failures = json_number<std::uint64_t>(j, "scenario_failures_total", tot.failures);
+  tot.leaks = json_number<std::uint64_t>(j, "leaks_total", tot.leaks);
+  tot.iterations = json_number<std::uint64_t>(j, "scenario_iterations_total", tot.iterations);
+  if (const auto it = j.find("fragmentation_ratio"); it != j.end() && it->is_number()) {
+    tot.fragmentation = it->get<double>();
+  }
+}
+
+gpu::result<resume_point> load_resume_point(run_store& store, std::string_view run_id, const scenarios::plan& plan) {
+  auto samples = store.samples(run_id);
+  if (!samples) return std::unexpected(samples.error());
+  auto events = store.events(run_id);
+  if (!events) return std::unexpected(events.error());
+  resume_point from;
+  for (const auto& s : *samples) from.t = std::max(from.t, s.t_seconds);
+  const auto offsets = phase_offsets(plan);
+  const double phase_start = offsets[std::min(phase_at(offsets, from.t), offsets.size() - 1)];
+  for (const auto& s : *samples) {
+    auto& tot = from.totals[s.scenario];
+    read_totals_json(s.extra_json, tot);
+    tot.copies = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.copies_total));
+    if (s.t_seconds <= phase_start) from.failures_before_phase[s.scenario] = tot.failures;
+  }
+  for (const auto& e : *events) {
+    if (e.level == "error" && !e.scenario.empty()) ++from.totals[e.scenario].failure_events;
+  }
+  return from;
+}
+
+worker_result run_worker(const scenarios::plan& plan, run_store& store, const std::string& run_id,
+                         const soak_options& options, const resume_point& from) {
+  soak_worker worker(plan, store, run_id, options, from);
+  return worker.run();
+}
+
+}  // namespace gpusoak::harness::detail

@@ -1,0 +1,113 @@
+// A real gpusoakd process for tests: started with fork/exec on a free loopback port, its log in
+// the state directory, stopped with a signal. Requests go through the CLI's own HTTP client.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gpusoak/harness/http_client.hpp"
+
+namespace gpusoak::test {
+
+class daemon_process {
+ public:
+  // Starts GPUSOAKD_BINARY with --listen 127.0.0.1:0 --state-dir `state` and `extra` flags, and
+  // waits until it wrote its address and answers /healthz.
+  daemon_process(std::filesystem::path state, std::vector<std::string> extra = {}) : state_(std::move(state)) {
+    std::filesystem::create_directories(state_);
+    std::filesystem::remove(state_ / "address");
+    std::vector<std::string> args{GPUSOAKD_BINARY, "--listen", "127.0.0.1:0", "--state-dir", state_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = spawn(args, state_ / "gpusoakd.log");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream address(state_ / "address");
+      std::string text;
+      if (address >> text) {
+        url_ = harness::parse_daemon_url("http://" + text).value();
+        if (auto r = harness::http_call(*url_, "GET", "/healthz"); r && r->status == 200) return;
+      }
+      if (!running()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("gpusoakd did not come up; its log:\n" + log());
+  }
+  ~daemon_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  daemon_process(const daemon_process&) = delete;
+  daemon_process& operator=(const daemon_process&) = delete;
+
+  [[nodiscard]] const harness::daemon_url& url() const { return *url_; }
+
+  harness::http_reply call(std::string_view method, std::string_view target, std::string_view body = {},
+                           const std::optional<std::string>& token = std::nullopt) const {
+    auto r = harness::http_call(*url_, method, target, body, token);
+    if (!r) throw std::runtime_error(r.error().message);
+    return *r;
+  }
+
+  // Sends `signal` and waits for the exit; returns the exit status (or 128 + signal).
+  int stop(int signal) {
+    ::kill(pid_, signal);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  [[nodiscard]] bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+  [[nodiscard]] std::string log() const {
+    std::ifstream file(state_ / "gpusoakd.log");
+    std::ostringstream text;
+    text << file.rdbuf();
+    return text.str();
+  }
+
+  // Runs gpusoakd with `args` to its exit (for flags it must refuse); returns the exit status.
+  static int run_to_exit(const std::vector<std::string>& args, const std::filesystem::path& log_file) {
+    std::vector<std::string> full{GPUSOAKD_BINARY};
+    full.insert(full.end(), args.begin(), args.end());
+    const pid_t pid = spawn(full, log_file);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  static pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& log_file) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  std::filesystem::path state_;
+  pid_t pid_ = -1;
+  std::optional<harness::daemon_url> url_;
+};
+
+}  // namespace gpusoak::test

@@ -1,0 +1,377 @@
+// gpusoakd as users run it: a real daemon process on loopback, real HTTP, a real SQLite store,
+// real GL (llvmpipe in CI). Every endpoint with good and bad input, the smoke plan end to end with
+// its metrics scraped, stop, kill -9 and SIGTERM with resume, token auth, and the CLI against it.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon_process.hpp"
+#include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/run_store.hpp"
+#include "temp_dir.hpp"
+
+namespace gpusoak::harness {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Two short phases sampled every 100 ms: long enough to interrupt, short enough for CI.
+constexpr const char* short_plan = R"(name: short
+devices: [0]
+sample_interval: 100ms
+phases:
+  - name: conv
+    duration: 3s
+    scenarios:
+      - name: conv2d_steady
+        params: {shapes: ["N1 C3 16x16 K8 3x3 p1"]}
+  - name: frag
+    duration: 3s
+    scenarios:
+      - name: fragmentation
+        params: {pool_chunk: 8MiB, max_block: 256KiB}
+thresholds:
+  - "integrity_failures_total == 0"
+  - "scenario_failures_total == 0"
+  - "copies_total{path=\"hot\"} == 0"
+)";
+
+json body_json(const http_reply& r) {
+  return json::parse(r.body, nullptr, false);
+}
+
+std::string start_body(const std::string& plan_yaml, double time_scale = 1.0) {
+  return json{{"plan_yaml", plan_yaml}, {"time_scale", time_scale}}.dump();
+}
+
+// Samples of a metric from the text exposition: "name{labels}" -> value.
+std::map<std::string, double> scrape(const test::daemon_process& d, const std::string& name) {
+  const auto reply = d.call("GET", "/metrics");
+  EXPECT_EQ(reply.status, 200);
+  std::map<std::string, double> out;
+  std::istringstream lines(reply.body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    const std::string series = line.substr(0, space);
+    if (series == name || series.starts_with(name + "{")) out[series] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+double scrape_one(const test::daemon_process& d, const std::string& series) {
+  const auto name = series.substr(0, series.find('{'));
+  const auto all = scrape(d, name);
+  const auto it = all.find(series);
+  EXPECT_NE(it, all.end()) << series << " not in /metrics";
+  return it == all.end() ? -1 : it->second;
+}
+
+json get_run(const test::daemon_process& d, const std::string& id) {
+  const auto reply = d.call("GET", "/api/v1/runs/" + id);
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  return body_json(reply);
+}
+
+// Polls until the run is final (or the deadline passes); returns its last JSON.
+json wait_final(const test::daemon_process& d, const std::string& id, std::chrono::seconds limit = 120s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  json run;
+  while (std::chrono::steady_clock::now() < deadline) {
+    run = get_run(d, id);
+    const std::string state = run.value("state", "");
+    if (state == "passed" || state == "failed" || state == "aborted" || state == "could_not_run") return run;
+    std::this_thread::sleep_for(100ms);
+  }
+  ADD_FAILURE() << "run " << id << " did not finish in " << limit.count() << " s: " << run.dump();
+  return run;
+}
+
+// Polls until the run has stored samples up to plan time t.
+void wait_elapsed(const test::daemon_process& d, const std::string& id, double t) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (get_run(d, id).value("elapsed_seconds", 0.0) >= t) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  ADD_FAILURE() << "run " << id << " never reached t=" << t;
+}
+
+std::string start(const test::daemon_process& d, const std::string& body,
+                  const std::optional<std::string>& token = std::nullopt) {
+  const auto reply = d.call("POST", "/api/v1/runs", body, token);
+  EXPECT_EQ(reply.status, 201) << reply.body;
+  return body_json(reply).value("id", "");
+}
+
+class daemon_test : public ::testing::Test {
+ protected:
+  test::temp_dir dir_{"gpusoakd"};
+};
+
+// checks every endpoint's answers to bad input: a 4xx with a message naming the problem, and a
+// daemon that still serves afterwards and stored nothing
+TEST_F(daemon_test, bad_requests_get_4xx_with_a_message_and_the_daemon_keeps_serving) {
+  test::daemon_process d(dir_ / "state");
+  struct bad_request {
+    std::string method, target, body;
+    int status;
+    std::string message_part;
+  };
+  const std::vector<bad_request> table{
+      {"POST", "/api/v1/runs", "{\"plan\": \"smoke\"", 400, "not JSON"},
+      {"POST", "/api/v1/runs", "[1, 2]", 400, "JSON object"},
+      {"POST", "/api/v1/runs", "{}", 400, "exactly one of"},
+      {"POST", "/api/v1/runs", R"({"plan": 7})", 400, "\"plan\" must be a string"},
+      {"POST", "/api/v1/runs", R"({"plan": "smoke", "plan_yaml": "x"})", 400, "exactly one of"},
+      {"POST", "/api/v1/runs", R"({"plan": "../../etc/passwd"})", 400, "not a plan name"},
+      {"POST", "/api/v1/runs", R"({"plan": "no_such_plan"})", 404, "available: nightly, release, smoke"},
+      {"POST", "/api/v1/runs", R"({"plan": "smoke", "time_scale": -1})", 400, "time_scale"},
+      {"POST", "/api/v1/runs", R"({"plan": "smoke", "time_scale": "fast"})", 400, "time_scale"},
+      {"POST", "/api/v1/runs", R"({"plan": "smoke", "speed": 2})", 400, "unknown field \"speed\""},
+      {"POST", "/api/v1/runs", R"({"plan_yaml": "name: x\nphases: []\n"})", 400, "<request>"},
+      {"POST", "/api/v1/runs", R"({"plan_yaml": "name: x\nphases:\n  - name: p\n    duration: -5s\n"})", 400,
+       "duration"},
+      {"GET", "/api/v1/runs/r-20000101-0001", "", 404, "no run"},
+      {"GET", "/api/v1/runs?limit=0", "", 400, "limit"},
+      {"GET", "/api/v1/runs?limit=abc", "", 400, "limit"},
+      {"POST", "/api/v1/runs/r-20000101-0001/stop", "", 404, "no run"},
+      {"GET", "/api/v1/runs/r-20000101-0001/gate", "", 404, "no run"},
+      {"GET", "/api/v1/nothing", "", 404, "no route"},
+      {"DELETE", "/api/v1/runs", "", 405, "not allowed"},
+      {"GET", "/api/v1/runs/x/stop", "", 405, "not allowed"},
+      {"POST", "/healthz", "", 405, "not allowed"},
+      {"POST", "/api/v1/runs", std::string(2 << 20, 'x'), 413, "larger than"},
+  };
+  for (const auto& bad : table) {
+    const auto reply = d.call(bad.method, bad.target, bad.body);
+    EXPECT_EQ(reply.status, bad.status) << bad.method << " " << bad.target << " " << bad.body.substr(0, 80);
+    const auto j = body_json(reply);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << reply.body;
+    EXPECT_NE(j["error"].get<std::string>().find(bad.message_part), std::string::npos)
+        << bad.target << ": " << j["error"];
+    ASSERT_EQ(d.call("GET", "/healthz").status, 200) << "after " << bad.method << " " << bad.target;
+  }
+  const auto runs = body_json(d.call("GET", "/api/v1/runs"));
+  EXPECT_TRUE(runs["runs"].empty()) << "no bad request stored a run";
+  EXPECT_EQ(scrape_one(d, "gpusoak_http_requests_total{code=\"404\"}"), 5);
+  EXPECT_TRUE(d.running());
+}
+
+// checks the shipped smoke plan end to end through the API: 201, a 409 while the GPU is busy,
+// progress, every phase passed, the gate passing, and the metrics a dashboard reads
+TEST_F(daemon_test, smoke_plan_end_to_end_with_metrics) {
+  test::daemon_process d(dir_ / "state");
+  const auto reply = d.call("POST", "/api/v1/runs", R"({"plan": "smoke", "time_scale": 0.05})");
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  const std::string id = body_json(reply)["id"];
+  EXPECT_EQ(d.call("POST", "/api/v1/runs", R"({"plan": "smoke"})").status, 409);
+  EXPECT_EQ(body_json(d.call("GET", "/healthz"))["active_runs"][0]["id"], id);
+
+  const auto run = wait_final(d, id);
+  EXPECT_EQ(run["state"], "passed") << run.dump(2);
+  EXPECT_EQ(run["progress_ratio"], 1.0);
+  ASSERT_EQ(run["phases"].size(), 4u);
+  for (const auto& ph : run["phases"]) EXPECT_EQ(ph["state"], "passed") << ph.dump();
+  ASSERT_EQ(run["verdicts"].size(), 6u);
+  for (const auto& v : run["verdicts"]) EXPECT_TRUE(v["passed"].get<bool>()) << v.dump();
+  EXPECT_EQ(run["scenarios"].size(), 6u) << "every scenario sampled";
+
+  const auto gate = body_json(d.call("GET", "/api/v1/runs/" + id + "/gate"));
+  EXPECT_EQ(gate["exit_code"], 0) << gate.dump();
+  EXPECT_NE(d.call("GET", "/api/v1/runs/" + id + "/gate?format=junit").body.find("<testsuite"), std::string::npos);
+
+  // Metrics: every scenario iterated, no hot-path copy, latencies observed, the run's state.
+  for (const char* scenario :
+       {"memory_pressure", "fragmentation", "multi_context", "oom", "leak_cycle", "conv2d_steady"}) {
+    EXPECT_GT(scrape_one(d, fmt::format("gpusoak_scenario_iterations_total{{gpu=\"0\",scenario=\"{}\"}}", scenario)), 0)
+        << scenario;
+    EXPECT_EQ(scrape_one(d, fmt::format("gpusoak_hot_path_copies_total{{gpu=\"0\",scenario=\"{}\"}}", scenario)), 0)
+        << scenario;
+    EXPECT_EQ(scrape_one(d, fmt::format("gpusoak_integrity_failures_total{{gpu=\"0\",scenario=\"{}\"}}", scenario)), 0)
+        << scenario;
+  }
+  const auto latency = scrape(d, "gpusoak_op_latency_seconds_count");
+  double conv_ops = 0;
+  for (const auto& [series, value] : latency) {
+    if (series.find("scenario=\"conv2d_steady\"") != std::string::npos) conv_ops += value;
+  }
+  EXPECT_GT(conv_ops, 0);
+  EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"0\",state=\"passed\"}"), 1);
+  EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"0\",state=\"running\"}"), 0);
+  EXPECT_EQ(scrape_one(d, "gpusoak_run_progress_ratio{gpu=\"0\"}"), 1);
+  EXPECT_GT(scrape_one(d, "gpusoak_allocations_total{gpu=\"0\"}"), 0);
+  EXPECT_GT(scrape_one(d, "gpusoak_oom_events_total{gpu=\"0\",scenario=\"oom\"}"), 0);
+  EXPECT_EQ(scrape_one(d, "gpusoak_oom_events_total{gpu=\"0\",scenario=\"oom\"}"),
+            scrape_one(d, "gpusoak_oom_recoveries_total{gpu=\"0\",scenario=\"oom\"}"));
+  EXPECT_GT(scrape_one(d, "gpusoak_resident_memory_bytes"), 1e6);
+  const auto info = scrape(d, "gpusoak_run_info");
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_NE(info.begin()->first.find("run=\"" + id + "\""), std::string::npos) << info.begin()->first;
+  EXPECT_NE(info.begin()->first.find("renderer=\""), std::string::npos);
+  // Log lines about the run name it.
+  EXPECT_NE(d.log().find("run=" + id + " scenario="), std::string::npos);
+}
+
+// checks that stop ends a running run aborted (gate exit 3), and that stopping it again is a 409
+TEST_F(daemon_test, stop_aborts_a_running_run) {
+  test::daemon_process d(dir_ / "state");
+  const std::string id = start(d, start_body(short_plan));
+  wait_elapsed(d, id, 0.5);
+  const auto stop = d.call("POST", "/api/v1/runs/" + id + "/stop");
+  EXPECT_EQ(stop.status, 202) << stop.body;
+  const auto run = wait_final(d, id);
+  EXPECT_EQ(run["state"], "aborted");
+  EXPECT_LT(run["elapsed_seconds"].get<double>(), 6.0);
+  EXPECT_EQ(body_json(d.call("GET", "/api/v1/runs/" + id + "/gate"))["exit_code"], 3);
+  const auto again = d.call("POST", "/api/v1/runs/" + id + "/stop");
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_EQ(scrape_one(d, "gpusoak_runs_finished_total{gpu=\"0\",state=\"aborted\"}"), 1);
+}
+
+// checks that kill -9 mid-run loses at most one sample interval: restarted, the daemon resumes
+// the run from its last stored sample, says so, keeps every stored sample, and the store is intact
+TEST_F(daemon_test, kill_9_mid_run_then_restart_resumes_the_run) {
+  const auto state = dir_ / "state";
+  std::string id;
+  std::vector<sample> before;
+  {
+    test::daemon_process d(state);
+    id = start(d, start_body(short_plan));
+    wait_elapsed(d, id, 1.5);
+    EXPECT_EQ(d.stop(SIGKILL), 128 + SIGKILL);
+    auto store = run_store::open((state / "runs.db").string());
+    ASSERT_TRUE(store.has_value());
+    before = store->samples(id).value();
+    ASSERT_FALSE(before.empty());
+  }
+  const double last_t = before.back().t_seconds;
+  test::daemon_process d(state);
+  const auto run = wait_final(d, id);
+  EXPECT_EQ(run["state"], "passed") << run.dump(2);
+  EXPECT_NE(d.log().find("resuming plan short from t="), std::string::npos) << d.log();
+
+  auto store = run_store::open((state / "runs.db").string());
+  ASSERT_TRUE(store.has_value());
+  EXPECT_TRUE(store->integrity_check().has_value());
+  const auto after = store->samples(id).value();
+  ASSERT_GT(after.size(), before.size());
+  for (std::size_t i = 0; i < before.size(); ++i) ASSERT_EQ(after[i], before[i]) << "stored sample " << i << " changed";
+  EXPECT_GE(after[before.size()].t_seconds, last_t);
+  EXPECT_LE(after[before.size()].t_seconds, last_t + 0.1 + 0.5) << "resumed within one interval of the last sample";
+  const auto events = store->events(id).value();
+  bool resumed = false;
+  for (const auto& e : events) resumed = resumed || (e.message.starts_with("resumed at t=") && e.t_seconds == last_t);
+  EXPECT_TRUE(resumed) << "a resume event at the last sample's time";
+  double max_t = 0;
+  for (const auto& s : after) max_t = std::max(max_t, s.t_seconds);
+  EXPECT_DOUBLE_EQ(max_t, 6.0);
+}
+
+// checks that SIGTERM finishes the step, stores the run as interrupted and exits 0, and that the
+// next start resumes it to a pass
+TEST_F(daemon_test, sigterm_exits_0_and_the_next_start_resumes) {
+  const auto state = dir_ / "state";
+  std::string id;
+  {
+    test::daemon_process d(state);
+    id = start(d, start_body(short_plan));
+    wait_elapsed(d, id, 1.0);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(d.stop(SIGTERM), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);
+    auto store = run_store::open((state / "runs.db").string());
+    ASSERT_TRUE(store.has_value());
+    EXPECT_EQ(store->get_run(id).value().state, run_state::interrupted);
+  }
+  test::daemon_process d(state);
+  EXPECT_EQ(wait_final(d, id)["state"], "passed");
+}
+
+// checks token auth both ways: POST needs the bearer token, GET stays open; and that gpusoakd
+// refuses a non-loopback address without a token file
+TEST_F(daemon_test, token_auth_both_ways_and_no_open_non_loopback) {
+  const auto token_file = dir_ / "token";
+  const std::string token = "0123456789abcdef0123456789abcdef";
+  std::ofstream(token_file) << token << "\n";
+  test::daemon_process d(dir_ / "state", {"--token-file", token_file.string()});
+  const std::string body = start_body(short_plan);
+  EXPECT_EQ(d.call("POST", "/api/v1/runs", body).status, 401);
+  EXPECT_EQ(d.call("POST", "/api/v1/runs", body, std::string("wrong-token-wrong-token")).status, 401);
+  EXPECT_EQ(d.call("GET", "/api/v1/runs").status, 200);
+  EXPECT_EQ(d.call("GET", "/metrics").status, 200);
+  const std::string id = start(d, body, token);
+  EXPECT_EQ(d.call("POST", "/api/v1/runs/" + id + "/stop").status, 401);
+  EXPECT_EQ(d.call("POST", "/api/v1/runs/" + id + "/stop", "", token).status, 202);
+  EXPECT_EQ(wait_final(d, id)["state"], "aborted");
+
+  const auto log = dir_ / "refused.log";
+  EXPECT_EQ(test::daemon_process::run_to_exit({"--listen", "0.0.0.0:0", "--state-dir", (dir_ / "s2").string()}, log),
+            2);
+  std::ifstream file(log);
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_NE(text.str().find("--token-file"), std::string::npos) << text.str();
+  std::ofstream(dir_ / "short-token") << "abc\n";
+  EXPECT_EQ(test::daemon_process::run_to_exit(
+                {"--token-file", (dir_ / "short-token").string(), "--state-dir", (dir_ / "s3").string()}, log),
+            2);
+}
+
+// checks the CLI against a running daemon: run --detach, status, stop, run to the end with the
+// gate's table and JUnit, gate --daemon, and a clear error when no daemon listens
+TEST_F(daemon_test, cli_run_status_stop_and_gate_against_the_daemon) {
+  test::daemon_process d(dir_ / "state");
+  const std::string url = d.url().text();
+  const auto plan_file = dir_ / "short.yaml";
+  std::ofstream(plan_file) << short_plan;
+  auto cli = [](std::vector<std::string> args, std::string* out_text = nullptr) {
+    std::ostringstream out, err;
+    const int code = run_cli(args, out, err);
+    if (out_text) *out_text = out.str() + err.str();
+    return code;
+  };
+  std::string out;
+  ASSERT_EQ(cli({"run", "--daemon", url, "--plan", plan_file.string(), "--detach"}, &out), 0) << out;
+  const std::string id = out.substr(0, out.find('\n'));
+  ASSERT_TRUE(std::regex_match(id, std::regex("r-\\d{8}-\\d{4}"))) << out;
+  wait_elapsed(d, id, 0.3);
+  EXPECT_EQ(cli({"status", "--daemon", url, id}, &out), 0);
+  EXPECT_NE(out.find("conv2d_steady"), std::string::npos) << out;
+  EXPECT_EQ(cli({"stop", "--daemon", url, id}, &out), 0) << out;
+  wait_final(d, id);
+  EXPECT_EQ(cli({"gate", id, "--daemon", url}, &out), 3) << out;
+
+  const auto junit = dir_ / "gate.xml";
+  EXPECT_EQ(cli({"run", "--daemon", url, "--plan", plan_file.string(), "--time-scale", "0.5", "--junit", junit.string(),
+                 "--poll", "0.2"},
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+  EXPECT_NE(out.find("phase 2 frag"), std::string::npos) << "progress lines: " << out;
+  std::ifstream xml(junit);
+  std::stringstream xml_text;
+  xml_text << xml.rdbuf();
+  EXPECT_NE(xml_text.str().find("testcase"), std::string::npos);
+
+  EXPECT_EQ(cli({"run", "--daemon", url, "--plan", "smoke;rm"}, &out), 2);
+  EXPECT_NE(out.find("not a plan name"), std::string::npos) << out;
+  EXPECT_EQ(cli({"status", "--daemon", "http://127.0.0.1:1", id}, &out), 2);
+  EXPECT_NE(out.find("is it running?"), std::string::npos) << out;
+  EXPECT_EQ(cli({"run", "--daemon", "ftp://x", "--plan", "smoke"}, &out), 2);
+  EXPECT_NE(out.find("http://HOST"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace gpusoak::harness
