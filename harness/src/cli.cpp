@@ -13,7 +13,8 @@ constexpr const char* overview =
     "  devices    list EGL devices\n"
     "  bench      benchmarks (bench upload)\n"
     "  soak       run a soak plan on one GPU, store its samples and gate it (soak smoke)\n"
-    "  gate       evaluate a stored run's thresholds (table, --junit, --json)\n\n"
+    "  gate       evaluate a stored run's thresholds (table, --junit, --json)\n"
+    "  report     a stored run's summary (text, --json) or an HTML page with charts (--html)\n\n"
     "Exit codes: 0 pass, 1 fail, 2 could not run (bad flags, no GPU, no data), 3 aborted.\n";
 
 }  // namespace
@@ -34,6 +35,7 @@ int run_cli(std::span<const std::string> args, std::ostream& out, std::ostream& 
   if (command == "bench") return bench_command(rest, out, err);
   if (command == "soak") return soak_command(rest, out, err);
   if (command == "gate") return gate_command(rest, out, err);
+  if (command == "report") return report_command(rest, out, err);
   err << "gpusoak: unknown command '" << command << "'\n\n" << overview;
   return exit_could_not_run;
 }
