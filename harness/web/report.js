@@ -67,6 +67,25 @@
     settle(fig, "drawn");
   }
 
+  // null in the data means "no sample of this line at this time". Between two samples that are
+  // close in time (lines sampled at different times) the line is joined: uPlot joins over
+  // undefined. Across a long absence (a phase the scenario sat out) it breaks: uPlot leaves a gap
+  // at null, instead of a straight line that looks like data.
+  function withGaps(x, y) {
+    const at = [];
+    y.forEach((v, i) => { if (v != null) at.push(i); });
+    const steps = [];
+    for (let k = 1; k < at.length; k++) steps.push(x[at[k]] - x[at[k - 1]]);
+    steps.sort((a, b) => a - b);
+    const typical = steps.length ? steps[Math.floor(steps.length / 2)] : 0;
+    const out = y.slice();
+    for (let k = 1; k < at.length; k++) {
+      if (x[at[k]] - x[at[k - 1]] > 3 * typical) continue;
+      for (let i = at[k - 1] + 1; i < at[k]; i++) out[i] = undefined;
+    }
+    return out;
+  }
+
   function draw(fig, c) {
     const empty = c.series.filter((s) => s.y.every((v) => v == null)).map((s) => s.label);
     fig.dataset.emptySeries = empty.join("|");
@@ -92,10 +111,9 @@
         stroke: palette[i % palette.length],
         width: 1.5,
         dash: s.dashed ? [6, 4] : undefined,
-        spanGaps: true,
         // uPlot hides point markers when the x axis is dense, which made a series with one value
-        // among many gaps (a scenario sampled once) draw nothing at all; sparse series get markers.
-        points: { show: s.y.filter((v) => v != null).length <= 60 },
+        // among many gaps (a scenario sampled once) draw nothing at all: sparse series get markers.
+        points: { show: s.y.filter((v) => v != null).length <= 12 },
         value: (u, v) => fmt(v),
       }))),
       axes: [
@@ -104,7 +122,7 @@
       ],
       hooks: { draw: [(u) => measure(fig, u)] },
     };
-    new uPlot(opts, [c.x].concat(c.series.map((s) => s.y)), plot);
+    new uPlot(opts, [c.x].concat(c.series.map((s) => withGaps(c.x, s.y))), plot);
   }
 
   try {
