@@ -16,7 +16,8 @@ constexpr const char* overview =
     "  status     a run's progress and figures on gpusoakd (or its recent runs)\n"
     "  stop       stop a run on gpusoakd after its current step\n"
     "  soak       run a soak plan in this process, store its samples and gate it (soak smoke)\n"
-    "  gate       evaluate a stored run's thresholds (table, --junit, --json), from --db or --daemon\n\n"
+    "  gate       evaluate a stored run's thresholds (table, --junit, --json), from --db or --daemon\n"
+    "  report     a stored run's summary (text, --json) or an HTML page with charts (--html)\n\n"
     "Exit codes: 0 pass, 1 fail, 2 could not run (bad flags, no GPU, no data), 3 aborted.\n";
 
 }  // namespace
@@ -40,6 +41,7 @@ int run_cli(std::span<const std::string> args, std::ostream& out, std::ostream& 
   if (command == "run") return run_command(rest, out, err);
   if (command == "status") return status_command(rest, out, err);
   if (command == "stop") return stop_command(rest, out, err);
+  if (command == "report") return report_command(rest, out, err);
   err << "gpusoak: unknown command '" << command << "'\n\n" << overview;
   return exit_could_not_run;
 }

@@ -380,8 +380,14 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
-// Observed and limit in the metric's units ("2.001MiB", "30ms"); "no data" / "-" when absent.
-std::pair<std::string, std::string> display(const gate_row& row) {
+std::string row_values(const gate_row& row) {
+  const auto [observed, limit] = format_gate_values(row);
+  return fmt::format("observed {}, limit {}", observed, limit);
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> format_gate_values(const gate_row& row) {
   std::string observed = "no data", limit = "-";
   // The text is canonical, so it parses back; it gives the operands' units.
   const auto t = scenarios::parse_threshold(row.threshold);
@@ -391,13 +397,6 @@ std::pair<std::string, std::string> display(const gate_row& row) {
   }
   return {observed, limit};
 }
-
-std::string row_values(const gate_row& row) {
-  const auto [observed, limit] = display(row);
-  return fmt::format("observed {}, limit {}", observed, limit);
-}
-
-}  // namespace
 
 std::string_view to_string(gate_status status) noexcept {
   switch (status) {
@@ -478,7 +477,7 @@ std::string format_gate_table(const gate_report& report) {
   text += fmt::format("    {:<{}}  {:>12}  {:>12}  {}\n", "threshold", width, "observed", "limit", "detail");
   for (const auto& row : report.rows) {
     const char* mark = row.status == gate_status::passed ? "✓" : row.status == gate_status::failed ? "✗" : "?";
-    const auto [observed, limit] = display(row);
+    const auto [observed, limit] = format_gate_values(row);
     text += fmt::format("  {} {:<{}}  {:>12}  {:>12}  {}\n", mark, row.threshold, width, observed, limit, row.detail);
   }
   const int code = report.exit_code();

@@ -1,4 +1,4 @@
-// GLSL sources of kernels/shaders/, embedded at build time (embed_shaders.cmake writes the
+// GLSL sources of kernels/shaders/, embedded at build time (cmake/embed_text.cmake writes the
 // definitions into the build tree; a changed shader file regenerates them).
 #pragma once
 

@@ -21,6 +21,8 @@ int devices_command(std::span<const std::string> args, std::ostream& out, std::o
 int bench_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 // gpusoak gate RUN_ID --db FILE [--plan FILE] [--threshold EXPR ...] [--junit FILE] [--json FILE]
 int gate_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// gpusoak report RUN_ID --db FILE [--json] [--html FILE]
+int report_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 // gpusoak soak PLAN [--plans-dir DIR] [--plan-file FILE] [--time-scale X] [--db FILE] [--junit FILE] [--seed N]
 int soak_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 // gpusoak run --plan NAME|FILE [--daemon URL] [--time-scale X] [--detach] [--junit FILE]

@@ -37,6 +37,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gpusoak/buffers/error.hpp"
@@ -89,6 +90,9 @@ struct gate_report {
                                                 std::span<const scenarios::threshold> thresholds,
                                                 const gate_options& options = {});
 
+// A row's observed value and limit in the metric's units ("2.001MiB", "30ms"); "no data" and "-"
+// when absent.
+[[nodiscard]] std::pair<std::string, std::string> format_gate_values(const gate_row& row);
 // k6-like summary: one line per threshold with ✓ / ✗ / ? , observed vs limit, then a verdict line.
 [[nodiscard]] std::string format_gate_table(const gate_report& report);
 // JUnit XML: one <testsuite name="gpusoak gate">, one <testcase> per threshold; failed rows carry
