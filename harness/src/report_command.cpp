@@ -106,8 +106,13 @@ int report_command(std::span<const std::string> args, std::ostream& out, std::os
   const std::string run_id = parsed->positional().front();
   const auto db = parsed->value("db");
   const auto daemon = parsed->value("daemon");
-  if (db.has_value() == daemon.has_value() || (db && db->empty()) || (daemon && daemon->empty())) {
-    err << "gpusoak report: give one of --db FILE (the run store holding the run) or --daemon URL\n";
+  if (db && daemon) {
+    err << "gpusoak report: --db and --daemon cannot be combined: the report comes from one run store\n";
+    return exit_could_not_run;
+  }
+  if ((!db && !daemon) || (db && db->empty()) || (daemon && daemon->empty())) {
+    err << "gpusoak report: --db FILE or --daemon URL is required (the run store holding the run, or the "
+           "gpusoakd that ran it)\n";
     return exit_could_not_run;
   }
   const auto html = parsed->value("html");

@@ -439,7 +439,7 @@ TEST_F(daemon_test, report_endpoint_in_each_format_and_the_cli_against_it) {
   EXPECT_EQ(cli({"report", id + "?format=pdf", "--daemon", url}, &out, &err), 2);
   EXPECT_NE(err.find("is not a run id"), std::string::npos) << err;
   EXPECT_EQ(cli({"report", id, "--daemon", url, "--db", (dir_ / "state" / "runs.db").string()}, &out, &err), 2);
-  EXPECT_NE(err.find("one of --db FILE"), std::string::npos) << err;
+  EXPECT_NE(err.find("--db and --daemon cannot be combined"), std::string::npos) << err;
   EXPECT_EQ(cli({"report", id, "--daemon", "http://127.0.0.1:1"}, &out, &err), 2);
   EXPECT_NE(err.find("is it running?"), std::string::npos) << err;
 }
