@@ -17,7 +17,7 @@ constexpr const char* overview =
     "  stop       stop a run on gpusoakd after its current step\n"
     "  soak       run a soak plan in this process, store its samples and gate it (soak smoke)\n"
     "  gate       evaluate a stored run's thresholds (table, --junit, --json), from --db or --daemon\n"
-    "  report     a stored run's summary (text, --json) or an HTML page with charts (--html)\n\n"
+    "  report     a stored run's summary (text, --json) or an HTML page with charts (--html), from --db or --daemon\n\n"
     "Exit codes: 0 pass, 1 fail, 2 could not run (bad flags, no GPU, no data), 3 aborted.\n";
 
 }  // namespace

@@ -188,12 +188,13 @@ class gpu_observer final : public soak_observer {
     }
   }
 
-  void run_started(std::string_view run_id, std::string_view plan_name, double plan_seconds) {
+  void run_started(std::string_view run_id, const scenarios::plan& plan, double plan_seconds) {
     std::lock_guard lock(mutex_);
     run_id_ = run_id;
-    plan_name_ = plan_name;
+    plan_name_ = plan.name;
     plan_seconds_ = plan_seconds;
     slope_points_.clear();
+    create_counters(plan);
     set_state("running");
     publish_info();
   }
@@ -271,6 +272,25 @@ class gpu_observer final : public soak_observer {
  private:
   prometheus::Labels labels() const { return {{"gpu", gpu_}}; }
 
+  // Counter series exist at 0 from the run's start (docs/metrics.md promises it): increase() needs
+  // a sample before the first event to count it, and `== 0` alerts and panels need a series to
+  // read before anything happened. Adding an existing series is a no-op.
+  void create_counters(const scenarios::plan& plan) {
+    for (const char* state : run_states) {
+      const std::string_view s(state);
+      if (s != "idle" && s != "queued" && s != "running") f_.runs_finished.Add({{"gpu", gpu_}, {"state", state}});
+    }
+    for (const auto& phase : plan.phases) {
+      for (const auto& entry : phase.scenarios) {
+        const prometheus::Labels l{{"gpu", gpu_}, {"scenario", entry.name}};
+        for (auto* family :
+             {&f_.iterations, &f_.failures, &f_.integrity, &f_.oom_events, &f_.oom_recoveries, &f_.hot_copies}) {
+          family->Add(l);
+        }
+      }
+    }
+  }
+
   void set_progress(double plan_t) {
     f_.elapsed.Add(labels()).Set(plan_t);
     f_.progress.Add(labels()).Set(plan_seconds_ > 0 ? std::min(1.0, plan_t / plan_seconds_) : 0.0);
@@ -330,8 +350,9 @@ soak_observer& daemon_metrics::gpu(int device) {
   return impl_->observer(device);
 }
 
-void daemon_metrics::run_started(int device, std::string_view run_id, std::string_view plan_name, double plan_seconds) {
-  impl_->observer(device).run_started(run_id, plan_name, plan_seconds);
+void daemon_metrics::run_started(int device, std::string_view run_id, const scenarios::plan& plan,
+                                 double plan_seconds) {
+  impl_->observer(device).run_started(run_id, plan, plan_seconds);
 }
 
 void daemon_metrics::run_finished(int device, run_state state) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gpusoak/harness/gate.hpp"
+#include "gpusoak/harness/report.hpp"
 #include "gpusoak/scenarios/plan.hpp"
 
 namespace gpusoak::harness {
@@ -140,10 +141,11 @@ class router {
       if (action == "stop")
         return only(verb, http::verb::post, [&] { return authorized([&] { return stop_run(id); }); });
       if (action == "gate") return only(verb, http::verb::get, [&] { return gate(id); });
+      if (action == "report") return only(verb, http::verb::get, [&] { return report(id); });
     }
     return error(404,
                  fmt::format("no route for {}; the API: /api/v1/runs, /api/v1/runs/{{id}}, /api/v1/runs/{{id}}/stop, "
-                             "/api/v1/runs/{{id}}/gate, /healthz, /metrics",
+                             "/api/v1/runs/{{id}}/gate, /api/v1/runs/{{id}}/report, /healthz, /metrics",
                              path),
                  req_);
   }
@@ -320,6 +322,22 @@ class router {
     if (format == "table") return make_response(200, format_gate_table(*report), "text/plain; charset=utf-8", req_);
     if (format == "junit") return make_response(200, gate_junit_xml(*report), "application/xml", req_);
     return make_response(200, gate_json(*report), "application/json", req_);
+  }
+
+  // `gpusoak report` built from the daemon's store by the same code as --db, so a report over the
+  // API and one from a copy of runs.db are the same document.
+  http_response report(std::string_view id) {
+    if (!api_.store.get_run(id)) return error(404, fmt::format("no run '{}'", id), req_);
+    const auto it = query_.find("format");
+    const std::string format = it == query_.end() ? "json" : it->second;
+    if (format != "json" && format != "text" && format != "html") {
+      return error(400, fmt::format("format '{}' is not one of json, text, html", format), req_);
+    }
+    auto built = load_report(api_.store, id);
+    if (!built) return error(500, fmt::format("report: {}", built.error().message), req_);
+    if (format == "text") return make_response(200, format_report_text(*built), "text/plain; charset=utf-8", req_);
+    if (format == "html") return make_response(200, report_html(*built), "text/html; charset=utf-8", req_);
+    return make_response(200, report_json(*built), "application/json", req_);
   }
 
   const http_request& req_;

@@ -71,12 +71,14 @@ gpu::result<http_reply> http_call(const daemon_url& url, std::string_view method
   req.prepare_payload();
   stream.expires_after(timeout);
   http::write(stream, req, ec);
-  if (ec) return unreachable(ec);
+  // A server may answer before it has read the whole request (a 413 for a large body) and stop
+  // reading: the write then fails, but the answer is there to read, and it says more.
+  const beast::error_code write_error = ec;
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   http::read(stream, buffer, parser, ec);
-  if (ec) return unreachable(ec);
+  if (ec) return unreachable(write_error ? write_error : ec);
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   auto res = parser.release();
   return http_reply{.status = static_cast<int>(res.result_int()), .body = std::move(res.body())};

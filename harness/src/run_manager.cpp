@@ -111,7 +111,7 @@ struct run_manager::impl {
     const std::uint64_t seed = run_seed(run_id);
     s.run_id = run_id;
     s.status = {.device = device, .plan_seconds = plan_seconds(plan)};
-    if (metrics != nullptr) metrics->run_started(device, run_id, plan.name, s.status.plan_seconds);
+    if (metrics != nullptr) metrics->run_started(device, run_id, plan, s.status.plan_seconds);
     s.worker = std::thread([this, &s, device, run_id, plan, seed, time_scale] {
       status_observer observer(metrics != nullptr ? &metrics->gpu(device) : nullptr, mutex, s.status);
       soak_options o{.context = options.context,

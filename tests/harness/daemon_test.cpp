@@ -1,10 +1,12 @@
 // gpusoakd as users run it: a real daemon process on loopback, real HTTP, a real SQLite store,
 // real GL (llvmpipe in CI). Every endpoint with good and bad input, the smoke plan end to end with
-// its metrics scraped, stop, kill -9 and SIGTERM with resume, token auth, and the CLI against it.
+// its metrics scraped, stop, kill -9 and SIGTERM with resume, token auth, the run report over the
+// API, and the CLI against it.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -15,6 +17,7 @@
 
 #include "daemon_process.hpp"
 #include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/report.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "temp_dir.hpp"
 
@@ -210,6 +213,9 @@ TEST_F(daemon_test, smoke_plan_end_to_end_with_metrics) {
   EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"0\",state=\"passed\"}"), 1);
   EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"0\",state=\"running\"}"), 0);
   EXPECT_EQ(scrape_one(d, "gpusoak_run_progress_ratio{gpu=\"0\"}"), 1);
+  // Every final state's counter exists from the run's start, so the ones it did not end in read 0.
+  EXPECT_EQ(scrape_one(d, "gpusoak_runs_finished_total{gpu=\"0\",state=\"passed\"}"), 1);
+  EXPECT_EQ(scrape_one(d, "gpusoak_runs_finished_total{gpu=\"0\",state=\"failed\"}"), 0);
   EXPECT_GT(scrape_one(d, "gpusoak_allocations_total{gpu=\"0\"}"), 0);
   EXPECT_GT(scrape_one(d, "gpusoak_oom_events_total{gpu=\"0\",scenario=\"oom\"}"), 0);
   EXPECT_EQ(scrape_one(d, "gpusoak_oom_events_total{gpu=\"0\",scenario=\"oom\"}"),
@@ -371,6 +377,71 @@ TEST_F(daemon_test, cli_run_status_stop_and_gate_against_the_daemon) {
   EXPECT_NE(out.find("is it running?"), std::string::npos) << out;
   EXPECT_EQ(cli({"run", "--daemon", "ftp://x", "--plan", "smoke"}, &out), 2);
   EXPECT_NE(out.find("http://HOST"), std::string::npos) << out;
+}
+
+// checks GET /api/v1/runs/{id}/report in each format against the report built locally from the
+// daemon's store (one implementation, same document), its 400 and 404, and `gpusoak report
+// --daemon` printing and writing the same documents
+TEST_F(daemon_test, report_endpoint_in_each_format_and_the_cli_against_it) {
+  test::daemon_process d(dir_ / "state");
+  const std::string id = start(d, start_body(short_plan, 0.2));
+  ASSERT_EQ(wait_final(d, id)["state"], "passed");
+
+  auto store = run_store::open((dir_ / "state" / "runs.db").string());
+  ASSERT_TRUE(store.has_value());
+  const auto local = load_report(*store, id);
+  ASSERT_TRUE(local.has_value()) << local.error().message;
+  const std::map<std::string, std::pair<std::string, std::string>> expected{
+      {"json", {report_json(*local), "application/json"}},
+      {"text", {format_report_text(*local), "text/plain; charset=utf-8"}},
+      {"html", {report_html(*local), "text/html; charset=utf-8"}},
+  };
+  for (const auto& [format, want] : expected) {
+    const auto reply = d.call("GET", fmt::format("/api/v1/runs/{}/report?format={}", id, format));
+    EXPECT_EQ(reply.status, 200) << format << ": " << reply.body.substr(0, 200);
+    EXPECT_EQ(reply.body, want.first) << "format " << format << " differs from the report built from the store";
+  }
+  EXPECT_EQ(d.call("GET", "/api/v1/runs/" + id + "/report").body, expected.at("json").first) << "json by default";
+  EXPECT_EQ(body_json(d.call("GET", "/api/v1/runs/" + id + "/report"))["run"]["id"], id);
+  EXPECT_NE(expected.at("html").first.find(id), std::string::npos);
+
+  const auto bad_format = d.call("GET", "/api/v1/runs/" + id + "/report?format=pdf");
+  EXPECT_EQ(bad_format.status, 400);
+  EXPECT_NE(body_json(bad_format).value("error", "").find("'pdf' is not one of json, text, html"), std::string::npos)
+      << bad_format.body;
+  const auto unknown = d.call("GET", "/api/v1/runs/r-20000101-0001/report?format=text");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(body_json(unknown).value("error", "").find("no run 'r-20000101-0001'"), std::string::npos) << unknown.body;
+  EXPECT_EQ(d.call("POST", "/api/v1/runs/" + id + "/report").status, 405);
+
+  auto cli = [](std::vector<std::string> args, std::string* out_text, std::string* err_text = nullptr) {
+    std::ostringstream out, err;
+    const int code = run_cli(args, out, err);
+    *out_text = out.str();
+    if (err_text) *err_text = err.str();
+    return code;
+  };
+  const std::string url = d.url().text();
+  std::string out, err;
+  EXPECT_EQ(cli({"report", id, "--daemon", url}, &out), 0);
+  EXPECT_EQ(out, expected.at("text").first);
+  EXPECT_EQ(cli({"report", id, "--daemon", url, "--json"}, &out), 0);
+  EXPECT_EQ(out, expected.at("json").first);
+  const auto html_file = dir_ / "report.html";
+  EXPECT_EQ(cli({"report", id, "--daemon", url, "--html", html_file.string()}, &out), 0) << out;
+  std::ifstream html(html_file, std::ios::binary);
+  std::stringstream html_text;
+  html_text << html.rdbuf();
+  EXPECT_EQ(html_text.str(), expected.at("html").first);
+
+  EXPECT_EQ(cli({"report", "r-20000101-0001", "--daemon", url}, &out, &err), 2);
+  EXPECT_NE(err.find("answered 404: no run 'r-20000101-0001'"), std::string::npos) << err;
+  EXPECT_EQ(cli({"report", id + "?format=pdf", "--daemon", url}, &out, &err), 2);
+  EXPECT_NE(err.find("is not a run id"), std::string::npos) << err;
+  EXPECT_EQ(cli({"report", id, "--daemon", url, "--db", (dir_ / "state" / "runs.db").string()}, &out, &err), 2);
+  EXPECT_NE(err.find("--db and --daemon cannot be combined"), std::string::npos) << err;
+  EXPECT_EQ(cli({"report", id, "--daemon", "http://127.0.0.1:1"}, &out, &err), 2);
+  EXPECT_NE(err.find("is it running?"), std::string::npos) << err;
 }
 
 }  // namespace

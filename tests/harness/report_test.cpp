@@ -251,7 +251,7 @@ TEST_F(ReportTest, BadInputExitsTwo) {
   EXPECT_NE(err.find("nope.db"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(missing));
   EXPECT_EQ(cli({"report", run_.id}, &out, &err), exit_could_not_run);
-  EXPECT_NE(err.find("--db FILE is required"), std::string::npos) << err;
+  EXPECT_NE(err.find("--db FILE or --daemon URL is required"), std::string::npos) << err;
   EXPECT_EQ(cli({"report", "--db", db_path()}, &out, &err), exit_could_not_run);
   EXPECT_NE(err.find("missing RUN_ID"), std::string::npos) << err;
   EXPECT_EQ(cli({"report", run_.id, "--db", db_path(), "--pdf", "x"}, &out, &err), exit_could_not_run);

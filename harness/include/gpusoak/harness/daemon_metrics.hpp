@@ -12,6 +12,7 @@
 
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/harness/soak_runner.hpp"
+#include "gpusoak/scenarios/plan.hpp"
 
 namespace gpusoak::harness {
 
@@ -25,8 +26,9 @@ class daemon_metrics {
   // The observer of device `gpu` (created on first use, lives as long as this object).
   [[nodiscard]] soak_observer& gpu(int device);
 
-  // A run starts (or resumes) on `device`: run info, state running, progress from resume_t.
-  void run_started(int device, std::string_view run_id, std::string_view plan_name, double plan_seconds);
+  // A run starts (or resumes) on `device`: run info, state running, and every counter series the
+  // run can move (each scenario of the plan, runs_finished_total of each final state) at 0.
+  void run_started(int device, std::string_view run_id, const scenarios::plan& plan, double plan_seconds);
   void run_finished(int device, run_state state);
 
   void request_answered(int http_status);

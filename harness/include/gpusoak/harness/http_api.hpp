@@ -1,12 +1,14 @@
 // gpusoakd's HTTP API as one function from request to response, apart from the sockets, so tests
 // and the fuzzer drive it directly. Every answer is JSON ({"error": "..."} on a 4xx/5xx) except
-// /metrics (Prometheus text) and the gate's table and JUnit formats.
+// /metrics (Prometheus text), the gate's table and JUnit formats and the report's text and HTML.
 //
 //   POST /api/v1/runs                 {"plan": "smoke"} or {"plan_yaml": "..."}, "time_scale": 0.25
 //                                     -> 201 {"id", "runs": [{"id", "gpu"}]}; 400, 404, 409 busy
 //   GET  /api/v1/runs[?limit=N]       -> 200 {"runs": [...]} newest first
 //   GET  /api/v1/runs/{id}            -> 200 progress, phase, live figures, verdicts; 404
 //   GET  /api/v1/runs/{id}/gate[?format=json|table|junit]  -> the plan's thresholds on the stored run
+//   GET  /api/v1/runs/{id}/report[?format=json|text|html]  -> `gpusoak report`'s document, built
+//                                     from the store as --db builds it (docs/report.md); 400; 404
 //   POST /api/v1/runs/{id}/stop       -> 202; 404; 409 when not running
 //   GET  /healthz                     -> 200 {"status": "ok", ...}
 //   GET  /metrics                     -> Prometheus text format
