@@ -2,6 +2,7 @@
 // gated as a whole (every machine's verdict, plus PromQL checks on the fleet's Prometheus).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <ostream>
