@@ -15,6 +15,7 @@ constexpr const char* overview =
     "  run        run a soak plan on gpusoakd (--daemon URL) or in this process, end with the verdict\n"
     "  status     a run's progress and figures on gpusoakd (or its recent runs)\n"
     "  stop       stop a run on gpusoakd after its current step\n"
+    "  fleet      run a plan on every gpusoakd of a Prometheus targets file, gate the whole fleet\n"
     "  soak       run a soak plan in this process, store its samples and gate it (soak smoke)\n"
     "  gate       evaluate a stored run's thresholds (table, --junit, --json), from --db or --daemon\n"
     "  report     a stored run's summary (text, --json) or an HTML page with charts (--html), from --db or --daemon\n\n"
@@ -41,6 +42,7 @@ int run_cli(std::span<const std::string> args, std::ostream& out, std::ostream& 
   if (command == "run") return run_command(rest, out, err);
   if (command == "status") return status_command(rest, out, err);
   if (command == "stop") return stop_command(rest, out, err);
+  if (command == "fleet") return fleet_command(rest, out, err);
   if (command == "report") return report_command(rest, out, err);
   err << "gpusoak: unknown command '" << command << "'\n\n" << overview;
   return exit_could_not_run;

@@ -15,67 +15,18 @@
 #include "gpusoak/harness/context_flags.hpp"
 #include "gpusoak/harness/daemon_flags.hpp"
 #include "gpusoak/harness/gate.hpp"
+#include "run_client.hpp"
 
 namespace gpusoak::harness {
 namespace {
 
+using detail::error_text;
+using detail::exit_for_state;
+using detail::get_json;
+using detail::is_final;
+using detail::names_a_file;
+using detail::progress_line;
 using nlohmann::json;
-
-// The daemon's error message, or the body when it is not our JSON.
-std::string error_text(const http_reply& reply) {
-  const auto j = json::parse(reply.body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
-  return reply.body;
-}
-
-int exit_for_state(std::string_view state) {
-  if (state == "passed") return exit_pass;
-  if (state == "failed") return exit_fail;
-  if (state == "aborted") return exit_aborted;
-  return exit_could_not_run;
-}
-
-bool is_final(std::string_view state) {
-  return state == "passed" || state == "failed" || state == "aborted" || state == "could_not_run";
-}
-
-// A plan argument names a file when it has a path separator or a YAML extension.
-bool names_a_file(const std::string& plan) {
-  return plan.find('/') != std::string::npos || plan.ends_with(".yaml") || plan.ends_with(".yml");
-}
-
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return std::nullopt;
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-gpu::result<json> get_json(const daemon_target& d, const std::string& target) {
-  auto reply = http_call(d.url, "GET", target);
-  if (!reply) return std::unexpected(reply.error());
-  if (reply->status != 200) {
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("{} answered {}: {}", d.url.text(), reply->status, error_text(*reply)));
-  }
-  auto j = json::parse(reply->body, nullptr, false);
-  if (j.is_discarded()) {
-    return gpu::make_error(gpu::error_kind::internal, fmt::format("{} answered with a body that is not JSON", target));
-  }
-  return j;
-}
-
-std::string progress_line(const json& run) {
-  const std::string phase = run.contains("phase") ? fmt::format("phase {} {}", run["phase"].value("index", 0) + 1,
-                                                                run["phase"].value("name", std::string("?")))
-                            : is_final(run.value("state", "")) ? std::string("-")
-                                                               : std::string("starting");
-  return fmt::format("{}  {}  {:>5.1f}%  {:.1f}s/{:.1f}s  samples {}  events {}  {}", run.value("id", ""), phase,
-                     100.0 * run.value("progress_ratio", 0.0), run.value("elapsed_seconds", 0.0),
-                     run.value("plan_seconds", 0.0), run.value("samples", 0), run.value("events", 0),
-                     run.value("state", ""));
-}
 
 // Follows runs until each is final; prints a progress line when something moved. Returns the
 // final states by run id.
@@ -85,7 +36,7 @@ gpu::result<std::map<std::string, std::string>> follow(const daemon_target& d, c
   while (final_state.size() < ids.size()) {
     for (const auto& id : ids) {
       if (final_state.contains(id)) continue;
-      auto run = get_json(d, "/api/v1/runs/" + id);
+      auto run = get_json(d.url, "/api/v1/runs/" + id);
       if (!run) return std::unexpected(run.error());
       const std::string line = progress_line(*run);
       if (line != last_line[id]) {
@@ -174,66 +125,32 @@ int run_command(std::span<const std::string> args, std::ostream& out, std::ostre
     err << "gpusoak run: " << daemon.error().message << "\n";
     return exit_could_not_run;
   }
-  double poll_seconds = 1.0;
-  if (auto text = parsed->value("poll")) {
-    char* end = nullptr;
-    poll_seconds = std::strtod(text->c_str(), &end);
-    if (text->empty() || end != text->c_str() + text->size() || !(poll_seconds > 0) || poll_seconds > 3600) {
-      err << fmt::format("gpusoak run: --poll '{}' is not a number of seconds > 0\n", *text);
-      return exit_could_not_run;
-    }
-  }
-
-  json request;
-  const std::string plan = *parsed->value("plan");
-  if (names_a_file(plan)) {
-    auto text = read_text(plan);
-    if (!text) {
-      err << fmt::format("gpusoak run: --plan '{}': cannot read the file\n", plan);
-      return exit_could_not_run;
-    }
-    request["plan_yaml"] = *text;
-  } else {
-    request["plan"] = plan;
-  }
-  if (auto text = parsed->value("time-scale")) {
-    char* end = nullptr;
-    const double scale = std::strtod(text->c_str(), &end);
-    if (text->empty() || end != text->c_str() + text->size() || !(scale > 0)) {
-      err << fmt::format("gpusoak run: --time-scale '{}' is not a number > 0 (e.g. 0.25)\n", *text);
-      return exit_could_not_run;
-    }
-    request["time_scale"] = scale;
-  }
-  auto reply = http_call(daemon->url, "POST", "/api/v1/runs", request.dump(), daemon->token);
-  if (!reply) {
-    err << "gpusoak run: " << reply.error().message << "\n";
+  auto poll = detail::parse_seconds("poll", parsed->value("poll"), 1.0);
+  if (!poll) {
+    err << "gpusoak run: " << poll.error().message << "\n";
     return exit_could_not_run;
   }
-  if (reply->status != 201) {
-    err << fmt::format("gpusoak run: {} refused the run ({}): {}\n", daemon->url.text(), reply->status,
-                       error_text(*reply));
+  auto body = detail::start_request_body(*parsed->value("plan"), parsed->value("time-scale"));
+  if (!body) {
+    err << "gpusoak run: " << body.error().message << "\n";
     return exit_could_not_run;
   }
-  const auto started = json::parse(reply->body, nullptr, false);
+  auto started = detail::start_runs(daemon->url, *body, daemon->token);
+  if (!started) {
+    err << "gpusoak run: " << started.error().message << "\n";
+    return exit_could_not_run;
+  }
   std::vector<std::string> ids;
-  if (started.is_object() && started.contains("runs") && started["runs"].is_array()) {
-    for (const auto& run : started["runs"]) ids.push_back(run.value("id", ""));
-  }
-  if (ids.empty()) {
-    err << "gpusoak run: the daemon's answer names no run\n";
-    return exit_could_not_run;
-  }
+  for (const auto& run : *started) ids.push_back(run.id);
   if (parsed->has("detach")) {
     for (const auto& id : ids) out << id << "\n";
     return exit_pass;
   }
-  for (const auto& run : started["runs"]) {
-    out << fmt::format("run {} started on GPU {} at {}\n", run.value("id", ""), run.value("gpu", 0),
-                       daemon->url.text());
+  for (const auto& run : *started) {
+    out << fmt::format("run {} started on GPU {} at {}\n", run.id, run.gpu, daemon->url.text());
   }
   out.flush();
-  auto states = follow(*daemon, ids, std::chrono::milliseconds(static_cast<long>(poll_seconds * 1000)), out);
+  auto states = follow(*daemon, ids, *poll, out);
   if (!states) {
     err << "gpusoak run: " << states.error().message << "\n";
     return exit_could_not_run;
@@ -283,7 +200,7 @@ int status_command(std::span<const std::string> args, std::ostream& out, std::os
     return exit_could_not_run;
   }
   const bool one = !parsed->positional().empty();
-  auto j = get_json(*daemon, one ? "/api/v1/runs/" + parsed->positional().front() : "/api/v1/runs?limit=20");
+  auto j = get_json(daemon->url, one ? "/api/v1/runs/" + parsed->positional().front() : "/api/v1/runs?limit=20");
   if (!j) {
     err << "gpusoak status: " << j.error().message << "\n";
     return exit_could_not_run;

@@ -34,6 +34,17 @@ gpu::result<std::string> read_token_file(const std::string& path) {
   return token;
 }
 
+gpu::result<std::optional<std::string>> token_from(const cli_args& args) {
+  std::optional<std::string> path = args.value("token-file");
+  if (!path) {
+    if (const char* env = std::getenv("GPUSOAK_TOKEN_FILE"); env != nullptr && *env != '\0') path = env;
+  }
+  if (!path) return std::optional<std::string>();
+  auto token = read_token_file(*path);
+  if (!token) return std::unexpected(token.error());
+  return std::optional<std::string>(std::move(*token));
+}
+
 gpu::result<daemon_target> daemon_target_from(const cli_args& args) {
   std::string url = "http://127.0.0.1:9464";
   if (auto flag = args.value("daemon")) {
@@ -44,15 +55,9 @@ gpu::result<daemon_target> daemon_target_from(const cli_args& args) {
   auto parsed = parse_daemon_url(url);
   if (!parsed) return std::unexpected(parsed.error());
   daemon_target target{.url = *parsed};
-  std::optional<std::string> token_path = args.value("token-file");
-  if (!token_path) {
-    if (const char* env = std::getenv("GPUSOAK_TOKEN_FILE"); env != nullptr && *env != '\0') token_path = env;
-  }
-  if (token_path) {
-    auto token = read_token_file(*token_path);
-    if (!token) return std::unexpected(token.error());
-    target.token = std::move(*token);
-  }
+  auto token = token_from(args);
+  if (!token) return std::unexpected(token.error());
+  target.token = std::move(*token);
   return target;
 }
 

@@ -13,9 +13,12 @@
 #include "gpusoak/scenarios/metric_names.hpp"
 #include "gpusoak/scenarios/scenario.hpp"  // latency_histogram
 #include "gpusoak/scenarios/units.hpp"
+#include "xml_text.hpp"
 
 namespace gpusoak::harness {
 namespace {
+
+using detail::xml_escape;
 
 using scenarios::aggregation;
 using scenarios::metric_operand;
@@ -357,27 +360,6 @@ std::string format_value(double value, const metric_operand& op) {
     case scenarios::metric_unit::count: return fmt::format("{:g}", value);
   }
   return fmt::format("{:g}", value);
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // Control characters other than tab/newline are not allowed in XML 1.0.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 std::string row_values(const gate_row& row) {

@@ -1,5 +1,6 @@
 // A real gpusoakd process for tests: started with fork/exec on a free loopback port, its log in
-// the state directory, stopped with a signal. Requests go through the CLI's own HTTP client.
+// the state directory, stopped with a signal (and killed with the test: spawn_process). Requests
+// go through the CLI's own HTTP client.
 #pragma once
 
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "gpusoak/harness/http_client.hpp"
 
 namespace gpusoak::test {
@@ -91,18 +93,7 @@ class daemon_process {
 
  private:
   static pid_t spawn(const std::vector<std::string>& args, const std::filesystem::path& log_file) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    return pid;
+    return spawn_process(args, log_file);
   }
 
   std::filesystem::path state_;

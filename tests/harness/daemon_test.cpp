@@ -20,33 +20,14 @@
 #include "gpusoak/harness/report.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "temp_dir.hpp"
+#include "test_plans.hpp"
 
 namespace gpusoak::harness {
 namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-// Two short phases sampled every 100 ms: long enough to interrupt, short enough for CI.
-constexpr const char* short_plan = R"(name: short
-devices: [0]
-sample_interval: 100ms
-phases:
-  - name: conv
-    duration: 3s
-    scenarios:
-      - name: conv2d_steady
-        params: {shapes: ["N1 C3 16x16 K8 3x3 p1"]}
-  - name: frag
-    duration: 3s
-    scenarios:
-      - name: fragmentation
-        params: {pool_chunk: 8MiB, max_block: 256KiB}
-thresholds:
-  - "integrity_failures_total == 0"
-  - "scenario_failures_total == 0"
-  - "copies_total{path=\"hot\"} == 0"
-)";
+using test::short_plan;
 
 json body_json(const http_reply& r) {
   return json::parse(r.body, nullptr, false);

@@ -29,6 +29,9 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
 int run_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 // gpusoak status [RUN_ID] [--daemon URL] [--json]
 int status_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
+// gpusoak fleet --targets FILE --plan NAME|FILE [--time-scale X] [--token-file FILE] [--junit FILE]
+//               [--json FILE] [--prometheus URL --promql EXPR ...] [--poll SECONDS] [--detach]
+int fleet_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 // gpusoak stop RUN_ID [--daemon URL] [--token-file FILE]
 int stop_command(std::span<const std::string> args, std::ostream& out, std::ostream& err);
 // gpusoakd [--listen ADDR:PORT] [--state-dir DIR] [--token-file FILE] [--plans-dir DIR]
