@@ -52,8 +52,8 @@ std::string egl_error_text() {
 }
 
 result<std::vector<EGLDeviceEXT>> query_devices() {
-  if (!detail::load_egl_client()) {
-    return make_error(error_kind::unsupported, "libEGL could not be loaded");
+  if (!detail::load_egl()) {
+    return make_error(error_kind::unsupported, "libEGL could not be loaded, or none of its displays initializes");
   }
   // The entry point, not the extension flag: NVIDIA's libEGL may advertise only the older
   // EGL_EXT_device_base (enumeration + query in one), and glad loads the function for either.
@@ -94,7 +94,7 @@ result<std::pair<EGLDisplay, backend>> open_display(const context_options& optio
     }
     display = eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT, (*devices)[options.device_index], nullptr);
   } else {
-    if (!GLAD_EGL_MESA_platform_surfaceless) {
+    if (!detail::egl_has_extension(EGL_NO_DISPLAY, "EGL_MESA_platform_surfaceless")) {
       return make_error(error_kind::unsupported, "EGL_MESA_platform_surfaceless is not available");
     }
     display = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, nullptr);
@@ -120,12 +120,11 @@ result<std::unique_ptr<context::native>> create_egl(const context_options& optio
   if (eglInitialize(handles->display, &major, &minor) != EGL_TRUE) {
     return make_error(error_kind::unsupported, "eglInitialize failed: " + egl_error_text());
   }
-  detail::load_egl_display(handles->display);
   if (eglBindAPI(EGL_OPENGL_API) != EGL_TRUE) {
     return make_error(error_kind::unsupported, "eglBindAPI(EGL_OPENGL_API) failed: " + egl_error_text());
   }
   EGLConfig config = EGL_NO_CONFIG_KHR;
-  if (!GLAD_EGL_KHR_no_config_context) {
+  if (!detail::egl_has_extension(handles->display, "EGL_KHR_no_config_context")) {
     const std::array<EGLint, 5> wanted{EGL_RENDERABLE_TYPE, EGL_OPENGL_BIT, EGL_SURFACE_TYPE, EGL_PBUFFER_BIT,
                                        EGL_NONE};
     EGLint found = 0;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <tuple>
@@ -17,6 +18,19 @@ using gpu::make_error;
 
 // Shaders index with 32-bit signed ints.
 constexpr std::uint64_t max_elements = std::numeric_limits<std::int32_t>::max();
+
+// a * b, or UINT64_MAX when that does not fit: four 32-bit factors can pass 2^64, and a count
+// that wrapped around would look small enough to validate ("N65536 C65536 65536x65536 ...").
+std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t product = 0;
+  return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<std::uint64_t>::max() : product;
+}
+
+std::uint64_t product(std::initializer_list<std::uint64_t> factors) {
+  std::uint64_t out = 1;
+  for (const std::uint64_t factor : factors) out = saturating_mul(out, factor);
+  return out;
+}
 
 std::uint64_t effective_extent(std::uint32_t kernel, std::uint32_t dilation) {
   return std::uint64_t{dilation} * (kernel - 1) + 1;
@@ -124,16 +138,16 @@ std::uint32_t conv2d_shape::q() const noexcept {
 }
 
 std::uint64_t conv2d_shape::input_elements() const noexcept {
-  return std::uint64_t{n} * c * h * w;
+  return product({n, c, h, w});
 }
 std::uint64_t conv2d_shape::weight_elements() const noexcept {
-  return groups == 0 ? 0 : std::uint64_t{k} * (c / groups) * r * s;
+  return groups == 0 ? 0 : product({k, c / groups, r, s});
 }
 std::uint64_t conv2d_shape::bias_elements() const noexcept {
   return bias ? k : 0;
 }
 std::uint64_t conv2d_shape::output_elements() const noexcept {
-  return std::uint64_t{n} * k * p() * q();
+  return product({n, k, p(), q()});
 }
 double conv2d_shape::flops() const noexcept {
   return 2.0 * static_cast<double>(output_elements()) * (groups == 0 ? 0 : c / groups) * r * s;

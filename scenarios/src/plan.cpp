@@ -30,6 +30,8 @@ struct plan_error {
 
 using key_list = std::initializer_list<std::string_view>;
 
+constexpr std::chrono::microseconds max_plan_duration = std::chrono::hours(100'000);
+
 std::string join(key_list names) {
   std::string out;
   for (const auto name : names) {
@@ -301,6 +303,16 @@ plan check_plan(checker& c, const YAML::Node& root) {
     }
     out.phases.push_back(std::move(p));
   }
+  // Each phase is at most 100000h; so is the whole plan, so that adding the phases up cannot
+  // overflow however many a plan from a request has.
+  std::chrono::microseconds total{0};
+  for (const auto& p : out.phases) {
+    total += p.duration;
+    if (total > max_plan_duration) {
+      c.fail(p.line, "phases", fmt::format("the phases up to '{}' last over {}, the longest plan allowed", p.name,
+                                           format_duration(max_plan_duration)));
+    }
+  }
   if (const YAML::Node thresholds = root["thresholds"]; thresholds.IsDefined() && !thresholds.IsNull()) {
     if (!thresholds.IsSequence()) {
       c.fail(thresholds, "thresholds",
@@ -342,11 +354,15 @@ gpu::result<plan> plan::scaled(double factor) const {
   }
   constexpr double longest = static_cast<double>(std::numeric_limits<std::int64_t>::max() / 2);
   plan out = *this;
+  double total_us = 0;  // each phase may fit while their sum does not: total_duration() adds them up
   for (auto& p : out.phases) {
     const double us = std::round(static_cast<double>(p.duration.count()) * factor);
-    if (us > longest) {
-      return invalid(
-          fmt::format("time scale {} makes phase '{}' ({}) too long", factor, p.name, format_duration(p.duration)));
+    total_us += us;
+    if (us > longest || total_us > longest) {
+      return invalid(us > longest ? fmt::format("time scale {} makes phase '{}' ({}) too long", factor, p.name,
+                                                format_duration(p.duration))
+                                  : fmt::format("time scale {} makes the plan ({}) too long", factor,
+                                                format_duration(total_duration())));
     }
     p.duration = std::chrono::microseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(us)));
   }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 namespace gpusoak::kernels {
@@ -96,6 +98,19 @@ TEST(Conv2dShape, ValidationNamesTheField) {
     EXPECT_NE(valid.error().message.find(needle), std::string::npos) << valid.error().message;
   }
   EXPECT_TRUE((conv2d_shape{.c = 1, .h = 4, .w = 4, .k = 1, .r = 5, .s = 5, .pad_h = 1, .pad_w = 1}.validate()));
+}
+
+// checks that element counts past 2^64 are refused, not wrapped around to something small
+// (regression: n*c*h*w = 2^64 wrapped to 0 and this shape validated; found writing fuzz/)
+TEST(Conv2dShape, HugeCountsDoNotWrap) {
+  const auto huge = parse_conv2d_shape("N65536 C65536 65536x65536 K65536 1x1 g65536");
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("input has 18446744073709551615 elements"), std::string::npos)
+      << huge.error().message;
+  const conv2d_shape shape{.n = 65536, .c = 65536, .h = 65536, .w = 65536, .k = 65536, .groups = 65536};
+  EXPECT_EQ(shape.input_elements(), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(shape.output_elements(), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(shape.weight_elements(), 65536u);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "gpusoak/scenarios/plan.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -119,6 +120,32 @@ TEST(PlanTest, TimeScaleShrinksDurations) {
     ASSERT_FALSE(scaled) << bad;
     EXPECT_NE(scaled.error().message.find("use a number > 0"), std::string::npos) << scaled.error().message;
   }
+}
+
+// checks that a plan's phases add up to 100000h at most, and that a time scale whose phases each
+// fit but whose sum does not is refused (regression: total_duration() overflowed int64, undefined
+// behaviour, for plans of three 33000h phases scaled by 38000; found writing fuzz/fuzz_plan)
+TEST(PlanTest, TotalDurationCannotOverflow) {
+  const auto phases = [](int count, std::string_view each) {
+    std::string text = "name: long\nphases:\n";
+    for (int i = 0; i < count; ++i) {
+      text += fmt::format("  - {{name: p{}, duration: {}, scenarios: [{{name: oom}}]}}\n", i, each);
+    }
+    return text;
+  };
+  const auto too_long = parse_plan(phases(2, "60000h"), "long.yaml");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().message.find("long.yaml:4: phases: the phases up to 'p1' last over 100000h"),
+            std::string::npos)
+      << too_long.error().message;
+
+  const auto three = parse_plan(phases(3, "33000h"), "long.yaml");
+  ASSERT_TRUE(three) << three.error().message;
+  const auto scaled = three->scaled(38'000);  // each phase 4.5e18us fits in 2^62; the sum does not
+  ASSERT_FALSE(scaled) << scaled->total_duration().count();
+  EXPECT_NE(scaled.error().message.find("makes the plan (99000h) too long"), std::string::npos)
+      << scaled.error().message;
+  EXPECT_TRUE(three->scaled(10'000));
 }
 
 struct bad_plan {

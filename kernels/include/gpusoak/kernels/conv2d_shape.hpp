@@ -31,6 +31,7 @@ struct conv2d_shape {
   [[nodiscard]] std::uint32_t p() const noexcept;
   [[nodiscard]] std::uint32_t q() const noexcept;
 
+  // Element counts saturate at UINT64_MAX rather than wrap, so validate() sees a huge shape as huge.
   [[nodiscard]] std::uint64_t input_elements() const noexcept;   // n*c*h*w
   [[nodiscard]] std::uint64_t weight_elements() const noexcept;  // k*(c/groups)*r*s
   [[nodiscard]] std::uint64_t bias_elements() const noexcept;    // k, or 0 without bias

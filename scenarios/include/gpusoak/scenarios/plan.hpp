@@ -9,7 +9,7 @@
 //   description: text             # optional
 //   devices: [0]                  # optional; EGL device indices, unique, >= 0; default [0]
 //   sample_interval: 5s           # optional; how often the run store samples; default 5s
-//   phases:                       # required, at least one; run in order
+//   phases:                       # required, at least one; run in order; 100000h at most in all
 //     - name: warmup              # required; [A-Za-z0-9_-]+, unique within the plan
 //       duration: 2m              # required; > 0 (us, ms, s, m, h)
 //       scenarios:                # required, at least one; share the phase by weight
@@ -76,7 +76,8 @@ struct plan {
   // The same plan with every phase duration multiplied by factor (--time-scale), rounded to the
   // nearest microsecond and never below 1us. The sample interval scales too, but not below
   // min(its original value, 100ms), so a shrunk plan does not sample in a busy loop. Fails
-  // (validation) when factor is not a finite number > 0; the plan is unchanged either way.
+  // (validation) when factor is not a finite number > 0, or when a phase or the whole plan would
+  // last over 2^62us (so total_duration() cannot overflow); the plan is unchanged either way.
   [[nodiscard]] gpu::result<plan> scaled(double factor) const;
 
   friend bool operator==(const plan&, const plan&) = default;
