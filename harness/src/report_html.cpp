@@ -7,25 +7,10 @@
 #include "gpusoak/harness/report.hpp"
 #include "report_assets.hpp"
 #include "report_json.hpp"
+#include "xml_text.hpp"  // HTML text needs the same escapes as XML
 
 namespace gpusoak::harness {
 namespace {
-
-std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // JSON inside <script>: '<' only occurs in strings, where \u003c means the same and cannot end
 // the element early ("</script>" in an event message).
@@ -69,15 +54,16 @@ nlohmann::json charts_json(const std::vector<chart>& charts) {
 }
 
 std::string fact(std::string_view name, std::string_view value) {
-  return fmt::format("<div><dt>{}</dt><dd>{}</dd></div>", escape(name), escape(value));
+  return fmt::format("<div><dt>{}</dt><dd>{}</dd></div>", detail::xml_escape(name), detail::xml_escape(value));
 }
 
 std::string header(const run_report& r) {
   const auto& run = r.run;
   const auto state = to_string(run.state);
   std::string h = fmt::format("<header class=\"state-{}\">\n<h1>gpusoak run {} <span class=\"badge\">{}</span></h1>\n",
-                              state, escape(run.id), escape(state));
-  if (!run.verdict_reason.empty()) h += fmt::format("<p class=\"reason\">{}</p>\n", escape(run.verdict_reason));
+                              state, detail::xml_escape(run.id), detail::xml_escape(state));
+  if (!run.verdict_reason.empty())
+    h += fmt::format("<p class=\"reason\">{}</p>\n", detail::xml_escape(run.verdict_reason));
   h += "<dl class=\"facts\">";
   h += fact("plan", run.plan_name);
   h += fact("device", run.device.empty() ? "-" : run.device);
@@ -108,7 +94,8 @@ std::string gate_section(const run_report& r) {
       s += fmt::format(
           "<tr class=\"{}\"><td class=\"mark\">{}</td><td><code>{}</code></td><td class=\"num observed\">{}</td>"
           "<td class=\"num\">{}</td><td class=\"detail\">{}</td></tr>\n",
-          to_string(row.status), mark, escape(row.threshold), escape(observed), escape(limit), escape(row.detail));
+          to_string(row.status), mark, detail::xml_escape(row.threshold), detail::xml_escape(observed),
+          detail::xml_escape(limit), detail::xml_escape(row.detail));
     }
     s += "</table>\n";
     s += fmt::format("<p>{} passed, {} failed, {} no data.</p>\n", r.gate.count(gate_status::passed),
@@ -126,7 +113,7 @@ std::string charts_section(const run_report& r) {
         "<figure class=\"chart\" data-chart=\"{}\" data-status=\"pending\"><figcaption>{}</figcaption>"
         "<div class=\"plot\"></div><p class=\"chart-note\">chart not drawn: the page's script did not run</p>"
         "</figure>\n",
-        escape(c.id), escape(c.title));
+        detail::xml_escape(c.id), detail::xml_escape(c.title));
   }
   return s + "</div></section>\n";
 }
@@ -136,8 +123,8 @@ std::string details_section(const run_report& r) {
       "<section id=\"phases\"><h2>Phases</h2>\n<table><tr><th>#</th><th>phase</th><th>state</th>"
       "<th>started</th><th>ended</th></tr>\n";
   for (const auto& p : r.phases) {
-    s += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", p.index, escape(p.name),
-                     to_string(p.state), detail::format_timestamp(p.started_at),
+    s += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", p.index,
+                     detail::xml_escape(p.name), to_string(p.state), detail::format_timestamp(p.started_at),
                      p.ended_at ? detail::format_timestamp(*p.ended_at) : "-");
   }
   s += "</table></section>\n";
@@ -151,8 +138,8 @@ std::string details_section(const run_report& r) {
         "<tr><td>{}</td><td>{}</td><td class=\"num\">{:.1f}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.3g}</td>"
         "<td class=\"detail\"><code>{}</code></td></tr>\n",
-        escape(x.scenario), escape(x.context), x.t_seconds, x.live_buffers, x.live_bytes, x.rss_bytes, x.copies_total,
-        x.errors_total, x.latency_p99_seconds, escape(x.extra_json));
+        detail::xml_escape(x.scenario), detail::xml_escape(x.context), x.t_seconds, x.live_buffers, x.live_bytes,
+        x.rss_bytes, x.copies_total, x.errors_total, x.latency_p99_seconds, detail::xml_escape(x.extra_json));
   }
   s += "</table></section>\n";
 
@@ -163,7 +150,7 @@ std::string details_section(const run_report& r) {
     s += "<table><tr><th>t (s)</th><th>scenario</th><th>message</th></tr>\n";
     for (const auto& e : r.errors) {
       s += fmt::format("<tr><td class=\"num\">{:.1f}</td><td>{}</td><td>{}</td></tr>\n", e.t_seconds,
-                       escape(e.scenario), escape(e.message));
+                       detail::xml_escape(e.scenario), detail::xml_escape(e.message));
     }
     s += "</table>\n";
   }
@@ -183,7 +170,7 @@ std::string report_html(const run_report& r) {
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'; "
       "style-src 'unsafe-inline'; img-src data:\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  page += fmt::format("<title>gpusoak run {} ({})</title>\n", escape(r.run.id), to_string(r.run.state));
+  page += fmt::format("<title>gpusoak run {} ({})</title>\n", detail::xml_escape(r.run.id), to_string(r.run.state));
   page += fmt::format("<style id=\"uplot-css\">{}</style>\n<style>{}</style>\n</head>\n", detail::uPlot_min_css,
                       detail::report_css);
   page += "<body data-report=\"loading\">\n";
