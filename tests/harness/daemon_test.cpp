@@ -210,6 +210,37 @@ TEST_F(daemon_test, smoke_plan_end_to_end_with_metrics) {
   EXPECT_NE(d.log().find("run=" + id + " scenario="), std::string::npos);
 }
 
+// checks a plan naming two devices on a one-device machine (llvmpipe): one run per device, each on
+// its own worker; the missing device ends could_not_run with a reason naming the index and the
+// devices there are, the other passes; metrics keep the two apart by the gpu label
+TEST_F(daemon_test, one_run_per_device_and_a_missing_device_is_reported) {
+  test::daemon_process d(dir_ / "state");
+  std::string plan = short_plan;
+  plan.replace(plan.find("devices: [0]"), 12, "devices: [0, 7]");
+  const auto reply = d.call("POST", "/api/v1/runs", start_body(plan, 0.3));
+  ASSERT_EQ(reply.status, 201) << reply.body;
+  const auto runs = body_json(reply)["runs"];
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0]["gpu"], 0);
+  EXPECT_EQ(runs[1]["gpu"], 7);
+  const auto present = wait_final(d, runs[0]["id"]);
+  const auto missing = wait_final(d, runs[1]["id"]);
+  EXPECT_EQ(present["state"], "passed") << present.dump(2);
+  EXPECT_EQ(present["device"], "egl_device:0");
+  EXPECT_EQ(missing["state"], "could_not_run");
+  EXPECT_NE(missing["verdict_reason"].get<std::string>().find("device 7"), std::string::npos) << missing.dump(2);
+  EXPECT_NE(missing["verdict_reason"].get<std::string>().find("out of range"), std::string::npos) << missing.dump(2);
+  EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"0\",state=\"passed\"}"), 1);
+  EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"7\",state=\"could_not_run\"}"), 1);
+  EXPECT_GT(scrape_one(d, "gpusoak_scenario_iterations_total{gpu=\"0\",scenario=\"conv2d_steady\"}"), 0);
+  EXPECT_EQ(scrape_one(d, "gpusoak_scenario_iterations_total{gpu=\"7\",scenario=\"conv2d_steady\"}"), 0);
+  // The plan's own validation: a device listed twice is refused before anything runs.
+  plan.replace(plan.find("devices: [0, 7]"), 15, "devices: [0, 0]");
+  const auto dup = d.call("POST", "/api/v1/runs", start_body(plan));
+  EXPECT_EQ(dup.status, 400) << dup.body;
+  EXPECT_NE(body_json(dup)["error"].get<std::string>().find("devices"), std::string::npos) << dup.body;
+}
+
 // checks that stop ends a running run aborted (gate exit 3), and that stopping it again is a 409
 TEST_F(daemon_test, stop_aborts_a_running_run) {
   test::daemon_process d(dir_ / "state");
