@@ -5,12 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define GPUSOAK_FUZZ_CHECK(cond, ...)                                       \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      std::fprintf(stderr, "fuzz check failed: %s: ", #cond);             \
-      std::fprintf(stderr, __VA_ARGS__);                                    \
-      std::fprintf(stderr, "\n");                                           \
-      std::abort();                                                         \
-    }                                                                       \
+#define GPUSOAK_FUZZ_CHECK(cond, ...)                         \
+  do {                                                        \
+    if (!(cond)) {                                            \
+      std::fprintf(stderr, "fuzz check failed: %s: ", #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                      \
+      std::fprintf(stderr, "\n");                             \
+      std::abort();                                           \
+    }                                                         \
   } while (0)

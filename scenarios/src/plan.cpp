@@ -309,8 +309,9 @@ plan check_plan(checker& c, const YAML::Node& root) {
   for (const auto& p : out.phases) {
     total += p.duration;
     if (total > max_plan_duration) {
-      c.fail(p.line, "phases", fmt::format("the phases up to '{}' last over {}, the longest plan allowed", p.name,
-                                           format_duration(max_plan_duration)));
+      c.fail(p.line, "phases",
+             fmt::format("the phases up to '{}' last over {}, the longest plan allowed", p.name,
+                         format_duration(max_plan_duration)));
     }
   }
   if (const YAML::Node thresholds = root["thresholds"]; thresholds.IsDefined() && !thresholds.IsNull()) {
@@ -359,10 +360,10 @@ gpu::result<plan> plan::scaled(double factor) const {
     const double us = std::round(static_cast<double>(p.duration.count()) * factor);
     total_us += us;
     if (us > longest || total_us > longest) {
-      return invalid(us > longest ? fmt::format("time scale {} makes phase '{}' ({}) too long", factor, p.name,
-                                                format_duration(p.duration))
-                                  : fmt::format("time scale {} makes the plan ({}) too long", factor,
-                                                format_duration(total_duration())));
+      return invalid(
+          us > longest
+              ? fmt::format("time scale {} makes phase '{}' ({}) too long", factor, p.name, format_duration(p.duration))
+              : fmt::format("time scale {} makes the plan ({}) too long", factor, format_duration(total_duration())));
     }
     p.duration = std::chrono::microseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(us)));
   }
