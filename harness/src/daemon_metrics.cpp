@@ -10,13 +10,13 @@
 
 #include <array>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <vector>
 
 #include "gpusoak/buffers/capabilities.hpp"
 #include "gpusoak/harness/leak_slope.hpp"
+#include "process_memory.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -28,14 +28,6 @@ using prometheus::Histogram;
 
 constexpr std::array run_states{"idle",   "queued",        "running", "passed",
                                 "failed", "could_not_run", "aborted", "interrupted"};
-
-double rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  double size = 0;
-  double resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
-}
 
 Histogram::BucketBoundaries latency_bounds() {
   const auto& b = scenarios::latency_histogram::bounds;
@@ -364,7 +356,7 @@ void daemon_metrics::request_answered(int http_status) {
 }
 
 std::string daemon_metrics::serialize() {
-  impl_->f.rss.Add({}).Set(rss_bytes());
+  impl_->f.rss.Add({}).Set(static_cast<double>(detail::resident_bytes()));
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
 }
 

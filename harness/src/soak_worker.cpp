@@ -1,12 +1,13 @@
 #include "soak_worker.hpp"
 
+#include "process_memory.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -18,14 +19,6 @@ namespace gpusoak::harness::detail {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-std::int64_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::int64_t size = 0;
-  std::int64_t resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
-}
 
 double seconds(std::chrono::microseconds d) {
   return std::chrono::duration<double>(d).count();
@@ -163,7 +156,7 @@ class soak_worker {
 
   std::string append_samples(const std::vector<std::string>& names) {
     const auto snap = ctx_->counters().snapshot();
-    const std::int64_t rss = rss_bytes();
+    const std::int64_t rss = resident_bytes();
     std::vector<sample> stored;
     for (const auto& name : names) {
       auto& tot = totals_[name];
