@@ -45,6 +45,7 @@ struct active_scenario {
   double weight = 1;
   std::unique_ptr<scenarios::scenario> impl;  // null when it could not be built or set up
   double step_seconds = 0;                    // accumulated time in step()
+  bool stepped = false;                       // stepped at least once in this phase
   bool injected = false;                      // options.inject applied (once)
 };
 
@@ -270,8 +271,15 @@ class soak_worker {
       }
       const double elapsed = phase_elapsed();
       t_ = offset + elapsed;
-      if (elapsed >= duration) break;
-      if (elapsed >= next_sample) {
+      // The phase ends at its duration, but not before each scenario that could be set up has
+      // stepped once: where the first steps take longer than the phase (a slow GPU, a loaded
+      // machine, a sanitizer build) the last ones in the plan would otherwise do no work at all
+      // and still pass. Seen: smoke at --time-scale 0.05 under TSan, leak_cycle never stepped.
+      const bool past_end = elapsed >= duration;
+      if (past_end && std::ranges::none_of(active, [](const active_scenario& a) { return a.impl && !a.stepped; })) {
+        break;
+      }
+      if (!past_end && elapsed >= next_sample) {  // past the end, the phase's last sample follows
         error = append_samples(names);
         print_progress(index, ph, elapsed, duration, names);
         while (next_sample <= elapsed) next_sample += interval;  // a long step skips missed ticks
@@ -280,7 +288,8 @@ class soak_worker {
       // The runnable scenario furthest behind its weighted share.
       active_scenario* next = nullptr;
       for (auto& a : active) {
-        if (a.impl && (next == nullptr || a.step_seconds / a.weight < next->step_seconds / next->weight)) next = &a;
+        if (!a.impl || (past_end && a.stepped)) continue;
+        if (next == nullptr || a.step_seconds / a.weight < next->step_seconds / next->weight) next = &a;
       }
       if (next == nullptr) {
         // Nothing runnable: wait for the next sample, a stop, or the end, in short naps.
@@ -292,6 +301,7 @@ class soak_worker {
       const auto step_start = clock_type::now();
       const auto result = next->impl->step(*ctx_);
       next->step_seconds += std::chrono::duration<double>(clock_type::now() - step_start).count();
+      next->stepped = true;
       t_ = offset + phase_elapsed();
       absorb(next->name, result, ctx_->counters().snapshot().total_copies() - copies_before);
       if (result.context_lost) error = rebuild_context(index, ph, active, next->name);

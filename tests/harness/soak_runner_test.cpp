@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -216,6 +217,45 @@ TEST_F(soak_runner_test, latency_quantile_merges_the_sample_histograms) {
   EXPECT_NE(row.detail.find(std::to_string(ops) + " ops"), std::string::npos) << row.detail << " vs " << ops;
   EXPECT_GT(*row.observed, 0);
   EXPECT_LE(*row.observed, max_latency) << "a quantile never exceeds the slowest op";
+}
+
+// checks that a phase shorter than its scenarios' first steps still steps each of them once (the
+// phase goes on past its duration for them) and passes with every scenario's work counted; before,
+// the scenarios after the first did nothing and the run passed anyway (seen under TSan)
+TEST_F(soak_runner_test, a_phase_shorter_than_its_first_steps_steps_every_scenario_once) {
+  constexpr const char* blink_plan = R"(name: blink
+devices: [0]
+sample_interval: 100ms
+phases:
+  - name: blink
+    duration: 1us
+    scenarios:
+      - name: conv2d_steady
+        params: {shapes: ["N1 C3 16x16 K8 3x3 p1"]}
+      - name: fragmentation
+        params: {pool_chunk: 8MiB, max_block: 256KiB}
+      - name: leak_cycle
+        params: {buffers_per_cycle: 8, contexts_per_cycle: 1}
+thresholds:
+  - "scenario_failures_total == 0"
+)";
+  auto plan = scenarios::parse_plan(blink_plan, "blink");
+  ASSERT_TRUE(plan.has_value()) << plan.error().message;
+  auto outcome = run_soak(*plan, blink_plan, *store_, options());
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message;
+  EXPECT_EQ(outcome->state, run_state::passed) << outcome->reason;
+  auto samples = store_->samples(outcome->run_id);
+  ASSERT_TRUE(samples.has_value());
+  std::map<std::string, std::uint64_t> iterations;
+  double max_t = 0;
+  for (const auto& s : *samples) {
+    iterations[s.scenario] = extra_u64(s, "scenario_iterations_total");
+    max_t = std::max(max_t, s.t_seconds);
+  }
+  for (const char* scenario : {"conv2d_steady", "fragmentation", "leak_cycle"}) {
+    EXPECT_GT(iterations[scenario], 0u) << scenario << " never stepped";
+  }
+  EXPECT_DOUBLE_EQ(max_t, 1e-6) << "plan time stops at the phase's end";
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 // a worker thread that creates and owns the gpu::context, goes through the phases. For each phase
 // it records the start, builds the scenarios (make_scenario, a seed derived per scenario from the
 // run seed), sets each up, then round-robins steps until the phase duration has elapsed, always
-// stepping the scenario whose accumulated step time divided by its weight is smallest. Every
+// stepping the scenario whose accumulated step time divided by its weight is smallest; a phase
+// whose first steps outlast it goes on until each scenario set up has stepped once. Every
 // plan.sample_interval it appends one sample per scenario name with the interval's latency
 // quantiles and histogram and the run's cumulative counters in extra_json under the keys the gate
 // reads (docs/gate.md). A failed setup is a scenario failure (event + count), not a crash.
