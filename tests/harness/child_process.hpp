@@ -1,9 +1,12 @@
 // A child process for tests: argv run with stdout and stderr in a log file, killed with the test
 // (PR_SET_PDEATHSIG: a crashed or killed test leaves no daemon or Prometheus behind) and by the
 // destructor, waited for with a deadline so a hung child fails the test instead of hanging it.
+// A sanitizer report in the child's log fails the test (expect_no_sanitizer_report), however the
+// child ended.
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -15,10 +18,28 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace gpusoak::test {
+
+// In the sanitizer builds (scripts/test-sanitizers) our children (gpusoakd, the gpusoak CLI) are
+// instrumented too, but their reports go to their log, not the test's output, and a child killed
+// with SIGKILL at the end of a test, or one whose report comes after the test's last request,
+// would go unnoticed. So every child's log is read when it is done with: one of these banners
+// fails the test, with the report. Plain builds never print them.
+inline void expect_no_sanitizer_report(std::string_view log, std::string_view child) {
+  for (std::string_view banner : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                                  "ThreadSanitizer: reported", ": runtime error: "}) {
+    if (auto at = log.find(banner); at != std::string_view::npos) {
+      const auto line = log.rfind('\n', at);  // the report from its first line on
+      ADD_FAILURE() << child << " printed a sanitizer report:\n"
+                    << log.substr(line == std::string_view::npos ? 0 : line + 1, 12000);
+      return;
+    }
+  }
+}
 
 // fork + execv; the child's output goes to `log_file` (appended). Returns the pid.
 inline pid_t spawn_process(const std::vector<std::string>& args, const std::filesystem::path& log_file) {
@@ -48,6 +69,7 @@ class child_process {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
+    expect_no_sanitizer_report(log(), log_.filename().string());
   }
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

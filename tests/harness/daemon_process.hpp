@@ -50,6 +50,7 @@ class daemon_process {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
+    expect_no_sanitizer_report(log(), "gpusoakd");
   }
   daemon_process(const daemon_process&) = delete;
   daemon_process& operator=(const daemon_process&) = delete;
@@ -88,6 +89,10 @@ class daemon_process {
     const pid_t pid = spawn(full, log_file);
     int status = 0;
     ::waitpid(pid, &status, 0);
+    std::ifstream file(log_file);
+    std::ostringstream text;
+    text << file.rdbuf();
+    expect_no_sanitizer_report(text.str(), "gpusoakd");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 

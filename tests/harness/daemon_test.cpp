@@ -3,6 +3,7 @@
 // its metrics scraped, stop, kill -9 and SIGTERM with resume, token auth, the run report over the
 // API, and the CLI against it.
 #include <fmt/format.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -454,6 +455,20 @@ TEST_F(daemon_test, report_endpoint_in_each_format_and_the_cli_against_it) {
   EXPECT_NE(err.find("--db and --daemon cannot be combined"), std::string::npos) << err;
   EXPECT_EQ(cli({"report", id, "--daemon", "http://127.0.0.1:1"}, &out, &err), 2);
   EXPECT_NE(err.find("is it running?"), std::string::npos) << err;
+}
+
+// checks that a sanitizer report in a child's log fails the test, each kind of banner, and that a
+// clean log does not: the sanitizer stages rely on it to see gpusoakd's reports, which go to its
+// log and not to the test's output
+TEST(daemon_log_check, a_sanitizer_report_in_the_log_fails_the_test) {
+  for (const std::string report :
+       {"==41==ERROR: AddressSanitizer: heap-use-after-free on address 0x6020", "==41==ERROR: LeakSanitizer: detected",
+        "WARNING: ThreadSanitizer: data race (pid=41)", "run_store.cpp:12:3: runtime error: signed integer overflow"}) {
+    EXPECT_NONFATAL_FAILURE(test::expect_no_sanitizer_report("listening\n" + report + "\n#0 0x1 in f\n", "gpusoakd"),
+                            report);
+  }
+  test::expect_no_sanitizer_report("run=- scenario=- context=-: gpusoakd stopped\nAddressSanitizer is off\n",
+                                   "gpusoakd");
 }
 
 }  // namespace
