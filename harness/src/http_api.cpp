@@ -109,6 +109,16 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view que
   return out;
 }
 
+// Whether a presented secret equals the expected one, in time that depends on the expected length
+// only: how many leading bytes of a guess match must not show in the response time.
+bool same_secret(std::string_view presented, std::string_view expected) {
+  unsigned char diff = presented.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < presented.size() ? presented[i] : '\0'));
+  }
+  return diff == 0;
+}
+
 class router {
  public:
   router(const http_request& req, api_context& api) : req_(req), api_(api) {}
@@ -166,12 +176,24 @@ class router {
     return res;
   }
 
+  // A state change needs the token (when one is set) and must not come from a web page. Browsers
+  // send Origin with every POST they make (fetch, XHR, forms; cross-site or not) and our clients
+  // (gpusoak, curl, scripts) do not. Without this, any page the operator opens could start or stop
+  // runs on a loopback daemon without a token: a cross-site POST with a text/plain body needs no
+  // CORS preflight, and the body is read as JSON whatever its type.
   template <class F>
   http_response authorized(F&& f) {
+    if (const auto origin = req_.find(http::field::origin); origin != req_.end()) {
+      return error(403,
+                   fmt::format("POST requests from web pages (Origin: {}) are refused; start and stop runs with "
+                               "gpusoak, curl or a script, which send no Origin header",
+                               std::string_view(origin->value().data(), origin->value().size())),
+                   req_);
+    }
     if (!api_.token) return f();
     const auto it = req_.find(http::field::authorization);
-    const std::string expected = "Bearer " + *api_.token;
-    if (it == req_.end() || std::string_view(it->value().data(), it->value().size()) != expected) {
+    if (it == req_.end() ||
+        !same_secret(std::string_view(it->value().data(), it->value().size()), "Bearer " + *api_.token)) {
       auto res = error(401,
                        it == req_.end() ? "this request changes state: send 'Authorization: Bearer <token>' with the "
                                           "token from the daemon's --token-file"
