@@ -67,6 +67,19 @@ gpu::result<listen_address> parse_listen(const std::string& text) {
   return out;
 }
 
+// The token guards every state change; a file any local user can read gives it away. A warning,
+// not a refusal: Kubernetes secrets and compose secrets are mounted 0644/0444 by default, with the
+// container as the boundary.
+void warn_if_others_can_read(const std::string& path) {
+  std::error_code ec;
+  const auto perms = std::filesystem::status(path, ec).permissions();
+  if (ec || (perms & std::filesystem::perms::others_read) == std::filesystem::perms::none) return;
+  spdlog::warn(
+      "run=- scenario=- context=-: --token-file '{}' is readable by every user of this machine; "
+      "chmod 0640 it (owner root, group gpusoak) or 0600",
+      path);
+}
+
 }  // namespace
 
 int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
@@ -102,6 +115,7 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
       return exit_could_not_run;
     }
     token = std::move(*read);
+    warn_if_others_can_read(*path);
   } else if (!is_loopback_address(listen->host)) {
     err << fmt::format(
         "gpusoakd: --listen {}:{} is reachable from other machines: give --token-file FILE so that starting and "
