@@ -98,7 +98,11 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
   const conv2d_bench_options& o = cc.options;
   const std::uint32_t depth = mode == conv2d_mode::sync ? 1u : static_cast<std::uint32_t>(o.pipeline_depth);
   auto made = conv2d_session::create(cc.ctx, cc.kernels, shape,
-                                     {.path = path, .pipeline_depth = depth, .kernel = o.kernel, .tag = "bench"});
+                                     {.path = path,
+                                      .pipeline_depth = depth,
+                                      .kernel = o.kernel,
+                                      .tag = "bench",
+                                      .time_kernel = mode == conv2d_mode::sync});
   if (!made) return std::unexpected(made.error());
   conv2d_session& session = *made;
   cell.kernel = std::string(kernels::to_string(session.kernel()));
@@ -120,6 +124,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
 
   const bool check_reference = shape.flops() <= reference_check_max_flops;
   std::vector<double> latencies;
+  std::vector<double> kernel_ms;
   const gpu::counters_snapshot before = cc.ctx.counters().snapshot();
   const auto start = clock_type::now();
   int iterations = o.iterations;
@@ -134,6 +139,9 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       auto out = session.finish();
       if (!out) return std::unexpected(out.error());
       latencies.push_back(ms_since(t0));
+      if (auto gpu_time = session.kernel_time()) {
+        kernel_ms.push_back(std::chrono::duration<double, std::milli>(*gpu_time).count());
+      }
       // The consumer, outside the timed span: every element, every batch.
       cell.outputs_finite = cell.outputs_finite && all_finite(*out);
       if (check_reference && i == 0) cell.reference_error = reference_error(shape, seed, *out);
@@ -141,6 +149,10 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       if (ms_since(start) + latencies.back() > o.cell_seconds * 1e3) iterations = i + 1;
     }
     cc.batch_ms[shape.to_string()] = detail::summarize(latencies).median;
+    if (!kernel_ms.empty()) {
+      cell.kernel_ms = detail::summarize(kernel_ms).median;
+      if (*cell.kernel_ms > 0) cell.kernel_gflops_per_second = shape.flops() / 1e9 / (*cell.kernel_ms / 1e3);
+    }
     cell.total_ms = ms_since(start);
   } else {
     // Back to back: the CPU produces batch k+1 while batch k is in flight, and finishes the

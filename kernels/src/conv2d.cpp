@@ -99,6 +99,7 @@ std::string_view to_string(conv2d_kernel kernel) noexcept {
     case conv2d_kernel::automatic: return "automatic";
     case conv2d_kernel::direct: return "direct";
     case conv2d_kernel::tiled: return "tiled";
+    case conv2d_kernel::gemm: return "gemm";
   }
   return "?";
 }
@@ -107,6 +108,14 @@ gpu::result<conv2d_path> parse_conv2d_path(std::string_view text) {
   if (text == "zero-copy" || text == "zero_copy") return conv2d_path::zero_copy;
   if (text == "staging") return conv2d_path::staging;
   return make_error(error_kind::validation, fmt::format("path '{}': use zero-copy or staging", text));
+}
+
+gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text) {
+  if (text == "auto" || text == "automatic") return conv2d_kernel::automatic;
+  for (const conv2d_kernel k : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
+    if (text == to_string(k)) return k;
+  }
+  return make_error(error_kind::validation, fmt::format("kernel '{}': use auto, direct, tiled or gemm", text));
 }
 
 // --- conv2d_kernels -------------------------------------------------------------------------
@@ -120,7 +129,8 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
   auto kernels = std::make_shared<conv2d_kernels>();
   const std::pair<gpu::compute_program*, std::pair<const char*, std::string_view>> programs[] = {
       {&kernels->direct_, {"conv2d_direct.comp", detail::conv2d_direct_comp}},
-      {&kernels->tiled_, {"conv2d_tiled.comp", detail::conv2d_tiled_comp}}};
+      {&kernels->tiled_, {"conv2d_tiled.comp", detail::conv2d_tiled_comp}},
+      {&kernels->gemm_, {"conv2d_gemm.comp", detail::conv2d_gemm_comp}}};
   for (const auto& [program, named] : programs) {
     auto made = gpu::compute_program::create(ctx, program_source(named.second));
     if (!made) {
@@ -141,16 +151,23 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
       return shape.groups == 1 && shape.dilation_h == 1 && shape.dilation_w == 1 && shape.r == shape.s &&
              (shape.r == 1 || shape.r == 3) && shape.r <= tiled_params::max_kernel &&
              shape.stride_h == shape.stride_w && shape.stride_h <= tiled_params::max_stride;
+    case conv2d_kernel::gemm: return shape.groups == 1;
   }
   return false;
 }
 
 conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape) noexcept {
-  return supports(conv2d_kernel::tiled, shape) ? conv2d_kernel::tiled : conv2d_kernel::direct;
+  if (shape.groups != 1) return conv2d_kernel::direct;
+  if (shape.k < gemm_min_channels && supports(conv2d_kernel::tiled, shape)) return conv2d_kernel::tiled;
+  return conv2d_kernel::gemm;
 }
 
 const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const noexcept {
-  return kernel == conv2d_kernel::tiled ? tiled_ : direct_;
+  switch (kernel) {
+    case conv2d_kernel::tiled: return tiled_;
+    case conv2d_kernel::gemm: return gemm_;
+    default: return direct_;
+  }
 }
 
 // --- conv2d_session -------------------------------------------------------------------------
@@ -169,8 +186,8 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   }
   if (!conv2d_kernels::supports(options.kernel, shape)) {
     return make_error(error_kind::validation,
-                      fmt::format("kernel {} cannot run shape '{}' (tiled needs groups 1, dilation 1, 1x1 or 3x3, "
-                                  "equal strides <= {})",
+                      fmt::format("kernel {} cannot run shape '{}' (gemm needs groups 1; tiled needs groups 1, "
+                                  "dilation 1, 1x1 or 3x3, equal strides <= {})",
                                   to_string(options.kernel), shape.to_string(), tiled_params::max_stride));
   }
   conv2d_session session;
@@ -206,7 +223,11 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
                                                           static_cast<const void*>(input->cpu_view().data()),
                                                           static_cast<const void*>(output->cpu_view().data())));
     }
-    session.slots_.push_back(slot{.input = std::move(*input), .output = std::move(*output), .done = {}});
+    session.slots_.push_back(
+        slot{.input = std::move(*input),
+             .output = std::move(*output),
+             .done = {},
+             .timer = options.time_kernel ? detail::kernel_timer::create() : detail::kernel_timer{}});
   }
   return session;
 }
@@ -285,6 +306,7 @@ gpu::result<std::span<const float>> conv2d_session::finish() {
   if (in_flight_ == 0) return make_error(error_kind::validation, "finish: no slot is in flight");
   slot& s = slots_[oldest_];
   if (auto waited = s.done.wait(timeout_); !waited) return std::unexpected(waited.error());
+  kernel_time_ = s.timer.read();
   // Mapped: dispatch() put the client-mapped barrier before the slot's fence, just waited on,
   // so a second fence (make_visible_to_cpu) would only cost another round trip. Staging: the
   // readback copy.
@@ -321,10 +343,15 @@ void conv2d_session::dispatch(const slot& s) const {
     // A group computes a local.x by local.y tile of output pixels for out_channels channels.
     groups = {ceil_div(sh.p(), local[1]) * ceil_div(sh.q(), local[0]), ceil_div(sh.k, tiled_params::out_channels),
               ceil_div(sh.n, local[2])};
+  } else if (kernel_ == conv2d_kernel::gemm) {
+    // A group computes 4 * local.x pixels (over all images) by 4 * local.y output channels.
+    groups = {ceil_div(std::uint64_t{sh.n} * sh.p() * sh.q(), 4 * local[0]), ceil_div(sh.k, 4 * local[1]), 1};
   } else {
     groups = {ceil_div(std::uint64_t{sh.p()} * sh.q(), local[0]), ceil_div(sh.k, local[1]), ceil_div(sh.n, local[2])};
   }
+  s.timer.begin();
   glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
+  s.timer.end();
   // Shader writes -> later reads through a persistent map (and, for staging, the API readback).
   glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
 }

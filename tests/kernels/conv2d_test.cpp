@@ -209,7 +209,7 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
   for (int i = 0; i < shapes_per_family; ++i) {
     const conv2d_shape shape = GetParam().draw(rng);
     ASSERT_TRUE(shape.validate()) << shape.to_string() << ": " << shape.validate().error().message;
-    for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled}) {
+    for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
       if (!conv2d_kernels::supports(kernel, shape)) continue;
       for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
         if (path == conv2d_path::staging && i > 0) continue;
@@ -224,17 +224,32 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dFamily, ::testing::ValuesIn(families),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// checks that the dispatcher picks the tiled kernel for the common cases and direct otherwise
-TEST(Conv2dDispatch, PicksTiledForCommonShapes) {
+// checks that the dispatcher picks gemm for many output channels, tiled for few where it
+// applies, gemm for the other ungrouped shapes and direct for grouped ones
+TEST(Conv2dDispatch, PicksGemmTiledOrDirectByShape) {
   auto shape = [](const char* text) { return *parse_conv2d_shape(text); };
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 s2 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::direct);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K32 3x3 s2 p1")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::direct);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 16x16 K64 3x3 g2")), conv2d_kernel::direct);
+}
+
+// checks the kernel names the benchmark's --kernel flag takes, and a clear error otherwise
+TEST(Conv2dDispatch, ParsesKernelNames) {
+  EXPECT_EQ(parse_conv2d_kernel("auto"), conv2d_kernel::automatic);
+  for (const conv2d_kernel k : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
+    EXPECT_EQ(parse_conv2d_kernel(to_string(k)), k);
+  }
+  auto bad = parse_conv2d_kernel("winograd");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("use auto, direct, tiled or gemm"), std::string::npos);
 }
 
 // checks a shape large enough for several tiles in each direction and more than one channel
@@ -261,14 +276,21 @@ TEST(Conv2dKernels, CompiledOncePerContext) {
   EXPECT_NE(other, nullptr);
 }
 
-TEST(Conv2dKernels, TiledAndDirectAgreeOnAMidSizedShape) {
+TEST(Conv2dKernels, EveryKernelMatchesOnAMidSizedShape) {
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);
   auto kernels = conv2d_kernels::create(*ctx);
   ASSERT_TRUE(kernels) << kernels.error().message;
   rng_t rng(test::test_seed());
   const conv2d_shape shape = *parse_conv2d_shape("N2 C19 37x45 K21 3x3 p1 bias");
-  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled}) {
+  // gemm: K past one 64-channel tile, C*R*S (171) not a multiple of its 16-element chunks, and
+  // 64-pixel tiles that straddle rows and images; stride 2 for the im2col decode.
+  const conv2d_shape wide = *parse_conv2d_shape("N2 C19 37x45 K70 3x3 s2 p1 bias");
+  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::gemm}) {
+    EXPECT_LT(run_once(*ctx, *kernels, wide, kernel, conv2d_path::zero_copy, rng), test::tolerance)
+        << to_string(kernel) << " " << wide.to_string();
+  }
+  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
     EXPECT_LT(run_once(*ctx, *kernels, shape, kernel, conv2d_path::zero_copy, rng), test::tolerance)
         << to_string(kernel);
   }
@@ -334,4 +356,39 @@ TEST(Conv2dSession, RefusesTiledForADilatedShape) {
 }
 
 }  // namespace
+}  // namespace gpusoak::kernels
+
+namespace gpusoak::kernels {
+
+// checks the GPU timer around each dispatch: present and plausible (positive, within the
+// batch's wall time) with time_kernel, absent without it, on both paths
+TEST(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  rng_t rng(test::test_seed());
+  const conv2d_shape shape = *parse_conv2d_shape("N1 C8 24x24 K40 3x3 p1");
+  for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
+    for (const bool timed : {false, true}) {
+      auto session = conv2d_session::create(*ctx, *kernels, shape, {.path = path, .time_kernel = timed});
+      ASSERT_TRUE(session) << session.error().message;
+      EXPECT_FALSE(session->kernel_time()) << "nothing has finished yet";
+      test::fill_weights(*session, rng);
+      ASSERT_TRUE(session->commit_weights());
+      test::fill_random(session->input(), rng);
+      const auto start = std::chrono::steady_clock::now();
+      auto out = session->run();
+      const auto wall = std::chrono::steady_clock::now() - start;
+      ASSERT_TRUE(out) << out.error().message;
+      const auto gpu_time = session->kernel_time();
+      ASSERT_EQ(gpu_time.has_value(), timed) << to_string(path);
+      if (timed) {
+        EXPECT_GT(gpu_time->count(), 0) << to_string(path);
+        EXPECT_LE(*gpu_time, wall) << to_string(path);
+      }
+    }
+  }
+}
+
 }  // namespace gpusoak::kernels

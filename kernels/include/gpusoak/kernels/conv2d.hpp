@@ -1,7 +1,9 @@
 // conv2d forward on GL compute shaders, over unified buffers.
 //
-// conv2d_kernels compiles the shaders once per context (direct: any shape; tiled: shared memory,
-// several outputs per invocation, for the common 1x1/3x3 cases) and picks one per shape.
+// conv2d_kernels compiles the shaders once per context and picks one per shape: direct (any
+// shape, one output per invocation), tiled (groups 1, 1x1/3x3: the input patch in shared memory,
+// 8 channels per invocation; for few output channels) and gemm (groups 1, any kernel: an implicit
+// GEMM with 64x64 tiles and a 4x4 register block per invocation; for 32 output channels or more).
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
 //   path        input (per batch)                  weights, bias         output
@@ -29,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -38,15 +41,18 @@
 #include "gpusoak/buffers/fence.hpp"
 #include "gpusoak/buffers/unified_buffer.hpp"
 #include "gpusoak/kernels/conv2d_shape.hpp"
+#include "gpusoak/kernels/detail/kernel_timer.hpp"
 
 namespace gpusoak::kernels {
 
 enum class conv2d_path { zero_copy, staging };
-enum class conv2d_kernel { automatic, direct, tiled };
+enum class conv2d_kernel { automatic, direct, tiled, gemm };
 
 [[nodiscard]] std::string_view to_string(conv2d_path path) noexcept;
 [[nodiscard]] std::string_view to_string(conv2d_kernel kernel) noexcept;
 [[nodiscard]] gpu::result<conv2d_path> parse_conv2d_path(std::string_view text);  // "zero-copy", "staging"
+// "auto" (automatic), "direct", "tiled", "gemm".
+[[nodiscard]] gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text);
 
 // The tiled kernel's compile-time tiling, injected into the shader as #defines (the tile's
 // width and height are its work group size, read back from the program).
@@ -63,17 +69,21 @@ class conv2d_kernels {
   // context's cache (context::find_cached). `validation` carries the compiler log.
   [[nodiscard]] static gpu::result<std::shared_ptr<const conv2d_kernels>> create(gpu::context& ctx);
 
-  // tiled when groups == 1, dilation 1, R == S in {1, 3} and stride_h == stride_w <= 2;
-  // direct otherwise.
+  // groups == 1: gemm when K >= gemm_min_channels, else tiled when dilation 1, R == S in {1, 3}
+  // and stride_h == stride_w <= 2, else gemm. groups > 1: direct.
   [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape) noexcept;
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
   [[nodiscard]] const gpu::compute_program& program(conv2d_kernel kernel) const noexcept;
 
+  // Below this many output channels a 64-channel gemm tile is mostly idle; tiled's 8 fit.
+  static constexpr std::uint32_t gemm_min_channels = 32;
+
  private:
   gpu::compute_program direct_;
   gpu::compute_program tiled_;
+  gpu::compute_program gemm_;
 };
 
 struct session_options {
@@ -83,6 +93,7 @@ struct session_options {
   std::chrono::nanoseconds timeout = std::chrono::seconds(60);  // per fence wait: a software
                                                                 // rasterizer takes seconds on large batches
   std::string tag = "conv2d";                                   // prefixes every buffer's tag
+  bool time_kernel = false;                                     // a GPU timer query around each dispatch: kernel_time()
 };
 
 class conv2d_session {
@@ -131,12 +142,16 @@ class conv2d_session {
   // Waits for the oldest slot in flight and returns its output (readable until the slot is
   // begun again). `validation` when none is in flight; a wait past the timeout is context_lost.
   [[nodiscard]] gpu::result<std::span<const float>> finish();
+  // With options.time_kernel: the GPU time of the dispatch of the slot finish() last returned
+  // (the kernel alone: on the staging path the upload comes before it). Empty otherwise.
+  [[nodiscard]] std::optional<std::chrono::nanoseconds> kernel_time() const noexcept { return kernel_time_; }
 
  private:
   struct slot {
     gpu::unified_buffer input;
     gpu::unified_buffer output;
     gpu::fence done;
+    detail::kernel_timer timer;
   };
   conv2d_session() = default;
   void dispatch(const slot& s) const;
@@ -154,6 +169,7 @@ class conv2d_session {
   std::uint32_t oldest_ = 0;  // the oldest slot in flight
   std::uint32_t in_flight_ = 0;
   bool begun_ = false;
+  std::optional<std::chrono::nanoseconds> kernel_time_;
 };
 
 }  // namespace gpusoak::kernels

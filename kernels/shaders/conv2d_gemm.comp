@@ -1,0 +1,116 @@
+// conv2d as an implicit GEMM, for groups == 1 and any kernel size, stride, padding and dilation:
+// out[k][npq] = sum over crs of wt[k][crs] * im2col(x)[crs][npq], where npq runs over every
+// output pixel of every image and crs over C*R*S. Nothing is materialised: the im2col element is
+// computed from the input on load.
+//
+// A work group computes a GEMM_BM (output channels) by GEMM_BN (pixels) tile; each invocation
+// keeps a 4x4 block of it in registers (16 FMAs per two vec4 reads of shared memory, where the
+// tiled kernel does 8 per three). The reduction goes in chunks of GEMM_BK: the group stages a
+// chunk of weights and of im2col input in shared memory, and each invocation prefetches its share
+// of the next chunk into registers while it computes on this one, so the global (on the zero-copy
+// path: PCIe) latency overlaps the arithmetic.
+//
+// Grid: x tiles of N*P*Q, y tiles of K; both loop, so the host may clamp each to 65535 groups.
+// Loops depend only on the group id and uniforms, so barrier() is in uniform control flow.
+
+layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;
+
+const int BM = 64;  // output channels per group: 16 rows of invocations x 4
+const int BN = 64;  // pixels per group: 16 columns of invocations x 4
+const int BK = 16;  // reduction elements per shared-memory chunk
+const int THREADS = 256;
+const int LOADS = BK * BN / THREADS;  // elements each invocation stages per chunk, of A and of B
+
+// [kk][m / 4] and [kk][n / 4]: one vec4 read gives four channels or four pixels.
+shared vec4 s_a[BK * BM / 4];
+shared vec4 s_b[BK * BN / 4];
+
+void main() {
+  const int N = u_input.x, C = u_input.y, H = u_input.z, W = u_input.w;
+  const int K = u_output.x, P = u_output.y, Q = u_output.z;
+  const int R = u_kernel.x, S = u_kernel.y, RS = R * S, CRS = C * R * S;
+  const bool has_bias = u_kernel.z != 0;
+  const int SH = u_stride_pad.x, SW = u_stride_pad.y, PH = u_stride_pad.z, PW = u_stride_pad.w;
+  const int DH = u_dilation.x, DW = u_dilation.y;
+  const int PQ = P * Q, NPQ = N * PQ;
+  const int tiles_n = (NPQ + BN - 1) / BN, tiles_m = (K + BM - 1) / BM;
+  const int tx = int(gl_LocalInvocationID.x), ty = int(gl_LocalInvocationID.y);
+  const int tid = ty * 16 + tx;
+
+  // What this invocation stages: A (weights) elements kk = tid % 16, m = tid / 16 + 16 * i, so
+  // 16 neighbours read 16 consecutive weights; B (input) elements nn = tid % 64,
+  // kk = tid / 64 + 4 * i, so neighbours read neighbouring pixels.
+  const int a_kk = tid % BK, a_m = tid / BK;
+  const int b_nn = tid % BN, b_kk = tid / BN;
+
+  for (int tm = int(gl_WorkGroupID.y); tm < tiles_m; tm += int(gl_NumWorkGroups.y)) {
+    for (int tn = int(gl_WorkGroupID.x); tn < tiles_n; tn += int(gl_NumWorkGroups.x)) {
+      const int m0 = tm * BM, n0 = tn * BN;
+
+      // The staged pixel, decoded once per tile.
+      const int npq = n0 + b_nn;
+      const bool pixel_in = npq < NPQ;
+      const int img = npq / PQ, pq = npq - (npq / PQ) * PQ;
+      const int p = pq / Q, q = pq - (pq / Q) * Q;
+      const int ih0 = p * SH - PH, iw0 = q * SW - PW;
+      const int img_base = img * C * H * W;
+
+      float a_next[LOADS];
+      float b_next[LOADS];
+      // Loads chunk `crs0` of A and B into a_next / b_next, zeros outside the problem.
+#define GEMM_LOAD(crs0)                                                         \
+  for (int i = 0; i < LOADS; ++i) {                                             \
+    const int m = m0 + a_m + 16 * i, ka = (crs0) + a_kk;                        \
+    a_next[i] = (m < K && ka < CRS) ? wt[m * CRS + ka] : 0.0;                   \
+    const int kb = (crs0) + b_kk + 4 * i;                                       \
+    float v = 0.0;                                                              \
+    if (pixel_in && kb < CRS) {                                                 \
+      const int c = kb / RS, rs = kb - (kb / RS) * RS;                          \
+      const int r = rs / S, s = rs - (rs / S) * S;                              \
+      const int ih = ih0 + r * DH, iw = iw0 + s * DW;                           \
+      if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[img_base + (c * H + ih) * W + iw]; \
+    }                                                                           \
+    b_next[i] = v;                                                              \
+  }
+      GEMM_LOAD(0)
+
+      vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
+      for (int crs0 = 0; crs0 < CRS; crs0 += BK) {
+        barrier();  // the previous chunk's readers are done with shared memory
+        for (int i = 0; i < LOADS; ++i) {
+          const int m = a_m + 16 * i;
+          s_a[a_kk * (BM / 4) + m / 4][m % 4] = a_next[i];
+          const int kk = b_kk + 4 * i;
+          s_b[kk * (BN / 4) + b_nn / 4][b_nn % 4] = b_next[i];
+        }
+        barrier();
+        if (crs0 + BK < CRS) {
+          GEMM_LOAD(crs0 + BK)
+        }
+        for (int kk = 0; kk < BK; ++kk) {
+          const vec4 wk = s_a[kk * (BM / 4) + ty];  // 4 channels
+          const vec4 xk = s_b[kk * (BN / 4) + tx];  // 4 pixels
+          acc0 += wk.x * xk;
+          acc1 += wk.y * xk;
+          acc2 += wk.z * xk;
+          acc3 += wk.w * xk;
+        }
+      }
+#undef GEMM_LOAD
+
+      // Invocation (tx, ty) holds channels m0 + 4ty + i for pixels n0 + 4tx + j.
+      for (int j = 0; j < 4; ++j) {
+        const int o = n0 + tx * 4 + j;
+        if (o >= NPQ) break;
+        const int o_img = o / PQ, o_pq = o - (o / PQ) * PQ;
+        const int base = o_img * K * PQ + o_pq;
+        for (int i = 0; i < 4; ++i) {
+          const int k = m0 + ty * 4 + i;
+          if (k >= K) break;
+          const vec4 acc = i == 0 ? acc0 : (i == 1 ? acc1 : (i == 2 ? acc2 : acc3));
+          y[base + k * PQ] = acc[j] + (has_bias ? b[k] : 0.0);
+        }
+      }
+    }
+  }
+}
