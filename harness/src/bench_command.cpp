@@ -40,6 +40,7 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   specs.push_back({"paths", "LIST", "strategies and/or map_write_unmap (default: all)"});
   specs.push_back({"trials", "N", "trials per cell (default 15; at most 5 from 16 MiB)"});
   specs.push_back({"depth", "N", "ring segments for the pipelined mode (default 3)"});
+  specs.push_back({"producer-threads", "N", "threads writing each upload of 4 MiB or more (default 1)"});
   specs.push_back({"json", "FILE", "also write the results as JSON"});
   auto parsed = cli_args::parse(args, specs);
   if (!parsed) {
@@ -57,8 +58,9 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   auto context = context_options_from(*parsed);
   auto trials = parse_count(*parsed, "trials", options.trials, 1);
   auto depth = parse_count(*parsed, "depth", options.pipeline_depth, 2);
-  for (const auto* failed :
-       {context ? nullptr : &context.error(), trials ? nullptr : &trials.error(), depth ? nullptr : &depth.error()}) {
+  auto producers = parse_count(*parsed, "producer-threads", options.producer_threads, 1);
+  for (const auto* failed : {context ? nullptr : &context.error(), trials ? nullptr : &trials.error(),
+                             depth ? nullptr : &depth.error(), producers ? nullptr : &producers.error()}) {
     if (failed != nullptr) {
       err << "gpusoak bench upload: " << failed->message << "\n";
       return exit_could_not_run;
@@ -68,6 +70,7 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   options.context.debug_output = false;
   options.trials = *trials;
   options.pipeline_depth = *depth;
+  options.producer_threads = *producers;
   if (auto sizes = parsed->value("sizes")) {
     auto list = scenarios::parse_byte_list(*sizes);
     if (!list) {

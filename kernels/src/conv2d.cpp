@@ -223,11 +223,10 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
                                                           static_cast<const void*>(input->cpu_view().data()),
                                                           static_cast<const void*>(output->cpu_view().data())));
     }
-    session.slots_.push_back(
-        slot{.input = std::move(*input),
-             .output = std::move(*output),
-             .done = {},
-             .timer = options.time_kernel ? detail::kernel_timer::create() : detail::kernel_timer{}});
+    session.slots_.push_back(slot{.input = std::move(*input),
+                                  .output = std::move(*output),
+                                  .done = {},
+                                  .timer = options.time_kernel ? gpu::gpu_timer::create() : gpu::gpu_timer{}});
   }
   return session;
 }

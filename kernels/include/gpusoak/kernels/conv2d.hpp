@@ -39,9 +39,9 @@
 #include "gpusoak/buffers/compute_program.hpp"
 #include "gpusoak/buffers/context.hpp"
 #include "gpusoak/buffers/fence.hpp"
+#include "gpusoak/buffers/gpu_timer.hpp"
 #include "gpusoak/buffers/unified_buffer.hpp"
 #include "gpusoak/kernels/conv2d_shape.hpp"
-#include "gpusoak/kernels/detail/kernel_timer.hpp"
 
 namespace gpusoak::kernels {
 
@@ -151,7 +151,7 @@ class conv2d_session {
     gpu::unified_buffer input;
     gpu::unified_buffer output;
     gpu::fence done;
-    detail::kernel_timer timer;
+    gpu::gpu_timer timer;
   };
   conv2d_session() = default;
   void dispatch(const slot& s) const;

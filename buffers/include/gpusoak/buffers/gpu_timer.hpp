@@ -9,24 +9,24 @@
 #include <optional>
 #include <utility>
 
-namespace gpusoak::kernels::detail {
+namespace gpusoak::gpu {
 
-class kernel_timer {
+class gpu_timer {
  public:
-  kernel_timer() = default;  // none: begin/end do nothing, read() is empty
-  static kernel_timer create() {
-    kernel_timer timer;
+  gpu_timer() = default;  // none: begin/end do nothing, read() is empty
+  static gpu_timer create() {
+    gpu_timer timer;
     glCreateQueries(GL_TIME_ELAPSED, 1, &timer.name_);
     return timer;
   }
-  kernel_timer(kernel_timer&& other) noexcept : name_(std::exchange(other.name_, 0)) {}
-  kernel_timer& operator=(kernel_timer&& other) noexcept {
+  gpu_timer(gpu_timer&& other) noexcept : name_(std::exchange(other.name_, 0)) {}
+  gpu_timer& operator=(gpu_timer&& other) noexcept {
     std::swap(name_, other.name_);
     return *this;
   }
-  kernel_timer(const kernel_timer&) = delete;
-  kernel_timer& operator=(const kernel_timer&) = delete;
-  ~kernel_timer() {
+  gpu_timer(const gpu_timer&) = delete;
+  gpu_timer& operator=(const gpu_timer&) = delete;
+  ~gpu_timer() {
     if (name_ != 0) glDeleteQueries(1, &name_);
   }
 
@@ -47,4 +47,4 @@ class kernel_timer {
   GLuint name_ = 0;
 };
 
-}  // namespace gpusoak::kernels::detail
+}  // namespace gpusoak::gpu
