@@ -3,23 +3,27 @@
 // output pixel of every image and crs over C*R*S. Nothing is materialised: the im2col element is
 // computed from the input on load.
 //
-// A work group computes a GEMM_BM (output channels) by GEMM_BN (pixels) tile; each invocation
-// keeps a 4x4 block of it in registers (16 FMAs per two vec4 reads of shared memory, where the
-// tiled kernel does 8 per three). The reduction goes in chunks of GEMM_BK: the group stages a
-// chunk of weights and of im2col input in shared memory, and each invocation prefetches its share
-// of the next chunk into registers while it computes on this one, so the global (on the zero-copy
-// path: PCIe) latency overlaps the arithmetic.
+// A work group of 16x16 invocations computes a BM (output channels) by BN (pixels) tile; each
+// invocation keeps a (4 GEMM_HM) x (4 GEMM_HN) block of it in registers, as GEMM_HM x GEMM_HN
+// 4x4 blocks a quarter (or half) tile apart, so its vec4 reads of shared memory stay contiguous
+// across neighbours. 4x4 (HM = HN = 1): 16 FMAs per two vec4 reads; 8x8: 64 per four. The host
+// compiles it twice: gemm (1, 1) and gemm_wide (2, 2). The reduction goes in chunks of BK: the
+// group stages a chunk of weights and of im2col input in shared memory, and each invocation
+// prefetches its share of the next chunk into registers while it computes on this one, so the
+// global (on the zero-copy path: PCIe) latency overlaps the arithmetic.
 //
 // Grid: x tiles of N*P*Q, y tiles of K; both loop, so the host may clamp each to 65535 groups.
 // Loops depend only on the group id and uniforms, so barrier() is in uniform control flow.
 
 layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;
 
-const int BM = 64;  // output channels per group: 16 rows of invocations x 4
-const int BN = 64;  // pixels per group: 16 columns of invocations x 4
-const int BK = 16;  // reduction elements per shared-memory chunk
+const int HM = GEMM_HM, HN = GEMM_HN;
+const int BM = 64 * HM;  // output channels per group
+const int BN = 64 * HN;  // pixels per group
+const int BK = 16;       // reduction elements per shared-memory chunk
 const int THREADS = 256;
-const int LOADS = BK * BN / THREADS;  // elements each invocation stages per chunk, of A and of B
+const int A_LOADS = BK * BM / THREADS;  // elements each invocation stages per chunk
+const int B_LOADS = BK * BN / THREADS;
 
 // [kk][m / 4] and [kk][n / 4]: one vec4 read gives four channels or four pixels.
 shared vec4 s_a[BK * BM / 4];
@@ -38,10 +42,11 @@ void main() {
   const int tid = ty * 16 + tx;
 
   // What this invocation stages: A (weights) elements kk = tid % 16, m = tid / 16 + 16 * i, so
-  // 16 neighbours read 16 consecutive weights; B (input) elements nn = tid % 64,
-  // kk = tid / 64 + 4 * i, so neighbours read neighbouring pixels.
+  // 16 neighbours read 16 consecutive weights; B (input) elements nn = tid % BN,
+  // kk = tid / BN + (THREADS / BN) * i, so neighbours read neighbouring pixels.
   const int a_kk = tid % BK, a_m = tid / BK;
   const int b_nn = tid % BN, b_kk = tid / BN;
+  const int B_KK_STEP = THREADS / BN;
 
   for (int tm = int(gl_WorkGroupID.y); tm < tiles_m; tm += int(gl_NumWorkGroups.y)) {
     for (int tn = int(gl_WorkGroupID.x); tn < tiles_n; tn += int(gl_NumWorkGroups.x)) {
@@ -55,32 +60,39 @@ void main() {
       const int ih0 = p * SH - PH, iw0 = q * SW - PW;
       const int img_base = img * C * H * W;
 
-      float a_next[LOADS];
-      float b_next[LOADS];
+      float a_next[A_LOADS];
+      float b_next[B_LOADS];
       // Loads chunk `crs0` of A and B into a_next / b_next, zeros outside the problem.
-#define GEMM_LOAD(crs0)                                                         \
-  for (int i = 0; i < LOADS; ++i) {                                             \
-    const int m = m0 + a_m + 16 * i, ka = (crs0) + a_kk;                        \
-    a_next[i] = (m < K && ka < CRS) ? wt[m * CRS + ka] : 0.0;                   \
-    const int kb = (crs0) + b_kk + 4 * i;                                       \
-    float v = 0.0;                                                              \
-    if (pixel_in && kb < CRS) {                                                 \
-      const int c = kb / RS, rs = kb - (kb / RS) * RS;                          \
-      const int r = rs / S, s = rs - (rs / S) * S;                              \
-      const int ih = ih0 + r * DH, iw = iw0 + s * DW;                           \
+#define GEMM_LOAD(crs0)                                                                    \
+  for (int i = 0; i < A_LOADS; ++i) {                                                      \
+    const int m = m0 + a_m + 16 * i, ka = (crs0) + a_kk;                                   \
+    a_next[i] = (m < K && ka < CRS) ? wt[m * CRS + ka] : 0.0;                              \
+  }                                                                                        \
+  for (int i = 0; i < B_LOADS; ++i) {                                                      \
+    const int kb = (crs0) + b_kk + B_KK_STEP * i;                                          \
+    float v = 0.0;                                                                         \
+    if (pixel_in && kb < CRS) {                                                            \
+      const int c = kb / RS, rs = kb - (kb / RS) * RS;                                     \
+      const int r = rs / S, s = rs - (rs / S) * S;                                         \
+      const int ih = ih0 + r * DH, iw = iw0 + s * DW;                                      \
       if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[img_base + (c * H + ih) * W + iw]; \
-    }                                                                           \
-    b_next[i] = v;                                                              \
+    }                                                                                      \
+    b_next[i] = v;                                                                         \
   }
       GEMM_LOAD(0)
 
-      vec4 acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
+      // acc[(hm * 4 + i) * HN + hn]: channel m0 + hm * BM / 2 + 4 ty + i, pixels
+      // n0 + hn * BN / 2 + 4 tx .. + 3 (with HM or HN 1, the half offset is unused).
+      vec4 acc[4 * HM * HN];
+      for (int i = 0; i < 4 * HM * HN; ++i) acc[i] = vec4(0.0);
       for (int crs0 = 0; crs0 < CRS; crs0 += BK) {
         barrier();  // the previous chunk's readers are done with shared memory
-        for (int i = 0; i < LOADS; ++i) {
+        for (int i = 0; i < A_LOADS; ++i) {
           const int m = a_m + 16 * i;
           s_a[a_kk * (BM / 4) + m / 4][m % 4] = a_next[i];
-          const int kk = b_kk + 4 * i;
+        }
+        for (int i = 0; i < B_LOADS; ++i) {
+          const int kk = b_kk + B_KK_STEP * i;
           s_b[kk * (BN / 4) + b_nn / 4][b_nn % 4] = b_next[i];
         }
         barrier();
@@ -88,27 +100,34 @@ void main() {
           GEMM_LOAD(crs0 + BK)
         }
         for (int kk = 0; kk < BK; ++kk) {
-          const vec4 wk = s_a[kk * (BM / 4) + ty];  // 4 channels
-          const vec4 xk = s_b[kk * (BN / 4) + tx];  // 4 pixels
-          acc0 += wk.x * xk;
-          acc1 += wk.y * xk;
-          acc2 += wk.z * xk;
-          acc3 += wk.w * xk;
+          vec4 xk[HN];
+          for (int hn = 0; hn < HN; ++hn) xk[hn] = s_b[kk * (BN / 4) + hn * 16 + tx];  // 4 pixels
+          for (int hm = 0; hm < HM; ++hm) {
+            const vec4 wk = s_a[kk * (BM / 4) + hm * 16 + ty];  // 4 channels
+            for (int hn = 0; hn < HN; ++hn) {
+              acc[(hm * 4 + 0) * HN + hn] += wk.x * xk[hn];
+              acc[(hm * 4 + 1) * HN + hn] += wk.y * xk[hn];
+              acc[(hm * 4 + 2) * HN + hn] += wk.z * xk[hn];
+              acc[(hm * 4 + 3) * HN + hn] += wk.w * xk[hn];
+            }
+          }
         }
       }
 #undef GEMM_LOAD
 
-      // Invocation (tx, ty) holds channels m0 + 4ty + i for pixels n0 + 4tx + j.
-      for (int j = 0; j < 4; ++j) {
-        const int o = n0 + tx * 4 + j;
-        if (o >= NPQ) break;
-        const int o_img = o / PQ, o_pq = o - (o / PQ) * PQ;
-        const int base = o_img * K * PQ + o_pq;
-        for (int i = 0; i < 4; ++i) {
-          const int k = m0 + ty * 4 + i;
-          if (k >= K) break;
-          const vec4 acc = i == 0 ? acc0 : (i == 1 ? acc1 : (i == 2 ? acc2 : acc3));
-          y[base + k * PQ] = acc[j] + (has_bias ? b[k] : 0.0);
+      for (int hn = 0; hn < HN; ++hn) {
+        for (int j = 0; j < 4; ++j) {
+          const int o = n0 + hn * 64 + tx * 4 + j;
+          if (o >= NPQ) break;
+          const int o_img = o / PQ, o_pq = o - (o / PQ) * PQ;
+          const int base = o_img * K * PQ + o_pq;
+          for (int hm = 0; hm < HM; ++hm) {
+            for (int i = 0; i < 4; ++i) {
+              const int k = m0 + hm * 64 + ty * 4 + i;
+              if (k >= K) break;
+              y[base + k * PQ] = acc[(hm * 4 + i) * HN + hn][j] + (has_bias ? b[k] : 0.0);
+            }
+          }
         }
       }
     }

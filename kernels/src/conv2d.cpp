@@ -29,12 +29,15 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
   return (a + b - 1) / b;
 }
 
-std::string program_source(std::string_view kernel) {
+// `gemm_blocks`: the gemm shader's 4x4 register blocks per invocation along M and N (1 or 2).
+std::string program_source(std::string_view kernel, int gemm_blocks = 1) {
   std::string source = fmt::format(
       "#version 450 core\n"
       "#define TILED_OUT_CHANNELS {}\n#define TILED_IN_CHANNELS {}\n"
-      "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n",
-      tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride);
+      "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n"
+      "#define GEMM_HM {}\n#define GEMM_HN {}\n",
+      tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride,
+      gemm_blocks, gemm_blocks);
   source += detail::conv2d_common_glsl;
   source += "\n#line 1\n";  // compiler messages count lines of the kernel file
   source += kernel;
@@ -100,6 +103,7 @@ std::string_view to_string(conv2d_kernel kernel) noexcept {
     case conv2d_kernel::direct: return "direct";
     case conv2d_kernel::tiled: return "tiled";
     case conv2d_kernel::gemm: return "gemm";
+    case conv2d_kernel::gemm_wide: return "gemm_wide";
   }
   return "?";
 }
@@ -112,10 +116,12 @@ gpu::result<conv2d_path> parse_conv2d_path(std::string_view text) {
 
 gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text) {
   if (text == "auto" || text == "automatic") return conv2d_kernel::automatic;
-  for (const conv2d_kernel k : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
+  for (const conv2d_kernel k :
+       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
     if (text == to_string(k)) return k;
   }
-  return make_error(error_kind::validation, fmt::format("kernel '{}': use auto, direct, tiled or gemm", text));
+  return make_error(error_kind::validation,
+                    fmt::format("kernel '{}': use auto, direct, tiled, gemm or gemm_wide", text));
 }
 
 // --- conv2d_kernels -------------------------------------------------------------------------
@@ -127,14 +133,20 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
     return std::static_pointer_cast<const conv2d_kernels>(cached);
   }
   auto kernels = std::make_shared<conv2d_kernels>();
-  const std::pair<gpu::compute_program*, std::pair<const char*, std::string_view>> programs[] = {
-      {&kernels->direct_, {"conv2d_direct.comp", detail::conv2d_direct_comp}},
-      {&kernels->tiled_, {"conv2d_tiled.comp", detail::conv2d_tiled_comp}},
-      {&kernels->gemm_, {"conv2d_gemm.comp", detail::conv2d_gemm_comp}}};
-  for (const auto& [program, named] : programs) {
-    auto made = gpu::compute_program::create(ctx, program_source(named.second));
+  struct program_spec {
+    gpu::compute_program* program;
+    const char* file;
+    std::string_view text;
+    int gemm_blocks;
+  };
+  const program_spec programs[] = {{&kernels->direct_, "conv2d_direct.comp", detail::conv2d_direct_comp, 1},
+                                   {&kernels->tiled_, "conv2d_tiled.comp", detail::conv2d_tiled_comp, 1},
+                                   {&kernels->gemm_, "conv2d_gemm.comp", detail::conv2d_gemm_comp, 1},
+                                   {&kernels->gemm_wide_, "conv2d_gemm.comp (wide)", detail::conv2d_gemm_comp, 2}};
+  for (const auto& [program, file, text, gemm_blocks] : programs) {
+    auto made = gpu::compute_program::create(ctx, program_source(text, gemm_blocks));
     if (!made) {
-      return make_error(made.error().kind, fmt::format("{}: {}", named.first, made.error().message));
+      return make_error(made.error().kind, fmt::format("{}: {}", file, made.error().message));
     }
     *program = std::move(*made);
   }
@@ -151,21 +163,28 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
       return shape.groups == 1 && shape.dilation_h == 1 && shape.dilation_w == 1 && shape.r == shape.s &&
              (shape.r == 1 || shape.r == 3) && shape.r <= tiled_params::max_kernel &&
              shape.stride_h == shape.stride_w && shape.stride_h <= tiled_params::max_stride;
-    case conv2d_kernel::gemm: return shape.groups == 1;
+    case conv2d_kernel::gemm:
+    case conv2d_kernel::gemm_wide: return shape.groups == 1;
   }
   return false;
 }
 
-conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape) noexcept {
+conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool input_over_bus) noexcept {
   if (shape.groups != 1) return conv2d_kernel::direct;
-  if (shape.k < gemm_min_channels && supports(conv2d_kernel::tiled, shape)) return conv2d_kernel::tiled;
-  return conv2d_kernel::gemm;
+  const bool rereads_input = input_over_bus && shape.r * shape.s > 1;
+  if ((shape.k < gemm_min_channels || rereads_input) && supports(conv2d_kernel::tiled, shape)) {
+    return conv2d_kernel::tiled;
+  }
+  const std::uint64_t wide_tiles =
+      ceil_div(std::uint64_t{shape.n} * shape.p() * shape.q(), 128) * ceil_div(shape.k, 128);
+  return wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide : conv2d_kernel::gemm;
 }
 
 const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const noexcept {
   switch (kernel) {
     case conv2d_kernel::tiled: return tiled_;
     case conv2d_kernel::gemm: return gemm_;
+    case conv2d_kernel::gemm_wide: return gemm_wide_;
     default: return direct_;
   }
 }
@@ -195,7 +214,9 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   session.kernels_ = std::move(kernels);
   session.shape_ = shape;
   session.path_ = options.path;
-  session.kernel_ = options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape) : options.kernel;
+  session.kernel_ = options.kernel == conv2d_kernel::automatic
+                        ? conv2d_kernels::pick(shape, conv2d_kernels::input_over_bus(ctx.caps(), options.path))
+                        : options.kernel;
   session.timeout_ = options.timeout;
 
   const auto weights_desc = [&](std::uint64_t count, const char* what) {
@@ -342,9 +363,12 @@ void conv2d_session::dispatch(const slot& s) const {
     // A group computes a local.x by local.y tile of output pixels for out_channels channels.
     groups = {ceil_div(sh.p(), local[1]) * ceil_div(sh.q(), local[0]), ceil_div(sh.k, tiled_params::out_channels),
               ceil_div(sh.n, local[2])};
-  } else if (kernel_ == conv2d_kernel::gemm) {
-    // A group computes 4 * local.x pixels (over all images) by 4 * local.y output channels.
-    groups = {ceil_div(std::uint64_t{sh.n} * sh.p() * sh.q(), 4 * local[0]), ceil_div(sh.k, 4 * local[1]), 1};
+  } else if (kernel_ == conv2d_kernel::gemm || kernel_ == conv2d_kernel::gemm_wide) {
+    // A group computes 4 * local.x pixels (over all images) by 4 * local.y output channels, times
+    // two each way for the wide one.
+    const std::uint64_t blocks = kernel_ == conv2d_kernel::gemm_wide ? 2 : 1;
+    groups = {ceil_div(std::uint64_t{sh.n} * sh.p() * sh.q(), 4 * local[0] * blocks),
+              ceil_div(sh.k, 4 * local[1] * blocks), 1};
   } else {
     groups = {ceil_div(std::uint64_t{sh.p()} * sh.q(), local[0]), ceil_div(sh.k, local[1]), ceil_div(sh.n, local[2])};
   }

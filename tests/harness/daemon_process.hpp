@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -24,12 +25,18 @@ namespace gpusoak::test {
 
 class daemon_process {
  public:
-  // Starts GPUSOAKD_BINARY with --listen 127.0.0.1:0 --state-dir `state` and `extra` flags, and
+  // The gpusoakd this build made, or $GPUSOAK_GPUSOAKD where the tests run from a packed copy
+  // (bench/gpu-run on the lent GPU) and the build's path does not exist.
+  static std::string binary() {
+    const char* packed = std::getenv("GPUSOAK_GPUSOAKD");
+    return packed != nullptr && *packed != '\0' ? packed : GPUSOAKD_BINARY;
+  }
+  // Starts binary() with --listen 127.0.0.1:0 --state-dir `state` and `extra` flags, and
   // waits until it wrote its address and answers /healthz.
   daemon_process(std::filesystem::path state, std::vector<std::string> extra = {}) : state_(std::move(state)) {
     std::filesystem::create_directories(state_);
     std::filesystem::remove(state_ / "address");
-    std::vector<std::string> args{GPUSOAKD_BINARY, "--listen", "127.0.0.1:0", "--state-dir", state_.string()};
+    std::vector<std::string> args{binary(), "--listen", "127.0.0.1:0", "--state-dir", state_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = spawn(args, state_ / "gpusoakd.log");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -83,7 +90,7 @@ class daemon_process {
 
   // Runs gpusoakd with `args` to its exit (for flags it must refuse); returns the exit status.
   static int run_to_exit(const std::vector<std::string>& args, const std::filesystem::path& log_file) {
-    std::vector<std::string> full{GPUSOAKD_BINARY};
+    std::vector<std::string> full{binary()};
     full.insert(full.end(), args.begin(), args.end());
     const pid_t pid = spawn(full, log_file);
     int status = 0;

@@ -209,7 +209,8 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
   for (int i = 0; i < shapes_per_family; ++i) {
     const conv2d_shape shape = GetParam().draw(rng);
     ASSERT_TRUE(shape.validate()) << shape.to_string() << ": " << shape.validate().error().message;
-    for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
+    for (const conv2d_kernel kernel :
+         {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
       if (!conv2d_kernels::supports(kernel, shape)) continue;
       for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
         if (path == conv2d_path::staging && i > 0) continue;
@@ -239,17 +240,25 @@ TEST(Conv2dDispatch, PicksGemmTiledOrDirectByShape) {
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 16x16 K64 3x3 g2")), conv2d_kernel::direct);
+  // Large enough for 256 tiles of 128x128: the wide gemm.
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm_wide);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N8 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm);
+  // Input read over a bus: tiled for 3x3 (gemm would read each element 9 times), gemm for 1x1.
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1"), true), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1"), true), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5"), true), conv2d_kernel::gemm);
 }
 
 // checks the kernel names the benchmark's --kernel flag takes, and a clear error otherwise
 TEST(Conv2dDispatch, ParsesKernelNames) {
   EXPECT_EQ(parse_conv2d_kernel("auto"), conv2d_kernel::automatic);
-  for (const conv2d_kernel k : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
+  for (const conv2d_kernel k :
+       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
     EXPECT_EQ(parse_conv2d_kernel(to_string(k)), k);
   }
   auto bad = parse_conv2d_kernel("winograd");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("use auto, direct, tiled or gemm"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("use auto, direct, tiled, gemm or gemm_wide"), std::string::npos);
 }
 
 // checks a shape large enough for several tiles in each direction and more than one channel
@@ -286,11 +295,12 @@ TEST(Conv2dKernels, EveryKernelMatchesOnAMidSizedShape) {
   // gemm: K past one 64-channel tile, C*R*S (171) not a multiple of its 16-element chunks, and
   // 64-pixel tiles that straddle rows and images; stride 2 for the im2col decode.
   const conv2d_shape wide = *parse_conv2d_shape("N2 C19 37x45 K70 3x3 s2 p1 bias");
-  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::gemm}) {
+  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
     EXPECT_LT(run_once(*ctx, *kernels, wide, kernel, conv2d_path::zero_copy, rng), test::tolerance)
         << to_string(kernel) << " " << wide.to_string();
   }
-  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm}) {
+  for (const conv2d_kernel kernel :
+       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
     EXPECT_LT(run_once(*ctx, *kernels, shape, kernel, conv2d_path::zero_copy, rng), test::tolerance)
         << to_string(kernel);
   }

@@ -2,8 +2,9 @@
 //
 // conv2d_kernels compiles the shaders once per context and picks one per shape: direct (any
 // shape, one output per invocation), tiled (groups 1, 1x1/3x3: the input patch in shared memory,
-// 8 channels per invocation; for few output channels) and gemm (groups 1, any kernel: an implicit
-// GEMM with 64x64 tiles and a 4x4 register block per invocation; for 32 output channels or more).
+// 8 channels per invocation), gemm (groups 1, any kernel: an implicit GEMM, 64x64 tiles, a 4x4
+// register block per invocation) and gemm_wide (the same with 128x128 tiles and 8x8 blocks, for
+// problems large enough to fill the GPU with them). docs/mapping_strategies.md has the numbers.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
 //   path        input (per batch)                  weights, bias         output
@@ -46,12 +47,12 @@
 namespace gpusoak::kernels {
 
 enum class conv2d_path { zero_copy, staging };
-enum class conv2d_kernel { automatic, direct, tiled, gemm };
+enum class conv2d_kernel { automatic, direct, tiled, gemm, gemm_wide };
 
 [[nodiscard]] std::string_view to_string(conv2d_path path) noexcept;
 [[nodiscard]] std::string_view to_string(conv2d_kernel kernel) noexcept;
 [[nodiscard]] gpu::result<conv2d_path> parse_conv2d_path(std::string_view text);  // "zero-copy", "staging"
-// "auto" (automatic), "direct", "tiled", "gemm".
+// "auto" (automatic), "direct", "tiled", "gemm", "gemm_wide".
 [[nodiscard]] gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text);
 
 // The tiled kernel's compile-time tiling, injected into the shader as #defines (the tile's
@@ -69,9 +70,16 @@ class conv2d_kernels {
   // context's cache (context::find_cached). `validation` carries the compiler log.
   [[nodiscard]] static gpu::result<std::shared_ptr<const conv2d_kernels>> create(gpu::context& ctx);
 
-  // groups == 1: gemm when K >= gemm_min_channels, else tiled when dilation 1, R == S in {1, 3}
-  // and stride_h == stride_w <= 2, else gemm. groups > 1: direct.
-  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape) noexcept;
+  // groups > 1: direct. Else tiled where it applies and either K < gemm_min_channels or the input
+  // is read over a bus (`input_over_bus`: a zero-copy input in host memory of a discrete GPU)
+  // with a kernel larger than 1x1: gemm reads each input element R*S times, tiled once per
+  // 8 output channels from shared memory. Else gemm_wide when the shape has at least
+  // gemm_wide_min_tiles of its 128x128 tiles, else gemm.
+  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool input_over_bus = false) noexcept;
+  // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
+  [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
+    return path == conv2d_path::zero_copy && !caps.uma;
+  }
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
@@ -79,11 +87,14 @@ class conv2d_kernels {
 
   // Below this many output channels a 64-channel gemm tile is mostly idle; tiled's 8 fit.
   static constexpr std::uint32_t gemm_min_channels = 32;
+  // Fewer 128x128 tiles than this leave SMs of a large GPU idle; 64x64 ones give four times more.
+  static constexpr std::uint64_t gemm_wide_min_tiles = 256;
 
  private:
   gpu::compute_program direct_;
   gpu::compute_program tiled_;
   gpu::compute_program gemm_;
+  gpu::compute_program gemm_wide_;
 };
 
 struct session_options {
