@@ -28,6 +28,10 @@ const int B_LOADS = BK * BN / THREADS;
 // [kk][m / 4] and [kk][n / 4]: one vec4 read gives four channels or four pixels.
 shared vec4 s_a[BK * BM / 4];
 shared vec4 s_b[BK * BN / 4];
+// The im2col row of each reduction element of a chunk, decoded once per chunk instead of once per
+// load (two integer divisions each): (c * H * W + r * DH * W + s * DW, r * DH, s * DW, inside CRS).
+// Two chunks' worth: the next chunk's rows are written while this chunk's prefetch may read them.
+shared ivec4 s_rows[2][BK];
 
 void main() {
   const int N = u_input.x, C = u_input.y, H = u_input.z, W = u_input.w;
@@ -60,32 +64,42 @@ void main() {
       const int ih0 = p * SH - PH, iw0 = q * SW - PW;
       const int img_base = img * C * H * W;
 
+      // Rows of chunk `chunk` into s_rows[chunk % 2], by the first BK invocations.
+#define GEMM_ROWS(chunk)                                                         \
+  if (tid < BK) {                                                                \
+    const int kb = (chunk) * BK + tid;                                           \
+    const int c = kb / RS, rs = kb - (kb / RS) * RS;                             \
+    const int r = rs / S, s = rs - (rs / S) * S;                                 \
+    s_rows[(chunk) % 2][tid] = ivec4(c * H * W + r * DH * W + s * DW, r * DH, s * DW, kb < CRS ? 1 : 0); \
+  }
+      GEMM_ROWS(0)
+      barrier();
+
       float a_next[A_LOADS];
       float b_next[B_LOADS];
       // Loads chunk `crs0` of A and B into a_next / b_next, zeros outside the problem.
-#define GEMM_LOAD(crs0)                                                                    \
-  for (int i = 0; i < A_LOADS; ++i) {                                                      \
-    const int m = m0 + a_m + 16 * i, ka = (crs0) + a_kk;                                   \
-    a_next[i] = (m < K && ka < CRS) ? wt[m * CRS + ka] : 0.0;                              \
-  }                                                                                        \
-  for (int i = 0; i < B_LOADS; ++i) {                                                      \
-    const int kb = (crs0) + b_kk + B_KK_STEP * i;                                          \
-    float v = 0.0;                                                                         \
-    if (pixel_in && kb < CRS) {                                                            \
-      const int c = kb / RS, rs = kb - (kb / RS) * RS;                                     \
-      const int r = rs / S, s = rs - (rs / S) * S;                                         \
-      const int ih = ih0 + r * DH, iw = iw0 + s * DW;                                      \
-      if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[img_base + (c * H + ih) * W + iw]; \
-    }                                                                                      \
-    b_next[i] = v;                                                                         \
+#define GEMM_LOAD(chunk)                                                    \
+  for (int i = 0; i < A_LOADS; ++i) {                                       \
+    const int m = m0 + a_m + 16 * i, ka = (chunk) * BK + a_kk;              \
+    a_next[i] = (m < K && ka < CRS) ? wt[m * CRS + ka] : 0.0;               \
+  }                                                                         \
+  for (int i = 0; i < B_LOADS; ++i) {                                       \
+    const ivec4 row = s_rows[(chunk) % 2][b_kk + B_KK_STEP * i];            \
+    const int ih = ih0 + row.y, iw = iw0 + row.z;                           \
+    const bool inside = pixel_in && row.w != 0 && ih >= 0 && ih < H && iw >= 0 && iw < W; \
+    b_next[i] = inside ? x[pixel_base + row.x] : 0.0;                       \
   }
+      // The staged pixel's offset with r = s = 0 and c = 0 (may point before the image: only used
+      // with the row's offset added, and only inside it).
+      const int pixel_base = img_base + ih0 * W + iw0;
       GEMM_LOAD(0)
 
       // acc[(hm * 4 + i) * HN + hn]: channel m0 + hm * BM / 2 + 4 ty + i, pixels
       // n0 + hn * BN / 2 + 4 tx .. + 3 (with HM or HN 1, the half offset is unused).
       vec4 acc[4 * HM * HN];
       for (int i = 0; i < 4 * HM * HN; ++i) acc[i] = vec4(0.0);
-      for (int crs0 = 0; crs0 < CRS; crs0 += BK) {
+      const int chunks = (CRS + BK - 1) / BK;
+      for (int chunk = 0; chunk < chunks; ++chunk) {
         barrier();  // the previous chunk's readers are done with shared memory
         for (int i = 0; i < A_LOADS; ++i) {
           const int m = a_m + 16 * i;
@@ -95,9 +109,12 @@ void main() {
           const int kk = b_kk + B_KK_STEP * i;
           s_b[kk * (BN / 4) + b_nn / 4][b_nn % 4] = b_next[i];
         }
+        if (chunk + 1 < chunks) {
+          GEMM_ROWS(chunk + 1)
+        }
         barrier();
-        if (crs0 + BK < CRS) {
-          GEMM_LOAD(crs0 + BK)
+        if (chunk + 1 < chunks) {
+          GEMM_LOAD(chunk + 1)
         }
         for (int kk = 0; kk < BK; ++kk) {
           vec4 xk[HN];
@@ -114,6 +131,7 @@ void main() {
         }
       }
 #undef GEMM_LOAD
+#undef GEMM_ROWS
 
       for (int hn = 0; hn < HN; ++hn) {
         for (int j = 0; j < 4; ++j) {

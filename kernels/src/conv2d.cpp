@@ -177,7 +177,8 @@ conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool input_over_bu
   }
   const std::uint64_t wide_tiles =
       ceil_div(std::uint64_t{shape.n} * shape.p() * shape.q(), 128) * ceil_div(shape.k, 128);
-  return wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide : conv2d_kernel::gemm;
+  return shape.k >= gemm_wide_min_channels && wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide
+                                                                                : conv2d_kernel::gemm;
 }
 
 const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const noexcept {
