@@ -240,10 +240,11 @@ TEST(Conv2dDispatch, PicksGemmTiledOrDirectByShape) {
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 16x16 K64 3x3 g2")), conv2d_kernel::direct);
-  // 128 channels or more and at least 128 tiles of 128x128: the wide gemm.
+  // At least 256 tiles of 64x128: the wide gemm.
   EXPECT_EQ(conv2d_kernels::pick(shape("N32 C128 28x28 K128 3x3 p1")), conv2d_kernel::gemm_wide);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm_wide);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N8 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N4 C128 28x28 K128 3x3 p1")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm);
   // Input read over a bus: tiled for 3x3 (gemm would read each element 9 times), gemm for 1x1.
   EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1"), true), conv2d_kernel::tiled);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1"), true), conv2d_kernel::gemm);

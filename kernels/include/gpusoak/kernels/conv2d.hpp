@@ -3,7 +3,7 @@
 // conv2d_kernels compiles the shaders once per context and picks one per shape: direct (any
 // shape, one output per invocation), tiled (groups 1, 1x1/3x3: the input patch in shared memory,
 // 8 channels per invocation), gemm (groups 1, any kernel: an implicit GEMM, 64x64 tiles, a 4x4
-// register block per invocation) and gemm_wide (the same with 128x128 tiles and 8x8 blocks, for
+// register block per invocation) and gemm_wide (the same with 64x128 tiles and 4x8 blocks, for
 // problems large enough to fill the GPU with them). docs/mapping_strategies.md has the numbers.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
@@ -73,8 +73,8 @@ class conv2d_kernels {
   // groups > 1: direct. Else tiled where it applies and either K < gemm_min_channels or the input
   // is read over a bus (`input_over_bus`: a zero-copy input in host memory of a discrete GPU)
   // with a kernel larger than 1x1: gemm reads each input element R*S times, tiled once per
-  // 8 output channels from shared memory. Else gemm_wide when K >= gemm_wide_min_channels and
-  // the shape has at least gemm_wide_min_tiles of its 128x128 tiles, else gemm.
+  // 8 output channels from shared memory. Else gemm_wide when the shape has at least
+  // gemm_wide_min_tiles of its 64x128 tiles, else gemm.
   [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool input_over_bus = false) noexcept;
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
@@ -87,11 +87,10 @@ class conv2d_kernels {
 
   // Below this many output channels a 64-channel gemm tile is mostly idle; tiled's 8 fit.
   static constexpr std::uint32_t gemm_min_channels = 32;
-  // H100: with K = 64 half of a 128-channel tile idles (gemm_wide 0.88 ms against gemm's 0.62 on
-  // N32 C64 56x56); with K = 128 gemm_wide wins (0.58 against 0.77 ms on N32 C128 28x28, 196
-  // tiles). Fewer tiles than the minimum leave SMs idle; 64x64 ones give four times more.
-  static constexpr std::uint32_t gemm_wide_min_channels = 128;
-  static constexpr std::uint64_t gemm_wide_min_tiles = 128;
+  // H100: gemm_wide wins from 392 tiles (N32 C128 28x28: 0.53 against 0.65 ms; N32 C64 56x56,
+  // 784 tiles: 0.51 against 0.55) and loses at 196 (N8 C64 56x56: 0.22 against 0.15 ms): too
+  // few groups for 114 SMs. 64x64 tiles give twice as many.
+  static constexpr std::uint64_t gemm_wide_min_tiles = 256;
 
  private:
   gpu::compute_program direct_;
