@@ -339,7 +339,26 @@ gpu::result<std::span<const float>> conv2d_session::finish() {
   return std::span<const float>(floats(s.output, shape_.output_elements()));
 }
 
-void conv2d_session::dispatch(const slot& s) const {
+gpu::result<std::vector<std::chrono::nanoseconds>> conv2d_session::time_dispatches(int count) {
+  if (in_flight_ > 0 || begun_ || !kernel_time_) {
+    return make_error(error_kind::validation,
+                      "time_dispatches: needs an idle session whose last run was timed (time_kernel, then run())");
+  }
+  const slot& s = slots_[(oldest_ + depth() - 1) % depth()];
+  std::vector<gpu::gpu_timer> timers;
+  for (int i = 0; i < count; ++i) {
+    timers.push_back(gpu::gpu_timer::create());
+    timers.back().begin();
+    dispatch(s, false);
+    timers.back().end();
+  }
+  if (auto waited = gpu::fence::insert(*ctx_).wait(timeout_); !waited) return std::unexpected(waited.error());
+  std::vector<std::chrono::nanoseconds> times;
+  for (const gpu::gpu_timer& timer : timers) times.push_back(timer.read().value_or(std::chrono::nanoseconds{0}));
+  return times;
+}
+
+void conv2d_session::dispatch(const slot& s, bool timed) const {
   const conv2d_shape& sh = shape_;
   const gpu::compute_program& program = kernels_->program(kernel_);
   const GLuint name = program.gl_name();
@@ -373,9 +392,9 @@ void conv2d_session::dispatch(const slot& s) const {
   } else {
     groups = {ceil_div(std::uint64_t{sh.p()} * sh.q(), local[0]), ceil_div(sh.k, local[1]), ceil_div(sh.n, local[2])};
   }
-  s.timer.begin();
+  if (timed) s.timer.begin();
   glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
-  s.timer.end();
+  if (timed) s.timer.end();
   // Shader writes -> later reads through a persistent map (and, for staging, the API readback).
   glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
 }

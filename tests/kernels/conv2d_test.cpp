@@ -404,3 +404,34 @@ TEST(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
 }
 
 }  // namespace gpusoak::kernels
+
+namespace gpusoak::kernels {
+
+// checks the back-to-back profiling dispatches: refused before a timed run, then one GPU time
+// per dispatch, and the output still right afterwards (the kernel rewrote the same values)
+TEST(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  rng_t rng(test::test_seed());
+  const conv2d_shape shape = *parse_conv2d_shape("N1 C6 15x13 K36 3x3 p1 bias");
+  auto session = conv2d_session::create(*ctx, *kernels, shape, {.time_kernel = true});
+  ASSERT_TRUE(session) << session.error().message;
+  EXPECT_FALSE(session->time_dispatches(3)) << "nothing has run yet";
+  const test::conv2d_data data = test::fill_weights(*session, rng);
+  ASSERT_TRUE(session->commit_weights());
+  ASSERT_TRUE(session->poison_outputs());
+  rng_t twin = rng;
+  test::fill_random(session->input(), rng);
+  std::vector<float> input(shape.input_elements());
+  test::fill_random(input, twin);
+  auto first = session->run();
+  ASSERT_TRUE(first) << first.error().message;
+  auto times = session->time_dispatches(5);
+  ASSERT_TRUE(times) << times.error().message;
+  EXPECT_EQ(times->size(), 5u);
+  EXPECT_LT(test::error_vs_reference(shape, input, data, *first), test::tolerance);
+}
+
+}  // namespace gpusoak::kernels

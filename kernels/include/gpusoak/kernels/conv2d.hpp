@@ -158,6 +158,12 @@ class conv2d_session {
   // With options.time_kernel: the GPU time of the dispatch of the slot finish() last returned
   // (the kernel alone: on the staging path the upload comes before it). Empty otherwise.
   [[nodiscard]] std::optional<std::chrono::nanoseconds> kernel_time() const noexcept { return kernel_time_; }
+  // Profiling: runs the kernel `count` times back to back on the slot finish() last returned
+  // (same input, output rewritten with the same values), each in its own timer query, and
+  // returns their GPU times. Back to back keeps the GPU at its working clock, as cuDNN's conv
+  // alone is timed; one dispatch between CPU work may run at an idle clock. `validation` when a
+  // slot is in flight or none has finished.
+  [[nodiscard]] gpu::result<std::vector<std::chrono::nanoseconds>> time_dispatches(int count);
 
  private:
   struct slot {
@@ -167,7 +173,7 @@ class conv2d_session {
     gpu::gpu_timer timer;
   };
   conv2d_session() = default;
-  void dispatch(const slot& s) const;
+  void dispatch(const slot& s, bool timed = true) const;
 
   gpu::context* ctx_ = nullptr;
   std::shared_ptr<const conv2d_kernels> kernels_;
