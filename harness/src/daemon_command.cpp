@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -127,6 +128,10 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   } else if (const char* env = std::getenv("GPUSOAK_PLANS_DIR"); env != nullptr && *env != '\0') {
     plans_dir = env;
   }
+  // A file size limit (RLIMIT_FSIZE, e.g. `ulimit -f` in a unit file) must fail the write that
+  // passes it with EFBIG, which the run store reports as a full disk, not kill the daemon with
+  // SIGXFSZ's default action.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::error_code fs_error;
   std::filesystem::create_directories(state_dir, fs_error);
   if (fs_error) {
