@@ -7,6 +7,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "gpusoak/harness/http_server.hpp"
 #include "gpusoak/harness/run_manager.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/scenarios/units.hpp"
 
 #ifndef GPUSOAK_DEFAULT_PLANS_DIR
 #define GPUSOAK_DEFAULT_PLANS_DIR "scenarios/plans"
@@ -77,6 +79,8 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
       {"token-file", "FILE", "bearer token for state-changing requests; required off loopback"},
       {"plans-dir", "DIR", "where plan names are looked up (default: $GPUSOAK_PLANS_DIR, else the shipped plans)"},
       {"no-resume", "", "do not resume interrupted runs at start (they stay interrupted)"},
+      {"request-timeout", "DURATION",
+       "how long a client may take to send one request (default 10s); then 408 and the connection closes"},
   };
   for (auto& spec : context_flag_specs()) {
     if (spec.name != "device") specs.push_back(std::move(spec));  // plans name their devices
@@ -109,6 +113,17 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
         "stopping runs needs a bearer token (or listen on 127.0.0.1)\n",
         listen->host, listen->port);
     return exit_could_not_run;
+  }
+  std::chrono::milliseconds request_timeout{10'000};
+  if (auto flag = parsed->value("request-timeout")) {
+    auto parsed_timeout = scenarios::parse_duration(*flag);
+    if (!parsed_timeout || *parsed_timeout < std::chrono::milliseconds(100) ||
+        *parsed_timeout > std::chrono::hours(1)) {
+      err << fmt::format("gpusoakd: --request-timeout '{}': {}\n", *flag,
+                         parsed_timeout ? "use a duration from 100ms to 1h, e.g. 10s" : parsed_timeout.error().message);
+      return exit_could_not_run;
+    }
+    request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed_timeout);
   }
   auto context = context_options_from(*parsed);
   if (!context) {
@@ -150,8 +165,9 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   api_context api{.store = *store, .runs = runs, .metrics = metrics, .token = token, .version = GPUSOAK_VERSION};
 
   boost::asio::io_context io(1);
-  auto server = http_server::start(io, {.address = listen->host, .port = listen->port},
-                                   [&api](const http_request& request) { return handle_request(request, api); });
+  auto server =
+      http_server::start(io, {.address = listen->host, .port = listen->port, .request_timeout = request_timeout},
+                         [&api](const http_request& request) { return handle_request(request, api); });
   if (!server) {
     err << "gpusoakd: " << server.error().message << "\n";
     return exit_could_not_run;
