@@ -36,9 +36,12 @@ using nlohmann::json;
 using test::stored_sample;
 
 constexpr double sample_interval_s = 0.05;
-// How late past its tick a sample may be stored because a step overran or the machine was busy:
+// How late past its tick a sample may be stored because the step that crossed the tick overran:
 // the part of a gap that is not lost data (an unbroken run shows it too; the test prints both).
-constexpr double overrun_allowance_s = 0.25;
+// The first steps of a new context are the slow ones (llvmpipe compiles shaders at the first
+// dispatch): 0.16 s seen after a resume on a loaded 2-core machine. The exact check of where a
+// run resumed is its "resumed at" event.
+constexpr double overrun_allowance_s = 0.45;
 
 std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   const char* text = std::getenv(name);

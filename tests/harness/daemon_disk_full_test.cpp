@@ -227,7 +227,9 @@ void fill_the_disk_under_a_run(const std::filesystem::path& state, const std::fi
   const auto after = file.samples(id);
   ASSERT_GT(after.size(), before_fill.size());
   for (std::size_t i = 0; i < before_fill.size(); ++i) EXPECT_EQ(after[i], before_fill[i]) << "sample " << i;
-  EXPECT_LE(after[before_fill.size()].t_seconds - before_fill.back().t_seconds, 0.05 + 0.25)
+  // One 50 ms interval, plus what the first steps of a new context may overrun it by (llvmpipe
+  // compiles shaders at the first dispatch).
+  EXPECT_LE(after[before_fill.size()].t_seconds - before_fill.back().t_seconds, 0.05 + 0.45)
       << "resumed at the last stored sample";
 }
 
