@@ -32,13 +32,15 @@ class daemon_process {
     return packed != nullptr && *packed != '\0' ? packed : GPUSOAKD_BINARY;
   }
   // Starts binary() with --listen 127.0.0.1:0 --state-dir `state` and `extra` flags, and
-  // waits until it wrote its address and answers /healthz.
-  daemon_process(std::filesystem::path state, std::vector<std::string> extra = {}) : state_(std::move(state)) {
+  // waits until it wrote its address and answers /healthz. Its output goes to `log_file` (default:
+  // gpusoakd.log in the state dir; elsewhere when the test fills that dir's disk).
+  daemon_process(std::filesystem::path state, std::vector<std::string> extra = {}, std::filesystem::path log_file = {})
+      : state_(std::move(state)), log_(log_file.empty() ? state_ / "gpusoakd.log" : std::move(log_file)) {
     std::filesystem::create_directories(state_);
     std::filesystem::remove(state_ / "address");
     std::vector<std::string> args{binary(), "--listen", "127.0.0.1:0", "--state-dir", state_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = spawn(args, state_ / "gpusoakd.log");
+    pid_ = spawn(args, log_);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       std::ifstream address(state_ / "address");
@@ -80,9 +82,10 @@ class daemon_process {
   }
 
   [[nodiscard]] bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
   [[nodiscard]] std::string log() const {
-    std::ifstream file(state_ / "gpusoakd.log");
+    std::ifstream file(log_);
     std::ostringstream text;
     text << file.rdbuf();
     return text.str();
@@ -104,6 +107,7 @@ class daemon_process {
   }
 
   std::filesystem::path state_;
+  std::filesystem::path log_;
   pid_t pid_ = -1;
   std::optional<harness::daemon_url> url_;
 };
