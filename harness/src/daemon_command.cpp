@@ -8,6 +8,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +25,7 @@
 #include "gpusoak/harness/http_server.hpp"
 #include "gpusoak/harness/run_manager.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/scenarios/units.hpp"
 
 #ifndef GPUSOAK_DEFAULT_PLANS_DIR
 #define GPUSOAK_DEFAULT_PLANS_DIR "scenarios/plans"
@@ -103,6 +106,8 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
       {"token-file", "FILE", "bearer token for state-changing requests; required off loopback"},
       {"plans-dir", "DIR", "where plan names are looked up (default: $GPUSOAK_PLANS_DIR, else the shipped plans)"},
       {"no-resume", "", "do not resume interrupted runs at start (they stay interrupted)"},
+      {"request-timeout", "DURATION",
+       "how long a client may take to send one request (default 10s); then 408 and the connection closes"},
   };
   for (auto& spec : context_flag_specs()) {
     if (spec.name != "device") specs.push_back(std::move(spec));  // plans name their devices
@@ -138,6 +143,17 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
         listen->host, listen->port);
     return exit_could_not_run;
   }
+  std::chrono::milliseconds request_timeout{10'000};
+  if (auto flag = parsed->value("request-timeout")) {
+    auto parsed_timeout = scenarios::parse_duration(*flag);
+    if (!parsed_timeout || *parsed_timeout < std::chrono::milliseconds(100) ||
+        *parsed_timeout > std::chrono::hours(1)) {
+      err << fmt::format("gpusoakd: --request-timeout '{}': {}\n", *flag,
+                         parsed_timeout ? "use a duration from 100ms to 1h, e.g. 10s" : parsed_timeout.error().message);
+      return exit_could_not_run;
+    }
+    request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed_timeout);
+  }
   auto context = context_options_from(*parsed);
   if (!context) {
     err << "gpusoakd: " << context.error().message << "\n";
@@ -156,6 +172,10 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   } else if (const char* env = std::getenv("GPUSOAK_PLANS_DIR"); env != nullptr && *env != '\0') {
     plans_dir = env;
   }
+  // A file size limit (RLIMIT_FSIZE, e.g. `ulimit -f` in a unit file) must fail the write that
+  // passes it with EFBIG, which the run store reports as a full disk, not kill the daemon with
+  // SIGXFSZ's default action.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::error_code fs_error;
   std::filesystem::create_directories(state_dir, fs_error);
   if (fs_error) {
@@ -174,8 +194,9 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   api_context api{.store = *store, .runs = runs, .metrics = metrics, .token = token, .version = GPUSOAK_VERSION};
 
   boost::asio::io_context io(1);
-  auto server = http_server::start(io, {.address = listen->host, .port = listen->port},
-                                   [&api](const http_request& request) { return handle_request(request, api); });
+  auto server =
+      http_server::start(io, {.address = listen->host, .port = listen->port, .request_timeout = request_timeout},
+                         [&api](const http_request& request) { return handle_request(request, api); });
   if (!server) {
     err << "gpusoakd: " << server.error().message << "\n";
     return exit_could_not_run;

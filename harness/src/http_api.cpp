@@ -133,6 +133,7 @@ class router {
     if (path == "/healthz") return only(verb, http::verb::get, [&] { return healthz(); });
     if (path == "/metrics") {
       return only(verb, http::verb::get, [&] {
+        api_.metrics.store_out_of_space(api_.store.out_of_space().has_value());
         return make_response(200, api_.metrics.serialize(), "text/plain; version=0.0.4; charset=utf-8", req_);
       });
     }
@@ -205,10 +206,26 @@ class router {
     return f();
   }
 
+  // 200 while the daemon serves, also with a full disk ("degraded" and why): restarting it would
+  // not free space, so a liveness probe must not see a failure.
   http_response healthz() {
     json active = json::array();
     for (const auto& run : api_.runs.active()) active.push_back({{"id", run.id}, {"gpu", run.device}});
-    return json_response(200, {{"status", "ok"}, {"version", api_.version}, {"active_runs", active}}, req_);
+    json body{{"status", "ok"}, {"version", api_.version}, {"active_runs", active}};
+    if (const auto full = api_.store.out_of_space()) {
+      body["status"] = "degraded";
+      body["store_error"] = *full;
+    }
+    return json_response(200, body, req_);
+  }
+
+  // The stored run with the end the store could not record (a full disk), when there is one.
+  run_record as_known(run_record run) const {
+    if (const auto end = api_.runs.unstored(run.id)) {
+      run.state = end->state;
+      run.verdict_reason = end->reason;
+    }
+    return run;
   }
 
   http_response list_runs() {
@@ -223,7 +240,7 @@ class router {
     auto runs = api_.store.list_runs(limit);
     if (!runs) return error(500, fmt::format("run store: {}", runs.error().message), req_);
     json out = json::array();
-    for (const auto& run : *runs) out.push_back(run_summary(run, api_.runs.live(run.id)));
+    for (const auto& run : *runs) out.push_back(run_summary(as_known(run), api_.runs.live(run.id)));
     return json_response(200, {{"runs", out}}, req_);
   }
 
@@ -263,7 +280,7 @@ class router {
     auto run = api_.store.get_run(id);
     if (!run) return error(404, fmt::format("no run '{}'", id), req_);
     const auto live = api_.runs.live(id);
-    json out = run_summary(*run, live);
+    json out = run_summary(as_known(*run), live);
     out["live"] = live.has_value();
     if (live) {
       out["phase"] = {{"index", live->phase_index}, {"name", live->phase_name}};
