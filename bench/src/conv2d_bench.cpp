@@ -98,7 +98,11 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
   const conv2d_bench_options& o = cc.options;
   const std::uint32_t depth = mode == conv2d_mode::sync ? 1u : static_cast<std::uint32_t>(o.pipeline_depth);
   auto made = conv2d_session::create(cc.ctx, cc.kernels, shape,
-                                     {.path = path, .pipeline_depth = depth, .kernel = o.kernel, .tag = "bench"});
+                                     {.path = path,
+                                      .pipeline_depth = depth,
+                                      .kernel = o.kernel,
+                                      .tag = "bench",
+                                      .time_kernel = mode == conv2d_mode::sync});
   if (!made) return std::unexpected(made.error());
   conv2d_session& session = *made;
   cell.kernel = std::string(kernels::to_string(session.kernel()));
@@ -120,6 +124,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
 
   const bool check_reference = shape.flops() <= reference_check_max_flops;
   std::vector<double> latencies;
+  std::vector<double> kernel_ms;
   const gpu::counters_snapshot before = cc.ctx.counters().snapshot();
   const auto start = clock_type::now();
   int iterations = o.iterations;
@@ -134,6 +139,9 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       auto out = session.finish();
       if (!out) return std::unexpected(out.error());
       latencies.push_back(ms_since(t0));
+      if (auto gpu_time = session.kernel_time()) {
+        kernel_ms.push_back(std::chrono::duration<double, std::milli>(*gpu_time).count());
+      }
       // The consumer, outside the timed span: every element, every batch.
       cell.outputs_finite = cell.outputs_finite && all_finite(*out);
       if (check_reference && i == 0) cell.reference_error = reference_error(shape, seed, *out);
@@ -141,6 +149,18 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       if (ms_since(start) + latencies.back() > o.cell_seconds * 1e3) iterations = i + 1;
     }
     cc.batch_ms[shape.to_string()] = detail::summarize(latencies).median;
+    if (!kernel_ms.empty()) {
+      cell.kernel_ms = detail::summarize(kernel_ms).median;
+      // llvmpipe answers ~1 ns for a compute dispatch: no rate from a timer that did not see it.
+      if (*cell.kernel_ms >= 1e-3) {
+        auto times = session.time_dispatches(detail::back_to_back_dispatches);
+        if (!times) return std::unexpected(times.error());
+        std::vector<double> ms;
+        for (const auto t : *times) ms.push_back(std::chrono::duration<double, std::milli>(t).count());
+        cell.kernel_back_to_back_ms = detail::summarize(ms).median;
+        cell.kernel_gflops_per_second = shape.flops() / 1e9 / (*cell.kernel_back_to_back_ms / 1e3);
+      }
+    }
     cell.total_ms = ms_since(start);
   } else {
     // Back to back: the CPU produces batch k+1 while batch k is in flight, and finishes the
@@ -288,7 +308,9 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
           conv2d_cell cell{
               .shape = shape.to_string(),
               .kernel = std::string(kernels::to_string(
-                  o.kernel == kernels::conv2d_kernel::automatic ? kernels::conv2d_kernels::pick(shape) : o.kernel)),
+                  o.kernel == kernels::conv2d_kernel::automatic
+                      ? kernels::conv2d_kernels::pick(shape, kernels::conv2d_kernels::input_over_bus(ctx->caps(), path))
+                      : o.kernel)),
               .path = std::string(kernels::to_string(path)),
               .mode = std::string(to_string(mode)),
               .gflop = shape.flops() / 1e9};

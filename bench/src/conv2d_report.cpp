@@ -31,16 +31,25 @@ void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const 
       options.iterations, options.cell_seconds, options.warmup, warmup_max_flops / 1e9, options.pipeline_depth);
   out << "latency: producer writes the input .. output readable on the CPU; check: relative L2 error vs the\n"
          "double reference (small shapes) or 'finite' (every element of every output checked for NaN)\n\n";
-  out << fmt::format("{:<28} {:<6} {:<9} {:<9} {:>3} {:>8} {:>10} {:>10} {:>8} {:>9} {:>8}\n", "shape", "kernel",
-                     "path", "mode", "n", "GFLOP", "median ms", "p99 ms", "GFLOP/s", "copies/it", "check");
+  out << fmt::format(
+      "kernel ms: median GPU time of the dispatch alone in each batch (timer query, sync rows); b2b ms: median of\n"
+      "{} dispatches back to back after them (the GPU at its working clock, as cuDNN's conv alone); kernel GFLOP/s\n"
+      "over b2b\n\n",
+      back_to_back_dispatches);
+  out << fmt::format("{:<28} {:<9} {:<9} {:<9} {:>3} {:>8} {:>10} {:>10} {:>8} {:>10} {:>9} {:>11} {:>9} {:>8}\n",
+                     "shape", "kernel", "path", "mode", "n", "GFLOP", "median ms", "p99 ms", "GFLOP/s", "kernel ms",
+                     "b2b ms", "kernel GF/s", "copies/it", "check");
   for (const conv2d_cell& c : cells) {
     if (!c.error.empty()) {
-      out << fmt::format("{:<28} {:<6} {:<9} {:<9} could not run: {}\n", c.shape, c.kernel, c.path, c.mode, c.error);
+      out << fmt::format("{:<28} {:<9} {:<9} {:<9} could not run: {}\n", c.shape, c.kernel, c.path, c.mode, c.error);
       continue;
     }
-    out << fmt::format("{:<28} {:<6} {:<9} {:<9} {:>3} {:>8.3f} {:>10.3f} {:>10.3f} {:>8.3f} {:>9.1f} {:>8}\n", c.shape,
-                       c.kernel, c.path, c.mode, c.iterations, c.gflop, c.latency_ms.median, c.latency_ms.p99,
-                       c.gflops_per_second, c.copies_per_iter, check_text(c));
+    const auto optional_number = [](std::optional<double> v) { return v ? fmt::format("{:.3f}", *v) : "-"; };
+    out << fmt::format(
+        "{:<28} {:<9} {:<9} {:<9} {:>3} {:>8.3f} {:>10.3f} {:>10.3f} {:>8.3f} {:>10} {:>9} {:>11} {:>9.1f} {:>8}\n",
+        c.shape, c.kernel, c.path, c.mode, c.iterations, c.gflop, c.latency_ms.median, c.latency_ms.p99,
+        c.gflops_per_second, optional_number(c.kernel_ms), optional_number(c.kernel_back_to_back_ms),
+        optional_number(c.kernel_gflops_per_second), c.copies_per_iter, check_text(c));
   }
 }
 
@@ -71,6 +80,11 @@ nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2
                            {"min", c.latency_ms.min},
                            {"max", c.latency_ms.max}};
       row["gflops_per_second"] = c.gflops_per_second;
+      row["kernel_ms"] = c.kernel_ms ? nlohmann::ordered_json(*c.kernel_ms) : nullptr;
+      row["kernel_back_to_back_ms"] =
+          c.kernel_back_to_back_ms ? nlohmann::ordered_json(*c.kernel_back_to_back_ms) : nullptr;
+      row["kernel_gflops_per_second"] =
+          c.kernel_gflops_per_second ? nlohmann::ordered_json(*c.kernel_gflops_per_second) : nullptr;
       if (c.mode == "pipelined") row["total_ms"] = c.total_ms;
       row["copies_per_iteration"] = c.copies_per_iter;
       row["copied_bytes_per_iteration"] = c.copied_bytes_per_iter;

@@ -17,6 +17,9 @@ struct conv2d_machine {
   std::string renderer, version, cpu, backend, date, load_average;
 };
 
+// Dispatches conv2d_session::time_dispatches runs per sync cell on a real GPU timer.
+inline constexpr int back_to_back_dispatches = 20;
+
 struct conv2d_cell {
   std::string shape;  // canonical text
   std::string kernel;
@@ -28,7 +31,14 @@ struct conv2d_cell {
   int depth = 1;
   summary latency_ms;            // per batch, end to end
   double gflops_per_second = 0;  // sync: gflop / median; pipelined: total gflop / total time
-  double total_ms = 0;           // pipelined: the whole back-to-back run
+  // Sync: median GPU time of the dispatch alone (a timer query), and gflop over it. On the staging
+  // path the kernel reads device memory; on zero-copy it reads the mapped input over the bus.
+  std::optional<double> kernel_ms;
+  // Sync, where the timer sees the dispatch: median of back_to_back_dispatches run back to back
+  // (the GPU at its working clock, as cuDNN's conv alone is timed); GFLOP/s over this one.
+  std::optional<double> kernel_back_to_back_ms;
+  std::optional<double> kernel_gflops_per_second;
+  double total_ms = 0;  // pipelined: the whole back-to-back run
   double copies_per_iter = 0;
   double copied_bytes_per_iter = 0;
   std::optional<double> reference_error;  // relative L2, when checked

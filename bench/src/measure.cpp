@@ -25,12 +25,12 @@ gpu::result<void> wait_for_gpu(gpu::context& ctx) {
 }
 
 // The unit every mode times: the producer writes in place, then the path makes it GPU-visible.
-gpu::result<void> upload(upload_path& path, std::uint64_t seed) {
+gpu::result<void> upload(const sweep& s, upload_path& path, std::uint64_t seed) {
   auto bytes = path.begin();
   if (!bytes) {
     return std::unexpected(bytes.error());
   }
-  produce(*bytes, seed);
+  produce(*bytes, seed, s.producer_threads);
   return path.end();
 }
 
@@ -72,7 +72,7 @@ struct sync_cell {
   const path_spec* spec = nullptr;
   cell_result cell;
   std::unique_ptr<upload_path> path;  // null once the cell failed or was skipped
-  std::vector<double> api, e2e;
+  std::vector<double> api, e2e, gpu_read;
   copy_totals copies;
 };
 
@@ -85,9 +85,11 @@ gpu::result<void> sync_trial(sweep& s, sync_cell& c, std::uint64_t size, bool ti
   const std::uint64_t seed = s.next_seed++;
   const copy_totals before = copies_now(s.ctx);
   const auto t0 = clock::now();
-  if (auto done = upload(*c.path, seed); !done) return done;
+  if (auto done = upload(s, *c.path, seed); !done) return done;
   const auto t1 = clock::now();
+  s.read_timer.begin();
   s.reader.dispatch(c.path->gl_name(), 0, size, 0);
+  s.read_timer.end();
   if (auto done = wait_for_gpu(s.ctx); !done) return done;
   const auto t2 = clock::now();
   const copy_totals after = copies_now(s.ctx);
@@ -96,6 +98,7 @@ gpu::result<void> sync_trial(sweep& s, sync_cell& c, std::uint64_t size, bool ti
   if (timed) {
     c.api.push_back(micros(t1 - t0));
     c.e2e.push_back(micros(t2 - t0));
+    if (auto read = s.read_timer.read()) c.gpu_read.push_back(micros(*read));
     c.copies.copies += after.copies - before.copies;
     c.copies.bytes += after.bytes - before.bytes;
   }
@@ -136,7 +139,7 @@ gpu::result<std::vector<double>> through_ring(sweep& s, gpu::persistent_ring& ri
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     auto segment = ring.acquire();
     if (!segment) return std::unexpected(segment.error());
-    produce(segment->bytes, seed);
+    produce(segment->bytes, seed, s.producer_threads);
     return ring.submit(*segment, [&] { s.reader.dispatch(ring.gl_name(), segment->offset, size, slot); });
   });
 }
@@ -150,7 +153,7 @@ gpu::result<std::vector<double>> through_rotation(sweep& s, std::vector<std::uni
   std::size_t next = 0;
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     if (auto done = guards[next].wait(); !done) return done;
-    if (auto done = upload(*paths[next], seed); !done) return done;
+    if (auto done = upload(s, *paths[next], seed); !done) return done;
     s.reader.dispatch(paths[next]->gl_name(), 0, size, slot);
     guards[next] = gpu::fence::insert(s.ctx);
     next = (next + 1) % paths.size();
@@ -162,7 +165,7 @@ gpu::result<std::vector<double>> through_rotation(sweep& s, std::vector<std::uni
 gpu::result<std::vector<double>> through_driver(sweep& s, upload_path& path, cell_result& cell, int runs) {
   const std::uint64_t size = cell.size;
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
-    if (auto done = upload(path, seed); !done) return done;
+    if (auto done = upload(s, path, seed); !done) return done;
     s.reader.dispatch(path.gl_name(), 0, size, slot);
     return {};
   });
@@ -221,6 +224,7 @@ void fail(sync_cell& c, const gpu::buffer_error& error) {
 void finish_sync(sync_cell& c) {
   c.cell.api_us = summarize(std::move(c.api));
   c.cell.e2e_sync_us = summarize(std::move(c.e2e));
+  if (!c.gpu_read.empty()) c.cell.gpu_read_us = summarize(std::move(c.gpu_read)).median;
   if (c.spec->strategy) {  // raw GL paths copy (or not) inside the driver, where no counter sees it
     c.cell.copies_per_iter = static_cast<double>(c.copies.copies) / c.cell.trials;
     c.cell.copied_bytes_per_iter = static_cast<double>(c.copies.bytes) / c.cell.trials;

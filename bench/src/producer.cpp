@@ -1,7 +1,10 @@
 #include "producer.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 namespace gpusoak::bench::detail {
 namespace {
@@ -15,20 +18,48 @@ constexpr std::uint64_t start(std::uint64_t seed) noexcept {
   return (seed + 1) * 0xd1b54a32d192ed03ull;
 }
 
+// Words [first, last) of the pattern of `seed` (word i is start + i * step, wrapping).
+void produce_words(std::uint64_t* out, std::size_t first, std::size_t last, std::uint64_t seed) noexcept {
+  std::uint64_t value = start(seed) + first * step;
+  for (std::size_t i = first; i < last; ++i) {
+    out[i] = value;
+    value += step;
+  }
+}
+
 }  // namespace
 
 void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
   const std::size_t words = bytes.size() / sizeof(std::uint64_t);
   // Mappings, host shadows and ring segments are at least 64-byte aligned; std::byte storage
   // handed out by GL is where these words live, so the aliasing is the point.
+  produce_words(reinterpret_cast<std::uint64_t*>(bytes.data()), 0, words, seed);
+  if (const std::size_t tail = bytes.size() % sizeof(std::uint64_t); tail != 0) {
+    const std::uint64_t value = start(seed) + words * step;
+    std::memcpy(bytes.data() + words * sizeof(std::uint64_t), &value, tail);  // < 8 bytes
+  }
+}
+
+void produce(std::span<std::byte> bytes, std::uint64_t seed, int threads) {
+  if (threads <= 1 || bytes.size() < parallel_produce_min_bytes) {
+    produce(bytes, seed);
+    return;
+  }
+  constexpr std::size_t page_words = 4096 / sizeof(std::uint64_t);
+  const std::size_t words = bytes.size() / sizeof(std::uint64_t);
+  const auto parts = static_cast<std::size_t>(threads);
+  const std::size_t part = (words + parts - 1) / parts / page_words * page_words + page_words;
   auto* out = reinterpret_cast<std::uint64_t*>(bytes.data());
-  std::uint64_t value = start(seed);
-  for (std::size_t i = 0; i < words; ++i) {
-    out[i] = value;
-    value += step;
+  {
+    std::vector<std::jthread> workers;
+    for (std::size_t first = part; first < words; first += part) {
+      workers.emplace_back([=] { produce_words(out, first, std::min(words, first + part), seed); });
+    }
+    produce_words(out, 0, std::min(words, part), seed);
   }
   if (const std::size_t tail = bytes.size() % sizeof(std::uint64_t); tail != 0) {
-    std::memcpy(bytes.data() + words * sizeof(std::uint64_t), &value, tail);  // < 8 bytes
+    const std::uint64_t value = start(seed) + words * step;
+    std::memcpy(bytes.data() + words * sizeof(std::uint64_t), &value, tail);
   }
 }
 

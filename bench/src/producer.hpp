@@ -11,6 +11,11 @@ namespace gpusoak::bench::detail {
 // sequence (one add per word): cheap enough that the memory path, not the generator, is timed.
 // Never reads `bytes` (it may be write-combined memory).
 void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept;
+// The same bytes, written by `threads` threads in page-aligned parts when `bytes` is at least
+// parallel_produce_min_bytes (below that, starting threads costs more than they save). One core
+// writing write-combined memory is what caps a single producer (about 8 GB/s on the H100 host).
+void produce(std::span<std::byte> bytes, std::uint64_t seed, int threads);
+inline constexpr std::size_t parallel_produce_min_bytes = std::size_t{4} << 20;
 
 // What read_every_byte sums for `size` bytes of the pattern of `seed`: the 32-bit little-endian
 // words added modulo 2^32. Computed from the seed, not by reading the buffer back.

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <ostream>
 
+#include "producer.hpp"
+
 namespace gpusoak::bench::detail {
 namespace {
 
@@ -103,13 +105,17 @@ void print_header(std::ostream& out, const machine_info& m, const upload_bench_o
       << "times:        microseconds. api = producer writes the bytes in place + make visible to the GPU;\n"
          "              e2e = api + compute shader reading every byte + fence wait; pipe/iter = back to back.\n"
          "              GB/s from the e2e median, pipe = GB/s pipelined; copies = the layer's counted copies per\n"
-         "              upload (n/a for raw GL: what the driver copies is invisible to us).\n\n";
+         "              upload (n/a for raw GL: what the driver copies is invisible to us).\n"
+         "              read GB/s = size / GPU time of the read shader alone (timer query): the bus's share of\n"
+         "              e2e for mapped paths (the shader reads host memory), VRAM for the copying ones.\n"
+      << fmt::format("producer:     {} thread(s) per upload from {}\n\n", o.producer_threads,
+                     format_size(parallel_produce_min_bytes));
 }
 
 void print_cells(std::ostream& out, const std::vector<cell_result>& cells) {
-  const std::string header =
-      fmt::format("{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>6}  {}", "path", "size", "api med",
-                  "api p99", "e2e med", "e2e p99", "pipe/iter", "GB/s", "pipe", "copies", "pipelined via");
+  const std::string header = fmt::format("{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>7} {:>6}  {}",
+                                         "path", "size", "api med", "api p99", "e2e med", "e2e p99", "pipe/iter",
+                                         "GB/s", "pipe", "read", "copies", "pipelined via");
   out << header << '\n' << std::string(header.size() + 8, '-') << '\n';
   for (const std::uint64_t size : sizes_of(cells)) {
     for (const cell_result& c : cells) {
@@ -121,10 +127,12 @@ void print_cells(std::ostream& out, const std::vector<cell_result>& cells) {
       }
       const auto sync_rate = gbps(c.size, c.e2e_sync_us.median);
       const auto pipe_rate = gbps(c.size, c.pipelined_us_per_iter);
-      out << fmt::format("{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>6}  {}\n", path,
+      // llvmpipe's timer does not see compute dispatches (~1 ns): no rate from it.
+      const auto read_rate = c.gpu_read_us && *c.gpu_read_us >= 1 ? gbps(c.size, c.gpu_read_us) : std::nullopt;
+      out << fmt::format("{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>7} {:>6}  {}\n", path,
                          format_size(c.size), us(c.api_us.median), us(c.api_us.p99), us(c.e2e_sync_us.median),
                          us(c.e2e_sync_us.p99), us(c.pipelined_us_per_iter), rate(sync_rate), rate(pipe_rate),
-                         count(c.copies_per_iter), notes(c));
+                         rate(read_rate), count(c.copies_per_iter), notes(c));
     }
     const cell_result* best = fastest(cells, size, sync_median);
     const cell_result* best_pipe = fastest(cells, size, pipelined);
@@ -218,6 +226,7 @@ nlohmann::ordered_json to_json(const machine_info& m, const upload_bench_options
     if (c.pipelined_via == "persistent_ring") row["ring_blocked_acquisitions"] = c.ring_blocked_acquisitions;
     row["gbps"] = optional_json(gbps(c.size, c.e2e_sync_us.median));
     row["gbps_pipelined"] = optional_json(gbps(c.size, c.pipelined_us_per_iter));
+    row["gpu_read_us"] = optional_json(c.gpu_read_us);
     row["copies_per_iter"] = optional_json(c.copies_per_iter);
     row["copied_bytes_per_iter"] = optional_json(c.copied_bytes_per_iter);
     row["checksum_checks"] = c.checksum_checks;
@@ -251,6 +260,7 @@ nlohmann::ordered_json to_json(const machine_info& m, const upload_bench_options
         {"large_cell_bytes", large_cell_bytes},
         {"large_cell_trials", large_cell_trials},
         {"pipeline_depth", o.pipeline_depth},
+        {"producer_threads", o.producer_threads},
         {"pipelined_runs", pipelined_runs},
         {"units", "microseconds; gbps = 1e9 bytes/s"}}},
       {"rows", std::move(rows)},

@@ -38,6 +38,8 @@ struct cell_result {
   int trials = 0;                                  // timed trials behind api_us and e2e_sync_us
   summary api_us;                                  // producer + make visible
   summary e2e_sync_us;                             // api + read shader + fence wait, one upload at a time
+  std::optional<double> gpu_read_us;               // median GPU time of the read shader alone (timer query):
+                                                   // over the bus for mapped paths, from VRAM for copying ones
   int pipelined_iterations = 0;                    // per run
   std::vector<double> pipelined_runs_us_per_iter;  // each run's total / iterations, back to back
   std::optional<double> pipelined_us_per_iter;     // the median run

@@ -112,6 +112,8 @@ int run_upload_bench(const upload_bench_options& options, std::ostream& out, std
     detail::sweep sweep{.ctx = *ctx,
                         .reader = *reader,
                         .pipeline_depth = o.pipeline_depth,
+                        .producer_threads = o.producer_threads,
+                        .read_timer = gpu::gpu_timer::create(),
                         .ring_strategy = machine.ring_strategy,
                         .progress = progress,
                         .cells_total = o.sizes.size() * specs.size()};

@@ -40,6 +40,7 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   specs.push_back({"paths", "LIST", "strategies and/or map_write_unmap (default: all)"});
   specs.push_back({"trials", "N", "trials per cell (default 15; at most 5 from 16 MiB)"});
   specs.push_back({"depth", "N", "ring segments for the pipelined mode (default 3)"});
+  specs.push_back({"producer-threads", "N", "threads writing each upload of 4 MiB or more (default 1)"});
   specs.push_back({"json", "FILE", "also write the results as JSON"});
   auto parsed = cli_args::parse(args, specs);
   if (!parsed) {
@@ -57,8 +58,9 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   auto context = context_options_from(*parsed);
   auto trials = parse_count(*parsed, "trials", options.trials, 1);
   auto depth = parse_count(*parsed, "depth", options.pipeline_depth, 2);
-  for (const auto* failed :
-       {context ? nullptr : &context.error(), trials ? nullptr : &trials.error(), depth ? nullptr : &depth.error()}) {
+  auto producers = parse_count(*parsed, "producer-threads", options.producer_threads, 1);
+  for (const auto* failed : {context ? nullptr : &context.error(), trials ? nullptr : &trials.error(),
+                             depth ? nullptr : &depth.error(), producers ? nullptr : &producers.error()}) {
     if (failed != nullptr) {
       err << "gpusoak bench upload: " << failed->message << "\n";
       return exit_could_not_run;
@@ -68,6 +70,7 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   options.context.debug_output = false;
   options.trials = *trials;
   options.pipeline_depth = *depth;
+  options.producer_threads = *producers;
   if (auto sizes = parsed->value("sizes")) {
     auto list = scenarios::parse_byte_list(*sizes);
     if (!list) {
@@ -99,7 +102,7 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
                    "shapes separated by ';', e.g. 'N1 C3 32x32 K16 3x3 p1;N1 C8 9x9 K8 5x5 s2 g4 bias' (default: 7)"});
   specs.push_back({"path", "LIST", "zero-copy, staging or both (default: zero-copy,staging)"});
   specs.push_back({"mode", "LIST", "sync, pipelined or both (default: sync,pipelined)"});
-  specs.push_back({"kernel", "NAME", "auto (default: tiled where it applies), direct or tiled"});
+  specs.push_back({"kernel", "NAME", "auto (default: the dispatcher's pick per shape and path), direct, tiled, gemm or gemm_wide"});
   specs.push_back({"iterations", "N", "timed batches per cell (default 5)"});
   specs.push_back({"warmup", "N", "untimed batches per cell first (default 1)"});
   specs.push_back({"depth", "N", "slots in pipelined mode (default 3)"});
@@ -157,12 +160,13 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
     }
     options.modes.push_back(*mode);
   }
-  if (auto kernel = parsed->value("kernel"); kernel && *kernel != "auto") {
-    if (*kernel != "direct" && *kernel != "tiled") {
-      err << "gpusoak bench conv2d: --kernel '" << *kernel << "': use auto, direct or tiled\n";
+  if (auto name = parsed->value("kernel")) {
+    auto kernel = kernels::parse_conv2d_kernel(*name);
+    if (!kernel) {
+      err << "gpusoak bench conv2d: --kernel: " << kernel.error().message << "\n";
       return exit_could_not_run;
     }
-    options.kernel = *kernel == "direct" ? kernels::conv2d_kernel::direct : kernels::conv2d_kernel::tiled;
+    options.kernel = *kernel;
   }
   options.json_path = parsed->value("json").value_or("");
   return bench::run_conv2d_bench(options, out, err);

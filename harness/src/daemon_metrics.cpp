@@ -117,7 +117,11 @@ struct families {
                                .Help("Time blocked in fence waits")
                                .Register(r)),
         http_requests(
-            prometheus::BuildCounter().Name("gpusoak_http_requests_total").Help("Requests by status").Register(r)) {}
+            prometheus::BuildCounter().Name("gpusoak_http_requests_total").Help("Requests by status").Register(r)),
+        store_out_of_space(prometheus::BuildGauge()
+                               .Name("gpusoak_store_out_of_space")
+                               .Help("1 while writes to the run store fail for lack of disk space")
+                               .Register(r)) {}
 
   Family<Gauge>& build_info;
   Family<Gauge>& run_info;
@@ -147,6 +151,7 @@ struct families {
   Family<Counter>& fence_waits;
   Family<Counter>& fence_wait_seconds;
   Family<Counter>& http_requests;
+  Family<Gauge>& store_out_of_space;
 };
 
 // One GPU's series and the last context readings they were advanced to.
@@ -320,6 +325,7 @@ struct daemon_metrics::impl {
   explicit impl(std::string v)
       : version(std::move(v)), registry(std::make_shared<prometheus::Registry>()), f(*registry) {
     f.build_info.Add({{"version", version}}).Set(1);
+    f.store_out_of_space.Add({}).Set(0);
   }
   std::string version;
   std::shared_ptr<prometheus::Registry> registry;
@@ -353,6 +359,10 @@ void daemon_metrics::run_finished(int device, run_state state) {
 
 void daemon_metrics::request_answered(int http_status) {
   impl_->f.http_requests.Add({{"code", std::to_string(http_status)}}).Increment();
+}
+
+void daemon_metrics::store_out_of_space(bool full) {
+  impl_->f.store_out_of_space.Add({}).Set(full ? 1 : 0);
 }
 
 std::string daemon_metrics::serialize() {

@@ -109,6 +109,16 @@ std::map<std::string, std::string, std::less<>> parse_query(std::string_view que
   return out;
 }
 
+// Whether a presented secret equals the expected one, in time that depends on the expected length
+// only: how many leading bytes of a guess match must not show in the response time.
+bool same_secret(std::string_view presented, std::string_view expected) {
+  unsigned char diff = presented.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < presented.size() ? presented[i] : '\0'));
+  }
+  return diff == 0;
+}
+
 class router {
  public:
   router(const http_request& req, api_context& api) : req_(req), api_(api) {}
@@ -123,6 +133,7 @@ class router {
     if (path == "/healthz") return only(verb, http::verb::get, [&] { return healthz(); });
     if (path == "/metrics") {
       return only(verb, http::verb::get, [&] {
+        api_.metrics.store_out_of_space(api_.store.out_of_space().has_value());
         return make_response(200, api_.metrics.serialize(), "text/plain; version=0.0.4; charset=utf-8", req_);
       });
     }
@@ -166,12 +177,24 @@ class router {
     return res;
   }
 
+  // A state change needs the token (when one is set) and must not come from a web page. Browsers
+  // send Origin with every POST they make (fetch, XHR, forms; cross-site or not) and our clients
+  // (gpusoak, curl, scripts) do not. Without this, any page the operator opens could start or stop
+  // runs on a loopback daemon without a token: a cross-site POST with a text/plain body needs no
+  // CORS preflight, and the body is read as JSON whatever its type.
   template <class F>
   http_response authorized(F&& f) {
+    if (const auto origin = req_.find(http::field::origin); origin != req_.end()) {
+      return error(403,
+                   fmt::format("POST requests from web pages (Origin: {}) are refused; start and stop runs with "
+                               "gpusoak, curl or a script, which send no Origin header",
+                               std::string_view(origin->value().data(), origin->value().size())),
+                   req_);
+    }
     if (!api_.token) return f();
     const auto it = req_.find(http::field::authorization);
-    const std::string expected = "Bearer " + *api_.token;
-    if (it == req_.end() || std::string_view(it->value().data(), it->value().size()) != expected) {
+    if (it == req_.end() ||
+        !same_secret(std::string_view(it->value().data(), it->value().size()), "Bearer " + *api_.token)) {
       auto res = error(401,
                        it == req_.end() ? "this request changes state: send 'Authorization: Bearer <token>' with the "
                                           "token from the daemon's --token-file"
@@ -183,10 +206,26 @@ class router {
     return f();
   }
 
+  // 200 while the daemon serves, also with a full disk ("degraded" and why): restarting it would
+  // not free space, so a liveness probe must not see a failure.
   http_response healthz() {
     json active = json::array();
     for (const auto& run : api_.runs.active()) active.push_back({{"id", run.id}, {"gpu", run.device}});
-    return json_response(200, {{"status", "ok"}, {"version", api_.version}, {"active_runs", active}}, req_);
+    json body{{"status", "ok"}, {"version", api_.version}, {"active_runs", active}};
+    if (const auto full = api_.store.out_of_space()) {
+      body["status"] = "degraded";
+      body["store_error"] = *full;
+    }
+    return json_response(200, body, req_);
+  }
+
+  // The stored run with the end the store could not record (a full disk), when there is one.
+  run_record as_known(run_record run) const {
+    if (const auto end = api_.runs.unstored(run.id)) {
+      run.state = end->state;
+      run.verdict_reason = end->reason;
+    }
+    return run;
   }
 
   http_response list_runs() {
@@ -201,7 +240,7 @@ class router {
     auto runs = api_.store.list_runs(limit);
     if (!runs) return error(500, fmt::format("run store: {}", runs.error().message), req_);
     json out = json::array();
-    for (const auto& run : *runs) out.push_back(run_summary(run, api_.runs.live(run.id)));
+    for (const auto& run : *runs) out.push_back(run_summary(as_known(run), api_.runs.live(run.id)));
     return json_response(200, {{"runs", out}}, req_);
   }
 
@@ -241,7 +280,7 @@ class router {
     auto run = api_.store.get_run(id);
     if (!run) return error(404, fmt::format("no run '{}'", id), req_);
     const auto live = api_.runs.live(id);
-    json out = run_summary(*run, live);
+    json out = run_summary(as_known(*run), live);
     out["live"] = live.has_value();
     if (live) {
       out["phase"] = {{"index", live->phase_index}, {"name", live->phase_name}};

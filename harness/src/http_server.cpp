@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <iterator>
 
 namespace gpusoak::harness {
 namespace {
@@ -17,11 +19,70 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// What a request's head may hold. Bytes are bounded by the parser (431 past them); the count too,
+// because many tiny fields cost more to store than their bytes suggest.
+constexpr std::size_t header_limit_bytes = 16 * 1024;
+constexpr std::size_t header_field_limit = 100;
+
+// What was wrong with a request the parser refused, and how to send it right.
+std::string describe_parse_error(beast::error_code ec) {
+  if (ec == http::error::bad_line_ending) return "lines must end with CRLF";
+  if (ec == http::error::bad_method) return "the request line must start with a method: 'GET /healthz HTTP/1.1'";
+  if (ec == http::error::bad_target) {
+    return "the request target must start with '/' and hold no spaces or control characters: "
+           "'GET /healthz HTTP/1.1'";
+  }
+  if (ec == http::error::bad_version) return "the version must be HTTP/1.1 or HTTP/1.0: 'GET /healthz HTTP/1.1'";
+  if (ec == http::error::bad_field) return "a header line needs a name and a colon: 'Host: 127.0.0.1'";
+  if (ec == http::error::bad_value) return "a header value holds control characters";
+  if (ec == http::error::bad_obs_fold) return "a header line is folded onto the next; send each on one line";
+  if (ec == http::error::bad_content_length) {
+    return "Content-Length must be one byte count in decimal digits, given once";
+  }
+  if (ec == http::error::bad_transfer_encoding) {
+    return "Transfer-Encoding must end in 'chunked' and comes without Content-Length";
+  }
+  if (ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension) {
+    return "the chunked body is malformed: each chunk is its size in hex, CRLF, the bytes, CRLF; '0' CRLF CRLF ends "
+           "it";
+  }
+  if (ec == http::error::partial_message) return "the connection ended before the whole request arrived";
+  return ec.message();
+}
+
+// A parsed request whose framing the server will not guess at, answered with the reason: a
+// Transfer-Encoding that does not end in chunked (its body length is unknowable, and what follows
+// would be read as a next request: request smuggling; RFC 9112 6.3 says 400 and close), an
+// HTTP/1.1 request without Host (RFC 9112 3.2: 400), or too many header fields (431).
+std::optional<http_response> refuse_framing(const http_request& request) {
+  if (request.find(http::field::transfer_encoding) != request.end() && !request.chunked()) {
+    return error_response(400,
+                          "malformed HTTP request: Transfer-Encoding must end in 'chunked'; or send the body "
+                          "with Content-Length");
+  }
+  if (request.version() == 11 && request.find(http::field::host) == request.end()) {
+    return error_response(400, "an HTTP/1.1 request needs a Host header: 'Host: 127.0.0.1:9464'");
+  }
+  if (const auto fields = static_cast<std::size_t>(std::distance(request.begin(), request.end()));
+      fields > header_field_limit) {
+    return error_response(
+        431, fmt::format("the request has {} header fields; at most {} are accepted", fields, header_field_limit));
+  }
+  return std::nullopt;
+}
+
 // One connection: read a request (under a deadline), answer, repeat while keep-alive.
+//
+// The read deadline is a timer of ours, not the stream's own expiry: the stream's closes the socket
+// when it fires, which leaves nothing to answer with, and a client that sent part of a request
+// (a slowloris, a body shorter than its Content-Length) is owed a 408 that says why it was cut.
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, const http_server_options& options, std::shared_ptr<http_handler> handler)
-      : stream_(std::move(socket)), options_(options), handler_(std::move(handler)) {}
+      : stream_(std::move(socket)),
+        deadline_(stream_.get_executor()),
+        options_(options),
+        handler_(std::move(handler)) {}
 
   void start() { read(); }
 
@@ -29,14 +90,36 @@ class session : public std::enable_shared_from_this<session> {
   void read() {
     parser_.emplace();
     parser_->body_limit(options_.body_limit);
-    parser_->header_limit(16 * 1024);
-    stream_.expires_after(options_.request_timeout);
+    parser_->header_limit(header_limit_bytes);
+    stream_.expires_never();  // the write's deadline must not carry over to the read
+    reading_ = true;
+    timed_out_ = false;
+    deadline_.expires_after(options_.request_timeout);
+    deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->reading_) return;  // cancelled, or the request arrived as the timer fired
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);  // on_read sees operation_aborted
+    });
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
+    reading_ = false;
+    deadline_.cancel();
+    if (timed_out_) {
+      // An idle keep-alive connection just closes; a started request gets told.
+      if (parser_->got_some() || buffer_.size() > 0) {
+        answer_early(error_response(
+            408, fmt::format("the request was not received whole within {} ms; send it at once (connection closed)",
+                             options_.request_timeout.count())));
+      } else {
+        close();
+      }
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
         ec == asio::error::operation_aborted) {
       close();
       return;
@@ -50,10 +133,14 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     if (ec) {
-      answer_early(error_response(400, fmt::format("malformed HTTP request: {}", ec.message())));
+      answer_early(error_response(400, fmt::format("malformed HTTP request: {}", describe_parse_error(ec))));
       return;
     }
     auto request = parser_->release();
+    if (auto refusal = refuse_framing(request)) {
+      answer_early(std::move(*refusal));
+      return;
+    }
     http_response response;
     try {
       response = (*handler_)(request);
@@ -76,11 +163,11 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
-  // An answer before the whole request was read (413, 431, 400): the client may still be sending.
-  // Closing a socket with unread data makes the kernel send RST, which can destroy the answer
-  // before the client reads it (it then sees "broken pipe" or "connection reset", not the 413;
-  // seen in daemon_test's 2 MiB body on an idle machine). So after the answer: stop sending, and
-  // read and drop what still arrives for at most a second ("lingering close"), then close.
+  // An answer before the whole request was read (400, 408, 413, 431), or to one whose framing is in
+  // doubt: the client may still be sending. Closing a socket with unread data makes the kernel send RST, which can
+  // destroy the answer before the client reads it (it then sees "broken pipe" or "connection reset", not the 413; seen
+  // in daemon_test's 2 MiB body on an idle machine). So after the answer: stop sending, and read and drop what still
+  // arrives for at most a second ("lingering close"), then close.
   void answer_early(http_response response) {
     response.keep_alive(false);
     response_ = std::make_shared<http_response>(std::move(response));
@@ -109,12 +196,16 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void close() {
+    deadline_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer deadline_;  // the request read's deadline
+  bool reading_ = false;         // a request read is outstanding
+  bool timed_out_ = false;       // the deadline cancelled it
   beast::flat_buffer buffer_;
   http_server_options options_;  // a copy: sessions may outlive the server
   std::shared_ptr<http_handler> handler_;

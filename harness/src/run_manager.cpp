@@ -94,6 +94,7 @@ struct run_manager::impl {
   run_manager_options options;
   mutable std::mutex mutex;
   std::map<int, std::unique_ptr<slot>> slots;
+  std::map<std::string, unstored_end, std::less<>> unstored;  // guarded by mutex
   bool shutting_down = false;
 
   impl(run_store& s, daemon_metrics* m, run_manager_options o) : store(s), metrics(m), options(std::move(o)) {}
@@ -125,21 +126,34 @@ struct run_manager::impl {
       o.context.device_index = device;
       o.context.name = fmt::format("gpu{}", device);
       run_state final_state = run_state::could_not_run;
+      std::optional<unstored_end> end_not_stored;
       try {
         auto outcome = execute_soak(plan, run_id, store, o);
         if (outcome) {
           final_state = outcome->state;
-          spdlog::info("run={} scenario=- context=gpu{}: {} ({})", run_id, device, to_string(outcome->state),
-                       outcome->reason);
+          if (auto stored = store.get_run(run_id); !stored || stored->state != outcome->state) {
+            end_not_stored = unstored_end{.state = outcome->state, .reason = outcome->reason};
+          }
+          // An end the store could not record (its disk full) is worth an error line.
+          spdlog::log(end_not_stored ? spdlog::level::err : spdlog::level::info,
+                      "run={} scenario=- context=gpu{}: {} ({})", run_id, device, to_string(outcome->state),
+                      outcome->reason);
         } else {
-          spdlog::error("run={} scenario=- context=gpu{}: could not run: {}", run_id, device, outcome.error().message);
-          (void)store.finish_run(run_id, run_state::could_not_run, outcome.error().message, now_timestamp());
+          const std::string& why = outcome.error().message;
+          spdlog::error("run={} scenario=- context=gpu{}: could not run: {}", run_id, device, why);
+          if (is_out_of_space(outcome.error())) {
+            final_state = run_state::interrupted;  // resumable once there is space, as execute_soak does
+            end_not_stored = unstored_end{.state = final_state, .reason = why};
+          } else if (!store.finish_run(run_id, run_state::could_not_run, why, now_timestamp())) {
+            end_not_stored = unstored_end{.state = final_state, .reason = why};
+          }
         }
       } catch (const std::exception& e) {
         spdlog::error("run={} scenario=- context=gpu{}: worker stopped: {}", run_id, device, e.what());
       }
       if (metrics != nullptr) metrics->run_finished(device, final_state);
       std::lock_guard lock(mutex);
+      if (end_not_stored) unstored.insert_or_assign(run_id, *end_not_stored);
       s.run_id.clear();
     });
   }
@@ -202,7 +216,10 @@ request_result<std::vector<started_run>> run_manager::start(const run_request& r
     soak_options o{.context = impl_->options.context, .device_from_cli = true, .time_scale = request.time_scale};
     o.context.device_index = device;
     auto id = create_soak_run(*scaled, text, impl_->store, o);
-    if (!id) return std::unexpected(request_error{500, fmt::format("run store: {}", id.error().message)});
+    if (!id) {
+      const int status = is_out_of_space(id.error()) ? 507 : 500;  // 507: Insufficient Storage
+      return std::unexpected(request_error{status, fmt::format("run store: {}", id.error().message)});
+    }
     spdlog::info("run={} scenario=- context=gpu{}: starting plan {} ({:.1f} s, time scale {})", *id, device,
                  scaled->name, plan_seconds(*scaled), request.time_scale);
     impl_->launch(impl_->free_slot(device), device, *id, *scaled, request.time_scale);
@@ -243,6 +260,13 @@ std::vector<started_run> run_manager::active() const {
     if (!s->run_id.empty()) out.push_back({.id = s->run_id, .device = device});
   }
   return out;
+}
+
+std::optional<unstored_end> run_manager::unstored(std::string_view run_id) const {
+  std::lock_guard lock(impl_->mutex);
+  const auto it = impl_->unstored.find(run_id);
+  if (it == impl_->unstored.end()) return std::nullopt;
+  return it->second;
 }
 
 gpu::result<std::vector<std::string>> run_manager::resume_interrupted() {

@@ -20,6 +20,10 @@ using gpu::error_kind;
 using gpu::make_error;
 using gpu::result;
 
+bool is_out_of_space(const gpu::buffer_error& e) noexcept {
+  return e.message.starts_with(detail::out_of_space_prefix);
+}
+
 timestamp now_timestamp() noexcept {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
@@ -217,8 +221,31 @@ result<phase_state> parse_phase_state(std::string_view text) {
 struct run_store::impl {
   explicit impl(database d) : db(std::move(d)) {}
 
-  std::mutex mutex;  // guards db: one call at a time on the connection
+  std::mutex mutex;  // guards db and out_of_space: one call at a time on the connection
   database db;
+  std::optional<std::string> out_of_space;  // why the last writes failed, until one changes rows again
+
+  // Watches one write call (made with the mutex held): a failure for lack of space is remembered
+  // in out_of_space; a call that changed rows clears it. Reads and refused calls leave it.
+  class write_watch {
+   public:
+    explicit write_watch(impl& store) : store_(store), changes_before_(store.db.total_changes()) {
+      store.db.forget_failure();
+    }
+    ~write_watch() {
+      if (store_.db.out_of_space()) {
+        store_.out_of_space = store_.db.out_of_space_message();
+      } else if (store_.db.total_changes() != changes_before_) {
+        store_.out_of_space.reset();
+      }
+    }
+    write_watch(const write_watch&) = delete;
+    write_watch& operator=(const write_watch&) = delete;
+
+   private:
+    impl& store_;
+    std::int64_t changes_before_;
+  };
 
   // The run's state, or a validation error naming the unknown id.
   result<run_state> state_of(std::string_view id) {
@@ -299,6 +326,7 @@ result<std::string> run_store::create_run(const run_spec& spec) {
   if (!std::isfinite(spec.time_scale) || spec.time_scale <= 0)
     return make_error(error_kind::validation, fmt::format("time_scale {} is not a positive number", spec.time_scale));
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   const std::string prefix = id_prefix(spec.created_at);
@@ -324,6 +352,7 @@ result<std::string> run_store::create_run(const run_spec& spec) {
 
 result<void> run_store::mark_running(std::string_view id, timestamp started_at) {
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   GPUSOAK_TRY_VOID(impl_->check_transition(id, run_state::running));
@@ -341,6 +370,7 @@ result<void> run_store::record_phase_start(std::string_view id, std::int64_t ind
                                            timestamp started_at) {
   if (index < 0) return make_error(error_kind::validation, fmt::format("run '{}': phase index {} < 0", id, index));
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   GPUSOAK_TRY_VOID(impl_->check_running(id, "starting a phase"));
@@ -376,6 +406,7 @@ result<void> run_store::record_phase_end(std::string_view id, std::int64_t index
         error_kind::validation,
         fmt::format("run '{}': phase {} cannot end as {}; use passed, failed or aborted", id, index, to_string(state)));
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   GPUSOAK_TRY_VOID(impl_->check_running(id, "ending a phase"));
@@ -404,6 +435,7 @@ result<void> run_store::append_sample(std::string_view id, const sample& s) {
     return make_error(error_kind::validation,
                       fmt::format("run '{}': sample extra_json is not a JSON object: '{}'", id, s.extra_json));
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   GPUSOAK_TRY_VOID(impl_->check_running(id, "appending a sample"));
@@ -425,6 +457,7 @@ result<void> run_store::append_event(std::string_view id, const event& e) {
     return make_error(error_kind::validation,
                       fmt::format("run '{}': event time {} is not a finite time >= 0 s", id, e.t_seconds));
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   GPUSOAK_TRY(state, impl_->state_of(id));
@@ -442,6 +475,7 @@ result<void> run_store::append_event(std::string_view id, const event& e) {
 
 result<void> run_store::record_verdicts(std::string_view id, const std::vector<threshold_result>& results) {
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   GPUSOAK_TRY_VOID(impl_->state_of(id));
@@ -466,6 +500,7 @@ result<void> run_store::finish_run(std::string_view id, run_state final_state, s
                                   "not {}",
                                   id, to_string(final_state)));
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   GPUSOAK_TRY_VOID(impl_->check_transition(id, final_state));
@@ -599,6 +634,7 @@ result<void> interrupt_run(database& db, std::string_view id) {
 
 result<void> run_store::mark_interrupted(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   GPUSOAK_TRY_VOID(impl_->check_transition(id, run_state::interrupted));
   GPUSOAK_TRY(txn, transaction::begin(impl_->db));
   GPUSOAK_TRY_VOID(interrupt_run(impl_->db, id));
@@ -607,6 +643,7 @@ result<void> run_store::mark_interrupted(std::string_view id) {
 
 result<std::vector<run_record>> run_store::recover_interrupted() {
   std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
   std::vector<std::string> ids;
@@ -628,6 +665,11 @@ result<std::vector<run_record>> run_store::recover_interrupted() {
   }
   GPUSOAK_TRY_VOID(txn->commit());
   return recovered;
+}
+
+std::optional<std::string> run_store::out_of_space() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->out_of_space;
 }
 
 result<void> run_store::integrity_check() {

@@ -57,6 +57,16 @@ gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_
     outcome.reason = "interrupted; the run resumes where it stopped when the daemon starts again";
     return outcome;
   }
+  if (worked.out_of_space) {
+    // No room to store anything more: the run stops where its samples end, stored as a killed
+    // process leaves it (running), which the next start resumes as it resumes an interrupted run.
+    // Nothing more is written: a small write may fit where the sample did not, and the run's state
+    // would then disagree with its phases. Gating it now would judge a run cut short.
+    outcome.state = run_state::interrupted;
+    outcome.exit_code = gate_exit_could_not_run;
+    outcome.reason = worked.failure;
+    return outcome;
+  }
   std::string failure = worked.failure;
   if (failure.empty()) {
     auto report = run_gate(store, run_id, plan.thresholds, {});

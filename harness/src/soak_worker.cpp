@@ -63,12 +63,13 @@ class soak_worker {
         phase_failure_base_(from.failures_before_phase) {}
 
   worker_result run() {
-    if (auto failure = make_context(); !failure.empty()) return {.failure = failure};
+    auto failed = [&](std::string failure) { return worker_result{.failure = failure, .out_of_space = out_of_space_}; };
+    if (auto failure = make_context(); !failure.empty()) return failed(failure);
     const std::size_t first = phase_at(offsets_, resume_t_);
-    if (auto failure = close_skipped_phases(first); !failure.empty()) return {.failure = failure};
+    if (auto failure = close_skipped_phases(first); !failure.empty()) return failed(failure);
     for (std::size_t i = first; i < plan_.phases.size(); ++i) {
       const double skip = i == first ? std::max(0.0, resume_t_ - offsets_[i]) : 0.0;
-      if (auto failure = run_phase(i, plan_.phases[i], skip); !failure.empty()) return {.failure = failure};
+      if (auto failure = run_phase(i, plan_.phases[i], skip); !failure.empty()) return failed(failure);
       if (stopped_ != stop_request::none) return {.stopped = stopped_};
     }
     return {};
@@ -105,13 +106,15 @@ class soak_worker {
       const bool failed = std::ranges::any_of(*events, [&](const event& e) {
         return e.level == "error" && e.t_seconds >= offsets_[i] && e.t_seconds <= offsets_[i + 1];
       });
-      if (auto r = store_.record_phase_start(run_id_, ph.index, ph.name, ph.started_at); !r) {
-        return fmt::format("run store: record_phase_start: {}", r.error().message);
+      if (auto err = check(store_.record_phase_start(run_id_, ph.index, ph.name, ph.started_at), "record_phase_start");
+          !err.empty()) {
+        return err;
       }
-      if (auto r = store_.record_phase_end(run_id_, ph.index, failed ? phase_state::failed : phase_state::passed,
-                                           now_timestamp());
-          !r) {
-        return fmt::format("run store: record_phase_end: {}", r.error().message);
+      if (auto err = check(store_.record_phase_end(run_id_, ph.index,
+                                                   failed ? phase_state::failed : phase_state::passed, now_timestamp()),
+                           "record_phase_end");
+          !err.empty()) {
+        return err;
       }
     }
     return {};
@@ -119,6 +122,7 @@ class soak_worker {
 
   std::string check(const gpu::result<void>& r, std::string_view what) {
     if (r) return {};
+    if (is_out_of_space(r.error())) out_of_space_ = true;
     return fmt::format("run store: {}: {}", what, r.error().message);
   }
 
@@ -320,8 +324,10 @@ class soak_worker {
       error = append_samples(names);
       print_progress(index, ph, phase_elapsed(), duration, names);
     }
-    // An interrupted phase stays open: mark_interrupted closes it and a resume restarts it.
+    // An interrupted phase stays open: mark_interrupted closes it and a resume restarts it. So does
+    // one that ran out of space: a resume restarts it where its samples end.
     if (error.empty() && stopped_ == stop_request::interrupt) return {};
+    if (out_of_space_) return error;
     bool phase_failed = false;
     for (const auto& name : names) {
       if (totals_[name].failures > failures_at_phase_start(name)) phase_failed = true;
@@ -368,6 +374,7 @@ class soak_worker {
   std::map<std::string, scenario_totals> totals_;
   std::map<std::string, std::uint64_t> phase_failure_base_;
   stop_request stopped_ = stop_request::none;
+  bool out_of_space_ = false;  // a store write failed for lack of space: write nothing more
 };
 
 template <class T>

@@ -45,6 +45,9 @@ struct resume_point {
 // How the worker ended.
 struct worker_result {
   std::string failure;  // empty when it ran to the end or was stopped
+  // A store write failed for lack of space (the failure says so); the worker wrote nothing after
+  // it, so the stored run reads as a process killed at that point would leave it: resumable.
+  bool out_of_space = false;
   stop_request stopped = stop_request::none;
 };
 

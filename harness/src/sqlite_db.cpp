@@ -3,15 +3,30 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <utility>
 
 namespace gpusoak::harness::detail {
 
 std::unexpected<gpu::buffer_error> sqlite_error(sqlite3* db, std::string_view step) {
   if (db == nullptr) return gpu::make_error(gpu::error_kind::internal, fmt::format("sqlite: {}: no connection", step));
-  // The extended code tells SQLITE_IOERR_WRITE (778) from SQLITE_IOERR_FSYNC (1034) and so on.
-  return gpu::make_error(gpu::error_kind::internal, fmt::format("sqlite: {}: {} (extended code {})", step,
-                                                                sqlite3_errmsg(db), sqlite3_extended_errcode(db)));
+  // The extended code tells SQLITE_IOERR_WRITE (778) from SQLITE_IOERR_FSYNC (1034) and so on; the
+  // errno behind an I/O error tells EFBIG from EIO.
+  const int code = sqlite3_extended_errcode(db);
+  std::string cause;
+  if ((code & 0xff) == SQLITE_IOERR || (code & 0xff) == SQLITE_CANTOPEN) {
+    const int system = sqlite3_system_errno(db);
+    if (system != 0) cause = fmt::format(", errno {}: {}", system, std::strerror(system));
+  }
+  return gpu::make_error(gpu::error_kind::internal,
+                         fmt::format("sqlite: {}: {} (extended code {}{})", step, sqlite3_errmsg(db), code, cause));
 }
 
 namespace {
@@ -24,10 +39,35 @@ std::string sql_summary(std::string_view sql) {
   return std::string(sql);
 }
 
+// Whether the database at `path` cannot grow: one of its files is within a commit's worth of
+// the process's file size limit, or its file system has no such room left for this process. An
+// I/O error met in that state is taken for lack of space: seen with RLIMIT_FSIZE on SQLite 3.40,
+// whose failed WAL write reports SQLITE_IOERR_WRITE with sqlite3_system_errno() 0, not EFBIG.
+bool no_room_to_grow(const std::string& path) {
+  constexpr std::uint64_t commit_bytes = 64 * 1024;
+  if (path.empty() || path == ":memory:") return false;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      struct stat file {};
+      if (::stat((path + suffix).c_str(), &file) == 0 &&
+          static_cast<std::uint64_t>(file.st_size) + commit_bytes > limit.rlim_cur) {
+        return true;
+      }
+    }
+  }
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return false;
+  const std::uint64_t free_blocks = ::geteuid() == 0 ? fs.f_bfree : fs.f_bavail;  // root may use the reserve
+  return free_blocks * fs.f_frsize < commit_bytes;
+}
+
 }  // namespace
 
 statement::statement(statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(other.sql_) {}
+    : owner_(other.owner_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(other.sql_) {}
 
 statement::~statement() {
   if (stmt_ != nullptr) {
@@ -38,7 +78,7 @@ statement::~statement() {
 
 gpu::result<void> statement::check_bind(int rc, int index) {
   if (rc == SQLITE_OK) return {};
-  return sqlite_error(db_, fmt::format("binding parameter {} of '{}'", index, sql_summary(sql_)));
+  return owner_->fail(fmt::format("binding parameter {} of '{}'", index, sql_summary(sql_)));
 }
 
 gpu::result<void> statement::bind(int index, std::int64_t value) {
@@ -62,7 +102,7 @@ gpu::result<bool> statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return sqlite_error(db_, fmt::format("running '{}'", sql_summary(sql_)));
+  return owner_->fail(fmt::format("running '{}'", sql_summary(sql_)));
 }
 
 gpu::result<void> statement::run() {
@@ -106,14 +146,38 @@ gpu::result<database> database::open(const std::string& path) {
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  database owner(db);  // closes db on every path, also when the open failed
+  database owner(db, path);  // closes db on every path, also when the open failed
   if (rc != SQLITE_OK) return sqlite_error(db, fmt::format("opening '{}'", path));
   sqlite3_extended_result_codes(db, 1);
   return owner;
 }
 
 database::database(database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), cache_(std::exchange(other.cache_, {})) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      path_(std::move(other.path_)),
+      out_of_space_(std::move(other.out_of_space_)),
+      cache_(std::exchange(other.cache_, {})) {}
+
+std::unexpected<gpu::buffer_error> database::fail(std::string_view step) {
+  const int code = sqlite3_extended_errcode(db_) & 0xff;
+  const int system = sqlite3_system_errno(db_);
+  auto error = sqlite_error(db_, step);
+  const bool no_space =
+      code == SQLITE_FULL ||
+      (code == SQLITE_IOERR && (system == ENOSPC || system == EDQUOT || system == EFBIG || no_room_to_grow(path_)));
+  if (no_space) {
+    out_of_space_ = fmt::format(
+        "{}the disk holding the run store '{}' is full or the daemon's file size limit is reached ({}); free space "
+        "and restart gpusoakd: interrupted runs resume from their last stored sample",
+        out_of_space_prefix, path_, error.error().message);
+    error.error().message = out_of_space_;
+  }
+  return error;
+}
+
+std::int64_t database::total_changes() const noexcept {
+  return sqlite3_total_changes64(db_);
+}
 
 database::~database() {
   for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
@@ -123,18 +187,18 @@ database::~database() {
 gpu::result<void> database::exec(std::string_view sql) {
   const std::string text(sql);
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
-    return sqlite_error(db_, fmt::format("running '{}'", sql_summary(sql)));
+    return fail(fmt::format("running '{}'", sql_summary(sql)));
   return {};
 }
 
 gpu::result<statement> database::prepare(std::string_view sql) {
-  if (auto it = cache_.find(sql); it != cache_.end()) return statement(db_, it->second, sql);
+  if (auto it = cache_.find(sql); it != cache_.end()) return statement(*this, it->second, sql);
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
       SQLITE_OK)
-    return sqlite_error(db_, fmt::format("preparing '{}'", sql_summary(sql)));
+    return fail(fmt::format("preparing '{}'", sql_summary(sql)));
   cache_.emplace(sql, stmt);
-  return statement(db_, stmt, sql);
+  return statement(*this, stmt, sql);
 }
 
 gpu::result<std::string> database::query_text(std::string_view sql) {

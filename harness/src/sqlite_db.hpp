@@ -20,9 +20,12 @@ namespace gpusoak::harness::detail {
 
 // A prepared statement in use: bound, stepped, and reset (bindings cleared) when it goes out
 // of scope, so no read transaction stays open behind a half-read SELECT.
+class database;
+
 class statement {
  public:
-  statement(sqlite3* db, sqlite3_stmt* stmt, std::string_view sql) noexcept : db_(db), stmt_(stmt), sql_(sql) {}
+  statement(database& owner, sqlite3_stmt* stmt, std::string_view sql) noexcept
+      : owner_(&owner), stmt_(stmt), sql_(sql) {}
   statement(statement&& other) noexcept;
   statement& operator=(statement&&) = delete;
   statement(const statement&) = delete;
@@ -70,7 +73,7 @@ class statement {
   }
   gpu::result<void> check_bind(int rc, int index);
 
-  sqlite3* db_;
+  database* owner_;
   sqlite3_stmt* stmt_;  // owned by the database's cache, not by this object
   std::string_view sql_;
 };
@@ -98,9 +101,26 @@ class database {
   [[nodiscard]] bool in_transaction() const noexcept;
   [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
 
+  // sqlite_error for the step that just failed on this connection. A failure for lack of space
+  // (out_of_space()) gets a message starting with out_of_space_prefix that names the file and
+  // what to do.
+  [[nodiscard]] std::unexpected<gpu::buffer_error> fail(std::string_view step);
+  // Whether a failure since the last forget_failure() was for lack of space: SQLITE_FULL (ENOSPC on
+  // a write), or an I/O error with errno ENOSPC, EDQUOT or EFBIG, or one met while a file of the
+  // database is at the process's file size limit (RLIMIT_FSIZE) or its file system has no free
+  // block (SQLite often loses the errno of a failed WAL write before it reports the error).
+  [[nodiscard]] bool out_of_space() const noexcept { return !out_of_space_.empty(); }
+  // The message of that failure ("" when there was none).
+  [[nodiscard]] const std::string& out_of_space_message() const noexcept { return out_of_space_; }
+  void forget_failure() noexcept { out_of_space_.clear(); }
+  // Rows inserted, updated or deleted on this connection so far (sqlite3_total_changes64).
+  [[nodiscard]] std::int64_t total_changes() const noexcept;
+
  private:
-  explicit database(sqlite3* db) noexcept : db_(db) {}
+  database(sqlite3* db, std::string path) noexcept : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
+  std::string path_;
+  std::string out_of_space_;                         // the last failure for lack of space since forget_failure()
   std::map<std::string_view, sqlite3_stmt*> cache_;  // finalised before the close
 };
 
@@ -124,7 +144,10 @@ class transaction {
   database* db_;
 };
 
-// "sqlite: <step>: <sqlite3_errmsg> (extended code N)", kind internal.
+// Starts the message of a failure for lack of space (is_out_of_space in run_store.hpp reads it).
+inline constexpr std::string_view out_of_space_prefix = "disk full: ";
+
+// "sqlite: <step>: <sqlite3_errmsg> (extended code N[, errno E: text])", kind internal.
 [[nodiscard]] std::unexpected<gpu::buffer_error> sqlite_error(sqlite3* db, std::string_view step);
 
 }  // namespace gpusoak::harness::detail

@@ -29,12 +29,16 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
   return (a + b - 1) / b;
 }
 
-std::string program_source(std::string_view kernel) {
+// `gemm_pixel_blocks`: the gemm shader's 4x4 register blocks per invocation along the pixels (1 or
+// 2); along the channels it is always 1 (a 128-channel tile lost on every shape we measured).
+std::string program_source(std::string_view kernel, int gemm_pixel_blocks = 1) {
   std::string source = fmt::format(
       "#version 450 core\n"
       "#define TILED_OUT_CHANNELS {}\n#define TILED_IN_CHANNELS {}\n"
-      "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n",
-      tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride);
+      "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n"
+      "#define GEMM_HM {}\n#define GEMM_HN {}\n",
+      tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride, 1,
+      gemm_pixel_blocks);
   source += detail::conv2d_common_glsl;
   source += "\n#line 1\n";  // compiler messages count lines of the kernel file
   source += kernel;
@@ -99,6 +103,8 @@ std::string_view to_string(conv2d_kernel kernel) noexcept {
     case conv2d_kernel::automatic: return "automatic";
     case conv2d_kernel::direct: return "direct";
     case conv2d_kernel::tiled: return "tiled";
+    case conv2d_kernel::gemm: return "gemm";
+    case conv2d_kernel::gemm_wide: return "gemm_wide";
   }
   return "?";
 }
@@ -107,6 +113,16 @@ gpu::result<conv2d_path> parse_conv2d_path(std::string_view text) {
   if (text == "zero-copy" || text == "zero_copy") return conv2d_path::zero_copy;
   if (text == "staging") return conv2d_path::staging;
   return make_error(error_kind::validation, fmt::format("path '{}': use zero-copy or staging", text));
+}
+
+gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text) {
+  if (text == "auto" || text == "automatic") return conv2d_kernel::automatic;
+  for (const conv2d_kernel k :
+       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
+    if (text == to_string(k)) return k;
+  }
+  return make_error(error_kind::validation,
+                    fmt::format("kernel '{}': use auto, direct, tiled, gemm or gemm_wide", text));
 }
 
 // --- conv2d_kernels -------------------------------------------------------------------------
@@ -118,13 +134,20 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
     return std::static_pointer_cast<const conv2d_kernels>(cached);
   }
   auto kernels = std::make_shared<conv2d_kernels>();
-  const std::pair<gpu::compute_program*, std::pair<const char*, std::string_view>> programs[] = {
-      {&kernels->direct_, {"conv2d_direct.comp", detail::conv2d_direct_comp}},
-      {&kernels->tiled_, {"conv2d_tiled.comp", detail::conv2d_tiled_comp}}};
-  for (const auto& [program, named] : programs) {
-    auto made = gpu::compute_program::create(ctx, program_source(named.second));
+  struct program_spec {
+    gpu::compute_program* program;
+    const char* file;
+    std::string_view text;
+    int gemm_pixel_blocks;
+  };
+  const program_spec programs[] = {{&kernels->direct_, "conv2d_direct.comp", detail::conv2d_direct_comp, 1},
+                                   {&kernels->tiled_, "conv2d_tiled.comp", detail::conv2d_tiled_comp, 1},
+                                   {&kernels->gemm_, "conv2d_gemm.comp", detail::conv2d_gemm_comp, 1},
+                                   {&kernels->gemm_wide_, "conv2d_gemm.comp (wide)", detail::conv2d_gemm_comp, 2}};
+  for (const auto& [program, file, text, gemm_pixel_blocks] : programs) {
+    auto made = gpu::compute_program::create(ctx, program_source(text, gemm_pixel_blocks));
     if (!made) {
-      return make_error(made.error().kind, fmt::format("{}: {}", named.first, made.error().message));
+      return make_error(made.error().kind, fmt::format("{}: {}", file, made.error().message));
     }
     *program = std::move(*made);
   }
@@ -141,16 +164,30 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
       return shape.groups == 1 && shape.dilation_h == 1 && shape.dilation_w == 1 && shape.r == shape.s &&
              (shape.r == 1 || shape.r == 3) && shape.r <= tiled_params::max_kernel &&
              shape.stride_h == shape.stride_w && shape.stride_h <= tiled_params::max_stride;
+    case conv2d_kernel::gemm:
+    case conv2d_kernel::gemm_wide: return shape.groups == 1;
   }
   return false;
 }
 
-conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape) noexcept {
-  return supports(conv2d_kernel::tiled, shape) ? conv2d_kernel::tiled : conv2d_kernel::direct;
+conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool input_over_bus) noexcept {
+  if (shape.groups != 1) return conv2d_kernel::direct;
+  const bool rereads_input = input_over_bus && shape.r * shape.s > 1;
+  if ((shape.k < gemm_min_channels || rereads_input) && supports(conv2d_kernel::tiled, shape)) {
+    return conv2d_kernel::tiled;
+  }
+  const std::uint64_t wide_tiles =
+      ceil_div(std::uint64_t{shape.n} * shape.p() * shape.q(), 128) * ceil_div(shape.k, 64);
+  return wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide : conv2d_kernel::gemm;
 }
 
 const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const noexcept {
-  return kernel == conv2d_kernel::tiled ? tiled_ : direct_;
+  switch (kernel) {
+    case conv2d_kernel::tiled: return tiled_;
+    case conv2d_kernel::gemm: return gemm_;
+    case conv2d_kernel::gemm_wide: return gemm_wide_;
+    default: return direct_;
+  }
 }
 
 // --- conv2d_session -------------------------------------------------------------------------
@@ -169,8 +206,8 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   }
   if (!conv2d_kernels::supports(options.kernel, shape)) {
     return make_error(error_kind::validation,
-                      fmt::format("kernel {} cannot run shape '{}' (tiled needs groups 1, dilation 1, 1x1 or 3x3, "
-                                  "equal strides <= {})",
+                      fmt::format("kernel {} cannot run shape '{}' (gemm needs groups 1; tiled needs groups 1, "
+                                  "dilation 1, 1x1 or 3x3, equal strides <= {})",
                                   to_string(options.kernel), shape.to_string(), tiled_params::max_stride));
   }
   conv2d_session session;
@@ -178,7 +215,9 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   session.kernels_ = std::move(kernels);
   session.shape_ = shape;
   session.path_ = options.path;
-  session.kernel_ = options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape) : options.kernel;
+  session.kernel_ = options.kernel == conv2d_kernel::automatic
+                        ? conv2d_kernels::pick(shape, conv2d_kernels::input_over_bus(ctx.caps(), options.path))
+                        : options.kernel;
   session.timeout_ = options.timeout;
 
   const auto weights_desc = [&](std::uint64_t count, const char* what) {
@@ -206,7 +245,10 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
                                                           static_cast<const void*>(input->cpu_view().data()),
                                                           static_cast<const void*>(output->cpu_view().data())));
     }
-    session.slots_.push_back(slot{.input = std::move(*input), .output = std::move(*output), .done = {}});
+    session.slots_.push_back(slot{.input = std::move(*input),
+                                  .output = std::move(*output),
+                                  .done = {},
+                                  .timer = options.time_kernel ? gpu::gpu_timer::create() : gpu::gpu_timer{}});
   }
   return session;
 }
@@ -285,6 +327,7 @@ gpu::result<std::span<const float>> conv2d_session::finish() {
   if (in_flight_ == 0) return make_error(error_kind::validation, "finish: no slot is in flight");
   slot& s = slots_[oldest_];
   if (auto waited = s.done.wait(timeout_); !waited) return std::unexpected(waited.error());
+  kernel_time_ = s.timer.read();
   // Mapped: dispatch() put the client-mapped barrier before the slot's fence, just waited on,
   // so a second fence (make_visible_to_cpu) would only cost another round trip. Staging: the
   // readback copy.
@@ -296,7 +339,26 @@ gpu::result<std::span<const float>> conv2d_session::finish() {
   return std::span<const float>(floats(s.output, shape_.output_elements()));
 }
 
-void conv2d_session::dispatch(const slot& s) const {
+gpu::result<std::vector<std::chrono::nanoseconds>> conv2d_session::time_dispatches(int count) {
+  if (in_flight_ > 0 || begun_ || !kernel_time_) {
+    return make_error(error_kind::validation,
+                      "time_dispatches: needs an idle session whose last run was timed (time_kernel, then run())");
+  }
+  const slot& s = slots_[(oldest_ + depth() - 1) % depth()];
+  std::vector<gpu::gpu_timer> timers;
+  for (int i = 0; i < count; ++i) {
+    timers.push_back(gpu::gpu_timer::create());
+    timers.back().begin();
+    dispatch(s, false);
+    timers.back().end();
+  }
+  if (auto waited = gpu::fence::insert(*ctx_).wait(timeout_); !waited) return std::unexpected(waited.error());
+  std::vector<std::chrono::nanoseconds> times;
+  for (const gpu::gpu_timer& timer : timers) times.push_back(timer.read().value_or(std::chrono::nanoseconds{0}));
+  return times;
+}
+
+void conv2d_session::dispatch(const slot& s, bool timed) const {
   const conv2d_shape& sh = shape_;
   const gpu::compute_program& program = kernels_->program(kernel_);
   const GLuint name = program.gl_name();
@@ -321,10 +383,18 @@ void conv2d_session::dispatch(const slot& s) const {
     // A group computes a local.x by local.y tile of output pixels for out_channels channels.
     groups = {ceil_div(sh.p(), local[1]) * ceil_div(sh.q(), local[0]), ceil_div(sh.k, tiled_params::out_channels),
               ceil_div(sh.n, local[2])};
+  } else if (kernel_ == conv2d_kernel::gemm || kernel_ == conv2d_kernel::gemm_wide) {
+    // A group computes 4 * local.x pixels (over all images), twice that for the wide one, by
+    // 4 * local.y output channels.
+    const std::uint64_t pixel_blocks = kernel_ == conv2d_kernel::gemm_wide ? 2 : 1;
+    groups = {ceil_div(std::uint64_t{sh.n} * sh.p() * sh.q(), 4 * local[0] * pixel_blocks),
+              ceil_div(sh.k, 4 * local[1]), 1};
   } else {
     groups = {ceil_div(std::uint64_t{sh.p()} * sh.q(), local[0]), ceil_div(sh.k, local[1]), ceil_div(sh.n, local[2])};
   }
+  if (timed) s.timer.begin();
   glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
+  if (timed) s.timer.end();
   // Shader writes -> later reads through a persistent map (and, for staging, the API readback).
   glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
 }

@@ -9,5 +9,6 @@ namespace gpusoak::kernels::detail {
 extern const std::string_view conv2d_common_glsl;  // buffer bindings and uniforms of every kernel
 extern const std::string_view conv2d_direct_comp;
 extern const std::string_view conv2d_tiled_comp;
+extern const std::string_view conv2d_gemm_comp;
 
 }  // namespace gpusoak::kernels::detail

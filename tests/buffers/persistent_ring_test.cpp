@@ -84,8 +84,13 @@ TEST(RingProtocol, WaitsAndCountsWhenTheGpuIsBehind) {
   glDeleteBuffers(1, &results);
   const auto stats = ctx->counters().snapshot();
   // A synchronous driver (llvmpipe) passes every fence before acquire polls it: no block. An
-  // asynchronous GPU blocks; either way each block is counted, with its time.
-  EXPECT_EQ(stats.fence_waits, ring->blocked_acquisitions());
+  // asynchronous GPU blocks; each block is counted, with its time. The GPU can pass a fence
+  // between acquire's check and the wait's own first poll (seen on the H100: 3 found behind, 2
+  // blocked), so the real blocks are at most the acquisitions that found the GPU behind.
+  EXPECT_LE(stats.fence_waits, ring->blocked_acquisitions());
+  if (ring->blocked_acquisitions() == 0) {
+    EXPECT_EQ(stats.fence_waits, 0u);
+  }
   if (stats.fence_waits == 0) {
     EXPECT_EQ(stats.fence_wait_ns, 0u);
   }

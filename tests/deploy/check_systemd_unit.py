@@ -7,7 +7,10 @@
      scores 3.5 today), so removing hardening options fails;
   3. the ExecStart command line, run by /bin/sh with the env file's settings and a stand-in
      gpusoakd that prints its argv: the flags gpusoakd gets (optional ones dropped when empty);
-  4. `systemd-sysusers --dry-run` on the sysusers file, in an empty root.
+  4. `systemd-sysusers --dry-run` on the sysusers file, in an empty root;
+  5. the settings docs/security.md relies on, each on its own (the exposure score alone can stay
+     under the threshold with one of them gone): User= names a user that is not root,
+     NoNewPrivileges=yes, and an empty CapabilityBoundingSet=.
 
 Works in a container: verify and security --offline read files only and need no running
 systemd. Usage: check_systemd_unit.py --unit FILE --env FILE --sysusers FILE
@@ -52,6 +55,32 @@ def argv_for(unit_text, env, tmp):
     return r.stdout.splitlines()
 
 
+def service_settings(unit_text):
+    """[Service] key -> list of values, in order (a key may repeat)."""
+    out, section = {}, None
+    for line in unit_text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section == "Service" and "=" in line and not line.startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            out.setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def privilege_problems(unit_text):
+    settings = service_settings(unit_text)
+    problems = []
+    users = settings.get("User", [])
+    if not users or users[-1] in ("", "root", "0"):
+        problems.append(f"User= must name a dedicated non-root user (docs/security.md); the unit has {users or 'none'}")
+    if settings.get("NoNewPrivileges", [""])[-1] not in ("yes", "true", "1", "on"):
+        problems.append("NoNewPrivileges=yes is missing: the daemon and what it runs must not gain privileges")
+    if settings.get("CapabilityBoundingSet", ["unset"])[-1] != "":
+        problems.append("CapabilityBoundingSet= must be empty: gpusoakd needs no capability")
+    return problems
+
+
 def parse_env(path):
     env = {}
     with open(path) as f:
@@ -85,6 +114,8 @@ def main():
         complaints = (r.stdout + r.stderr).strip()
         if r.returncode != 0 or complaints:
             problems.append(f"systemd-analyze verify: {complaints or 'exit ' + str(r.returncode)}")
+
+        problems += privilege_problems(unit_text)
 
         r = run(["systemd-analyze", "security", "--offline=true", f"--threshold={EXPOSURE_THRESHOLD}", unit])
         if r.returncode != 0:

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -24,14 +25,22 @@ namespace gpusoak::test {
 
 class daemon_process {
  public:
-  // Starts GPUSOAKD_BINARY with --listen 127.0.0.1:0 --state-dir `state` and `extra` flags, and
-  // waits until it wrote its address and answers /healthz.
-  daemon_process(std::filesystem::path state, std::vector<std::string> extra = {}) : state_(std::move(state)) {
+  // The gpusoakd this build made, or $GPUSOAK_GPUSOAKD where the tests run from a packed copy
+  // (bench/gpu-run on the lent GPU) and the build's path does not exist.
+  static std::string binary() {
+    const char* packed = std::getenv("GPUSOAK_GPUSOAKD");
+    return packed != nullptr && *packed != '\0' ? packed : GPUSOAKD_BINARY;
+  }
+  // Starts binary() with --listen 127.0.0.1:0 --state-dir `state` and `extra` flags, and
+  // waits until it wrote its address and answers /healthz. Its output goes to `log_file` (default:
+  // gpusoakd.log in the state dir; elsewhere when the test fills that dir's disk).
+  daemon_process(std::filesystem::path state, std::vector<std::string> extra = {}, std::filesystem::path log_file = {})
+      : state_(std::move(state)), log_(log_file.empty() ? state_ / "gpusoakd.log" : std::move(log_file)) {
     std::filesystem::create_directories(state_);
     std::filesystem::remove(state_ / "address");
-    std::vector<std::string> args{GPUSOAKD_BINARY, "--listen", "127.0.0.1:0", "--state-dir", state_.string()};
+    std::vector<std::string> args{binary(), "--listen", "127.0.0.1:0", "--state-dir", state_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = spawn(args, state_ / "gpusoakd.log");
+    pid_ = spawn(args, log_);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       std::ifstream address(state_ / "address");
@@ -74,9 +83,10 @@ class daemon_process {
   }
 
   [[nodiscard]] bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
   [[nodiscard]] std::string log() const {
-    std::ifstream file(state_ / "gpusoakd.log");
+    std::ifstream file(log_);
     std::ostringstream text;
     text << file.rdbuf();
     return text.str();
@@ -84,7 +94,7 @@ class daemon_process {
 
   // Runs gpusoakd with `args` to its exit (for flags it must refuse); returns the exit status.
   static int run_to_exit(const std::vector<std::string>& args, const std::filesystem::path& log_file) {
-    std::vector<std::string> full{GPUSOAKD_BINARY};
+    std::vector<std::string> full{binary()};
     full.insert(full.end(), args.begin(), args.end());
     const pid_t pid = spawn(full, log_file);
     int status = 0;
@@ -102,6 +112,7 @@ class daemon_process {
   }
 
   std::filesystem::path state_;
+  std::filesystem::path log_;
   pid_t pid_ = -1;
   std::optional<harness::daemon_url> url_;
 };

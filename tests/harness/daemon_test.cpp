@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -317,13 +318,25 @@ TEST_F(daemon_test, sigterm_exits_0_and_the_next_start_resumes) {
   EXPECT_EQ(wait_final(d, id)["state"], "passed");
 }
 
-// checks token auth both ways: POST needs the bearer token, GET stays open; and that gpusoakd
-// refuses a non-loopback address without a token file
+// checks token auth both ways: POST needs the bearer token, GET stays open; that gpusoakd
+// refuses a non-loopback address without a token file; and that it warns about a token file
+// every local user can read (only then)
 TEST_F(daemon_test, token_auth_both_ways_and_no_open_non_loopback) {
   const auto token_file = dir_ / "token";
   const std::string token = "0123456789abcdef0123456789abcdef";
   std::ofstream(token_file) << token << "\n";
+  std::filesystem::permissions(token_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   test::daemon_process d(dir_ / "state", {"--token-file", token_file.string()});
+  EXPECT_EQ(d.log().find("readable by every user"), std::string::npos) << d.log();
+  {
+    const auto shared_file = dir_ / "shared-token";
+    std::ofstream(shared_file) << token << "\n";
+    std::filesystem::permissions(shared_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                                  std::filesystem::perms::group_read |
+                                                  std::filesystem::perms::others_read);
+    test::daemon_process shared(dir_ / "state-shared", {"--token-file", shared_file.string()});
+    EXPECT_NE(shared.log().find("readable by every user"), std::string::npos) << shared.log();
+  }
   const std::string body = start_body(short_plan);
   EXPECT_EQ(d.call("POST", "/api/v1/runs", body).status, 401);
   EXPECT_EQ(d.call("POST", "/api/v1/runs", body, std::string("wrong-token-wrong-token")).status, 401);

@@ -51,6 +51,7 @@ struct synthetic_options {
   int times = 40;              // sample times; each has one sample per scenario
   bool hot_copies_key = true;  // extra_json carries copies_total{path="hot"}
   std::string plan_text = report_plan_yaml;
+  harness::timestamp created_at = harness::now_timestamp();  // the run id's date comes from it
 };
 
 // Throws (failing the test) when the store refuses a write.
@@ -60,8 +61,11 @@ inline synthetic_run make_synthetic_run(harness::run_store& store, const synthet
     if (!r) throw std::runtime_error(std::string(what) + ": " + r.error().message);
   };
   synthetic_run run;
-  auto id =
-      store.create_run({.plan_name = "report-test", .plan_text = options.plan_text, .device = "1", .time_scale = 0.5});
+  auto id = store.create_run({.plan_name = "report-test",
+                              .plan_text = options.plan_text,
+                              .device = "1",
+                              .time_scale = 0.5,
+                              .created_at = options.created_at});
   if (!id) throw std::runtime_error(id.error().message);
   run.id = *id;
   const auto start = now_timestamp();

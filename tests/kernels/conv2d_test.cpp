@@ -209,7 +209,8 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
   for (int i = 0; i < shapes_per_family; ++i) {
     const conv2d_shape shape = GetParam().draw(rng);
     ASSERT_TRUE(shape.validate()) << shape.to_string() << ": " << shape.validate().error().message;
-    for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled}) {
+    for (const conv2d_kernel kernel :
+         {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
       if (!conv2d_kernels::supports(kernel, shape)) continue;
       for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
         if (path == conv2d_path::staging && i > 0) continue;
@@ -224,17 +225,42 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dFamily, ::testing::ValuesIn(families),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// checks that the dispatcher picks the tiled kernel for the common cases and direct otherwise
-TEST(Conv2dDispatch, PicksTiledForCommonShapes) {
+// checks that the dispatcher picks gemm for many output channels, tiled for few where it
+// applies, gemm for the other ungrouped shapes and direct for grouped ones
+TEST(Conv2dDispatch, PicksGemmTiledOrDirectByShape) {
   auto shape = [](const char* text) { return *parse_conv2d_shape(text); };
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 s2 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::direct);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K32 3x3 s2 p1")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::direct);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::direct);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 16x16 K64 3x3 g2")), conv2d_kernel::direct);
+  // At least 256 tiles of 64x128: the wide gemm.
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C128 28x28 K128 3x3 p1")), conv2d_kernel::gemm_wide);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm_wide);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N8 C64 56x56 K64 3x3 p1")), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N4 C128 28x28 K128 3x3 p1")), conv2d_kernel::gemm);
+  // Input read over a bus: tiled for 3x3 (gemm would read each element 9 times), gemm for 1x1.
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1"), true), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1"), true), conv2d_kernel::gemm);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5"), true), conv2d_kernel::gemm);
+}
+
+// checks the kernel names the benchmark's --kernel flag takes, and a clear error otherwise
+TEST(Conv2dDispatch, ParsesKernelNames) {
+  EXPECT_EQ(parse_conv2d_kernel("auto"), conv2d_kernel::automatic);
+  for (const conv2d_kernel k :
+       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
+    EXPECT_EQ(parse_conv2d_kernel(to_string(k)), k);
+  }
+  auto bad = parse_conv2d_kernel("winograd");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("use auto, direct, tiled, gemm or gemm_wide"), std::string::npos);
 }
 
 // checks a shape large enough for several tiles in each direction and more than one channel
@@ -261,14 +287,22 @@ TEST(Conv2dKernels, CompiledOncePerContext) {
   EXPECT_NE(other, nullptr);
 }
 
-TEST(Conv2dKernels, TiledAndDirectAgreeOnAMidSizedShape) {
+TEST(Conv2dKernels, EveryKernelMatchesOnAMidSizedShape) {
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);
   auto kernels = conv2d_kernels::create(*ctx);
   ASSERT_TRUE(kernels) << kernels.error().message;
   rng_t rng(test::test_seed());
   const conv2d_shape shape = *parse_conv2d_shape("N2 C19 37x45 K21 3x3 p1 bias");
-  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled}) {
+  // gemm: K past one 64-channel tile, C*R*S (171) not a multiple of its 16-element chunks, and
+  // 64-pixel tiles that straddle rows and images; stride 2 for the im2col decode.
+  const conv2d_shape wide = *parse_conv2d_shape("N2 C19 37x45 K70 3x3 s2 p1 bias");
+  for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
+    EXPECT_LT(run_once(*ctx, *kernels, wide, kernel, conv2d_path::zero_copy, rng), test::tolerance)
+        << to_string(kernel) << " " << wide.to_string();
+  }
+  for (const conv2d_kernel kernel :
+       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
     EXPECT_LT(run_once(*ctx, *kernels, shape, kernel, conv2d_path::zero_copy, rng), test::tolerance)
         << to_string(kernel);
   }
@@ -334,4 +368,70 @@ TEST(Conv2dSession, RefusesTiledForADilatedShape) {
 }
 
 }  // namespace
+}  // namespace gpusoak::kernels
+
+namespace gpusoak::kernels {
+
+// checks the GPU timer around each dispatch: present and plausible (positive, within the
+// batch's wall time) with time_kernel, absent without it, on both paths
+TEST(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  rng_t rng(test::test_seed());
+  const conv2d_shape shape = *parse_conv2d_shape("N1 C8 24x24 K40 3x3 p1");
+  for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
+    for (const bool timed : {false, true}) {
+      auto session = conv2d_session::create(*ctx, *kernels, shape, {.path = path, .time_kernel = timed});
+      ASSERT_TRUE(session) << session.error().message;
+      EXPECT_FALSE(session->kernel_time()) << "nothing has finished yet";
+      test::fill_weights(*session, rng);
+      ASSERT_TRUE(session->commit_weights());
+      test::fill_random(session->input(), rng);
+      const auto start = std::chrono::steady_clock::now();
+      auto out = session->run();
+      const auto wall = std::chrono::steady_clock::now() - start;
+      ASSERT_TRUE(out) << out.error().message;
+      const auto gpu_time = session->kernel_time();
+      ASSERT_EQ(gpu_time.has_value(), timed) << to_string(path);
+      if (timed) {
+        EXPECT_GT(gpu_time->count(), 0) << to_string(path);
+        EXPECT_LE(*gpu_time, wall) << to_string(path);
+      }
+    }
+  }
+}
+
+}  // namespace gpusoak::kernels
+
+namespace gpusoak::kernels {
+
+// checks the back-to-back profiling dispatches: refused before a timed run, then one GPU time
+// per dispatch, and the output still right afterwards (the kernel rewrote the same values)
+TEST(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  rng_t rng(test::test_seed());
+  const conv2d_shape shape = *parse_conv2d_shape("N1 C6 15x13 K36 3x3 p1 bias");
+  auto session = conv2d_session::create(*ctx, *kernels, shape, {.time_kernel = true});
+  ASSERT_TRUE(session) << session.error().message;
+  EXPECT_FALSE(session->time_dispatches(3)) << "nothing has run yet";
+  const test::conv2d_data data = test::fill_weights(*session, rng);
+  ASSERT_TRUE(session->commit_weights());
+  ASSERT_TRUE(session->poison_outputs());
+  rng_t twin = rng;
+  test::fill_random(session->input(), rng);
+  std::vector<float> input(shape.input_elements());
+  test::fill_random(input, twin);
+  auto first = session->run();
+  ASSERT_TRUE(first) << first.error().message;
+  auto times = session->time_dispatches(5);
+  ASSERT_TRUE(times) << times.error().message;
+  EXPECT_EQ(times->size(), 5u);
+  EXPECT_LT(test::error_vs_reference(shape, input, data, *first), test::tolerance);
+}
+
 }  // namespace gpusoak::kernels

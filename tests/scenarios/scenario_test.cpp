@@ -66,7 +66,15 @@ step_result run_with_fault(scenario& s, gpu::context& ctx, fault f, int steps) {
   if (!set) return total;
   const step_result clean = s.step(ctx);
   EXPECT_FALSE(clean.failed()) << failures_text(clean);
-  EXPECT_TRUE(s.inject(f));
+  // A fault needs something to hit: a random step can leave nothing live (fragmentation frees
+  // every block now and then), so clean steps go on until the fault lands, a bounded number.
+  bool injected = s.inject(f);
+  for (int tries = 0; !injected && tries < 20; ++tries) {
+    const step_result more = s.step(ctx);
+    EXPECT_FALSE(more.failed()) << failures_text(more);
+    injected = s.inject(f);
+  }
+  EXPECT_TRUE(injected);
   for (int i = 0; i < steps; ++i) total.merge(s.step(ctx));
   total.merge(s.teardown(ctx));
   return total;

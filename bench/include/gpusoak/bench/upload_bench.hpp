@@ -26,6 +26,7 @@ struct upload_bench_options {
   int trials = 15;                   // per cell (median and p99 over these); sizes >= 16 MiB
                                      // use at most 5, recorded per row
   int pipeline_depth = 3;            // ring segments (buffers) for the pipelined mode, >= 2
+  int producer_threads = 1;          // threads writing each upload from 4 MiB up, >= 1
   std::string json_path;             // "" = no JSON file
   gpu::context_options context;      // which backend/device/mask
 };

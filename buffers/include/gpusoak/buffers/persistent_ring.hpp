@@ -61,7 +61,8 @@ class persistent_ring {
   [[nodiscard]] std::uint64_t segment_stride() const noexcept { return stride_; }
   [[nodiscard]] std::uint32_t segment_count() const noexcept;
   [[nodiscard]] const unified_buffer& buffer() const noexcept { return buffer_; }
-  // Acquisitions that had to block on the GPU.
+  // Acquisitions that found their segment's fence not yet passed, and so waited on it. The GPU
+  // may pass it before the wait's first poll: the context's fence_waits counts only real blocks.
   [[nodiscard]] std::uint64_t blocked_acquisitions() const noexcept { return blocked_; }
 
  private:

@@ -32,6 +32,8 @@ class daemon_metrics {
   void run_finished(int device, run_state state);
 
   void request_answered(int http_status);
+  // Whether the run store's writes fail for lack of space (run_store::out_of_space).
+  void store_out_of_space(bool full);
 
   // The text exposition of every metric (RSS refreshed first).
   [[nodiscard]] std::string serialize();

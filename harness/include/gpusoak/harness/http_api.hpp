@@ -14,7 +14,8 @@
 //   GET  /metrics                     -> Prometheus text format
 //
 // With a token set, POST requests need "Authorization: Bearer <token>" (401 otherwise); GET stays
-// open. Nothing here throws: a handler failure is a 500 with its message.
+// open. A POST carrying an Origin header (a web page's) is refused with 403, token or not
+// (docs/security.md). Nothing here throws: a handler failure is a 500 with its message.
 #pragma once
 
 #include <boost/beast/http/message.hpp>

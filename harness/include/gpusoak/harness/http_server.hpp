@@ -1,6 +1,9 @@
 // The daemon's HTTP/1.1 server on Boost.Beast: one io_context thread, one coroutine-free async
-// session per connection, keep-alive, bounded headers and bodies, and a deadline per request so a
-// slow client cannot hold a connection open. Requests go to a handler (handle_request).
+// session per connection, keep-alive, bounded headers (16 KiB, 100 fields) and bodies, and a
+// deadline per request so a slow client cannot hold a connection open. A request that does not
+// parse, frames its body ambiguously (a Transfer-Encoding other than chunked), lacks Host in
+// HTTP/1.1 or arrives too slowly gets a 4xx naming the problem and a closed connection; the others
+// go to a handler (handle_request).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -18,9 +21,11 @@ namespace gpusoak::harness {
 
 struct http_server_options {
   std::string address = "127.0.0.1";
-  unsigned short port = 9464;                // 0: any free port (see local_port())
-  std::size_t body_limit = 1 << 20;          // bytes; larger bodies get 413
-  std::chrono::seconds request_timeout{10};  // to read one whole request; then the connection closes
+  unsigned short port = 9464;        // 0: any free port (see local_port())
+  std::size_t body_limit = 1 << 20;  // bytes; larger bodies get 413
+  // To read one whole request; then a started request gets 408 and the connection closes (an idle
+  // keep-alive connection just closes). Also bounds writing one response.
+  std::chrono::milliseconds request_timeout{10'000};
 };
 
 using http_handler = std::function<http_response(const http_request&)>;

@@ -63,6 +63,13 @@ struct live_status {
   bool stopping = false;    // a stop was requested
 };
 
+// How a run ended here when the store could not record it (its disk full): the API shows this
+// instead of the stored state for as long as the daemon runs.
+struct unstored_end {
+  run_state state = run_state::interrupted;
+  std::string reason;
+};
+
 class run_manager {
  public:
   run_manager(run_store& store, daemon_metrics* metrics, run_manager_options options);
@@ -71,7 +78,8 @@ class run_manager {
   run_manager& operator=(const run_manager&) = delete;
 
   // Validates the plan (name, YAML, devices, time scale) and starts one run per device. 400 on a
-  // bad request or plan, 404 on an unknown plan name, 409 when a device is busy.
+  // bad request or plan, 404 on an unknown plan name, 409 when a device is busy, 507 when the
+  // store has no room for the run.
   [[nodiscard]] request_result<std::vector<started_run>> start(const run_request& request);
 
   // Asks an active run to stop after its current step (it ends aborted). 404 unknown, 409 not
@@ -81,6 +89,8 @@ class run_manager {
   [[nodiscard]] std::optional<live_status> live(std::string_view run_id) const;
   // Devices with an active run, and the run ids.
   [[nodiscard]] std::vector<started_run> active() const;
+  // The end of a run that the store could not record, if any.
+  [[nodiscard]] std::optional<unstored_end> unstored(std::string_view run_id) const;
 
   // At start-up: marks runs a dead process left running as interrupted and resumes every
   // interrupted run on its device. Returns the resumed run ids.

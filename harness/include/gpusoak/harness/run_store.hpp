@@ -132,6 +132,9 @@ struct store_settings {
 // locking out of our way. One process per file: recover_interrupted() assumes no other
 // process is writing runs to it. A moved-from store may only be destroyed or assigned to.
 // Do not fork() with a store open (SQLite's rule): open one in the child instead.
+// Whether `e`, from a run_store call, is a write that failed for lack of space.
+[[nodiscard]] bool is_out_of_space(const gpu::buffer_error& e) noexcept;
+
 class run_store {
  public:
   // Opens (creating if needed) the store at `path` and its schema.
@@ -186,6 +189,13 @@ class run_store {
   // t, and returns those runs so the daemon can resume each from last_sample_t. One
   // transaction: all or none.
   [[nodiscard]] gpu::result<std::vector<run_record>> recover_interrupted();
+
+  // Set while writes fail for lack of space: the disk is full (SQLITE_FULL, ENOSPC), a quota is
+  // used up (EDQUOT) or the process's file size limit is reached (EFBIG; the daemon ignores
+  // SIGXFSZ). The text starts "disk full: ", names the file and what to do; the failed call's
+  // error carries the same text (is_out_of_space). Cleared by the next call that changes rows (a
+  // small write may fit where the failed one did not). Reads go on working meanwhile.
+  [[nodiscard]] std::optional<std::string> out_of_space() const;
 
   // PRAGMA integrity_check; `internal` with SQLite's findings when it is not "ok".
   [[nodiscard]] gpu::result<void> integrity_check();

@@ -96,10 +96,11 @@ struct soak_options {
 
 struct soak_outcome {
   std::string run_id;
-  run_state state = run_state::could_not_run;  // interrupted when stopped by stop_request::interrupt
-  int exit_code = gate_exit_could_not_run;     // 0 passed, 1 failed, 2 could not run, 3 aborted
-  std::string reason;                          // why, in one line
-  std::optional<gate_report> report;           // when the gate ran
+  // interrupted when stopped by stop_request::interrupt or by a full disk (run_store::out_of_space)
+  run_state state = run_state::could_not_run;
+  int exit_code = gate_exit_could_not_run;  // 0 passed, 1 failed, 2 could not run, 3 aborted
+  std::string reason;                       // why, in one line
+  std::optional<gate_report> report;        // when the gate ran
 };
 
 // The device a run is bound to, as stored with it ("egl_device:0").
@@ -111,7 +112,9 @@ struct soak_outcome {
 
 // Runs (or resumes, when it is interrupted) the stored run `run_id` of `plan`. Fails only when
 // the run cannot be marked running; everything after that (no context, a store write failing
-// mid-run) ends the run could_not_run and is reported in the outcome.
+// mid-run) ends the run could_not_run and is reported in the outcome, except a write failing for
+// lack of space: that stops the run as interrupted (the reason names the full disk), to resume
+// from its last stored sample once there is space. Its stored state may then still read running.
 [[nodiscard]] gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view run_id,
                                                      run_store& store, const soak_options& options);
 

@@ -1,7 +1,10 @@
 // conv2d forward on GL compute shaders, over unified buffers.
 //
-// conv2d_kernels compiles the shaders once per context (direct: any shape; tiled: shared memory,
-// several outputs per invocation, for the common 1x1/3x3 cases) and picks one per shape.
+// conv2d_kernels compiles the shaders once per context and picks one per shape: direct (any
+// shape, one output per invocation), tiled (groups 1, 1x1/3x3: the input patch in shared memory,
+// 8 channels per invocation), gemm (groups 1, any kernel: an implicit GEMM, 64x64 tiles, a 4x4
+// register block per invocation) and gemm_wide (the same with 64x128 tiles and 4x8 blocks, for
+// problems large enough to fill the GPU with them). docs/mapping_strategies.md has the numbers.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
 //   path        input (per batch)                  weights, bias         output
@@ -29,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -36,17 +40,20 @@
 #include "gpusoak/buffers/compute_program.hpp"
 #include "gpusoak/buffers/context.hpp"
 #include "gpusoak/buffers/fence.hpp"
+#include "gpusoak/buffers/gpu_timer.hpp"
 #include "gpusoak/buffers/unified_buffer.hpp"
 #include "gpusoak/kernels/conv2d_shape.hpp"
 
 namespace gpusoak::kernels {
 
 enum class conv2d_path { zero_copy, staging };
-enum class conv2d_kernel { automatic, direct, tiled };
+enum class conv2d_kernel { automatic, direct, tiled, gemm, gemm_wide };
 
 [[nodiscard]] std::string_view to_string(conv2d_path path) noexcept;
 [[nodiscard]] std::string_view to_string(conv2d_kernel kernel) noexcept;
 [[nodiscard]] gpu::result<conv2d_path> parse_conv2d_path(std::string_view text);  // "zero-copy", "staging"
+// "auto" (automatic), "direct", "tiled", "gemm", "gemm_wide".
+[[nodiscard]] gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text);
 
 // The tiled kernel's compile-time tiling, injected into the shader as #defines (the tile's
 // width and height are its work group size, read back from the program).
@@ -63,17 +70,33 @@ class conv2d_kernels {
   // context's cache (context::find_cached). `validation` carries the compiler log.
   [[nodiscard]] static gpu::result<std::shared_ptr<const conv2d_kernels>> create(gpu::context& ctx);
 
-  // tiled when groups == 1, dilation 1, R == S in {1, 3} and stride_h == stride_w <= 2;
-  // direct otherwise.
-  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape) noexcept;
+  // groups > 1: direct. Else tiled where it applies and either K < gemm_min_channels or the input
+  // is read over a bus (`input_over_bus`: a zero-copy input in host memory of a discrete GPU)
+  // with a kernel larger than 1x1: gemm reads each input element R*S times, tiled once per
+  // 8 output channels from shared memory. Else gemm_wide when the shape has at least
+  // gemm_wide_min_tiles of its 64x128 tiles, else gemm.
+  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool input_over_bus = false) noexcept;
+  // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
+  [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
+    return path == conv2d_path::zero_copy && !caps.uma;
+  }
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
   [[nodiscard]] const gpu::compute_program& program(conv2d_kernel kernel) const noexcept;
 
+  // Below this many output channels a 64-channel gemm tile is mostly idle; tiled's 8 fit.
+  static constexpr std::uint32_t gemm_min_channels = 32;
+  // H100: gemm_wide wins from 392 tiles (N32 C128 28x28: 0.53 against 0.65 ms; N32 C64 56x56,
+  // 784 tiles: 0.51 against 0.55) and loses at 196 (N8 C64 56x56: 0.22 against 0.15 ms): too
+  // few groups for 114 SMs. 64x64 tiles give twice as many.
+  static constexpr std::uint64_t gemm_wide_min_tiles = 256;
+
  private:
   gpu::compute_program direct_;
   gpu::compute_program tiled_;
+  gpu::compute_program gemm_;
+  gpu::compute_program gemm_wide_;
 };
 
 struct session_options {
@@ -83,6 +106,7 @@ struct session_options {
   std::chrono::nanoseconds timeout = std::chrono::seconds(60);  // per fence wait: a software
                                                                 // rasterizer takes seconds on large batches
   std::string tag = "conv2d";                                   // prefixes every buffer's tag
+  bool time_kernel = false;                                     // a GPU timer query around each dispatch: kernel_time()
 };
 
 class conv2d_session {
@@ -131,15 +155,25 @@ class conv2d_session {
   // Waits for the oldest slot in flight and returns its output (readable until the slot is
   // begun again). `validation` when none is in flight; a wait past the timeout is context_lost.
   [[nodiscard]] gpu::result<std::span<const float>> finish();
+  // With options.time_kernel: the GPU time of the dispatch of the slot finish() last returned
+  // (the kernel alone: on the staging path the upload comes before it). Empty otherwise.
+  [[nodiscard]] std::optional<std::chrono::nanoseconds> kernel_time() const noexcept { return kernel_time_; }
+  // Profiling: runs the kernel `count` times back to back on the slot finish() last returned
+  // (same input, output rewritten with the same values), each in its own timer query, and
+  // returns their GPU times. Back to back keeps the GPU at its working clock, as cuDNN's conv
+  // alone is timed; one dispatch between CPU work may run at an idle clock. `validation` when a
+  // slot is in flight or none has finished.
+  [[nodiscard]] gpu::result<std::vector<std::chrono::nanoseconds>> time_dispatches(int count);
 
  private:
   struct slot {
     gpu::unified_buffer input;
     gpu::unified_buffer output;
     gpu::fence done;
+    gpu::gpu_timer timer;
   };
   conv2d_session() = default;
-  void dispatch(const slot& s) const;
+  void dispatch(const slot& s, bool timed = true) const;
 
   gpu::context* ctx_ = nullptr;
   std::shared_ptr<const conv2d_kernels> kernels_;
@@ -154,6 +188,7 @@ class conv2d_session {
   std::uint32_t oldest_ = 0;  // the oldest slot in flight
   std::uint32_t in_flight_ = 0;
   bool begun_ = false;
+  std::optional<std::chrono::nanoseconds> kernel_time_;
 };
 
 }  // namespace gpusoak::kernels

@@ -1,0 +1,95 @@
+// The benchmark programs as bench/gpu-run uses them, on llvmpipe: every upload is read back and
+// checksummed by a shader, every conv2d output checked against the reference, so a producer or
+// kernel that writes wrong bytes fails here before it reaches a GPU table.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "conv2d_checks.hpp"  // test_seed
+#include "gpusoak/bench/conv2d_bench.hpp"
+#include "gpusoak/bench/upload_bench.hpp"
+#include "producer.hpp"
+#include "temp_dir.hpp"
+
+namespace gpusoak::bench {
+namespace {
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  return nlohmann::json::parse(file);
+}
+
+// checks that several producer threads write exactly the bytes one thread writes, at sizes
+// around the threshold, with tails that are not whole words or pages; the buffer is poisoned
+std::vector<std::uint64_t> sizes_to_try(std::mt19937_64& rng) {
+  std::vector<std::uint64_t> sizes = {detail::parallel_produce_min_bytes, detail::parallel_produce_min_bytes + 4,
+                                      detail::parallel_produce_min_bytes + 4096 * 3 + 13};
+  sizes.push_back(detail::parallel_produce_min_bytes + rng() % (1u << 20));
+  return sizes;
+}
+
+TEST(Producer, ThreadsWriteWhatOneThreadWrites) {
+  std::mt19937_64 rng(test::test_seed());
+  for (const std::uint64_t size : sizes_to_try(rng)) {
+    for (const int threads : {2, 3, 7}) {
+      const std::uint64_t seed = rng();
+      std::vector<std::byte> one(size, std::byte{0xa5}), many(size, std::byte{0x5a});
+      detail::produce(one, seed);
+      detail::produce(many, seed, threads);
+      EXPECT_TRUE(one == many) << size << " bytes, " << threads << " threads";
+    }
+  }
+}
+
+// checks the upload benchmark end to end with threaded producers: every upload's GPU-side
+// checksum matches, and the JSON carries the GPU read time
+TEST(UploadBench, ThreadedProducersPassTheShaderChecksum) {
+  test::temp_dir dir("gpusoak-bench");
+  upload_bench_options options;
+  options.sizes = {4096, detail::parallel_produce_min_bytes + 4096 + 12};
+  options.paths = {"persistent_coherent", "staging_copy"};
+  options.trials = 2;
+  options.producer_threads = 3;
+  options.json_path = (dir / "upload.json").string();
+  std::ostringstream out, progress;
+  ASSERT_EQ(run_upload_bench(options, out, progress), 0) << progress.str() << out.str();
+  const nlohmann::json j = read_json(dir / "upload.json");
+  int checks = 0;
+  for (const auto& cell : j.at("rows")) {
+    ASSERT_FALSE(cell.contains("skipped_reason")) << cell.dump();
+    EXPECT_EQ(cell.at("checksum_failures"), 0) << cell.dump();
+    checks += cell.at("checksum_checks").get<int>();
+    EXPECT_TRUE(cell.contains("gpu_read_us")) << cell.dump();
+  }
+  EXPECT_GE(checks, 8);
+  EXPECT_EQ(j.at("options").at("producer_threads"), 3);
+  EXPECT_NE(out.str().find("producer:     3 thread(s)"), std::string::npos) << out.str();
+}
+
+// checks the conv2d benchmark on the gemm kernel: the output matches the reference, and sync rows
+// carry the dispatch's GPU time while pipelined rows do not
+TEST(Conv2dBench, GemmRowsMatchTheReferenceAndCarryKernelTime) {
+  test::temp_dir dir("gpusoak-bench");
+  conv2d_bench_options options;
+  options.shapes = {"N1 C5 13x11 K40 3x3 p1 bias"};
+  options.kernel = kernels::conv2d_kernel::gemm;  // on a discrete GPU the zero-copy pick is tiled
+  options.iterations = 2;
+  options.json_path = (dir / "conv2d.json").string();
+  std::ostringstream out, progress;
+  ASSERT_EQ(run_conv2d_bench(options, out, progress), 0) << progress.str() << out.str();
+  const nlohmann::json j = read_json(dir / "conv2d.json");
+  ASSERT_EQ(j.at("cells").size(), 4u);  // two paths x two modes
+  for (const auto& cell : j.at("cells")) {
+    ASSERT_FALSE(cell.contains("error")) << cell.dump();
+    EXPECT_EQ(cell.at("kernel"), "gemm");
+    EXPECT_LT(cell.at("reference_error").get<double>(), 1e-4) << cell.dump();
+    EXPECT_EQ(cell.at("kernel_ms").is_null(), cell.at("mode") == "pipelined") << cell.dump();
+  }
+}
+
+}  // namespace
+}  // namespace gpusoak::bench
