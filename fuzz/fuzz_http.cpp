@@ -4,7 +4,8 @@
 // here, so a mutated length does not hide the handler). handle_request then answers it twice, over
 // a real run store and the shipped plans (tests/harness/api_fixture.hpp): once without a token and
 // once with one. Properties, besides no crash and no sanitizer report:
-//   - the status is 2xx, 4xx or 503, never a 500 or another 5xx: bad input is the client's error;
+//   - the status is 2xx, 4xx or 503, never a 500 or another 5xx: bad input is the client's error
+//     (507 needs a full disk, which the fixture's store never is);
 //   - every 4xx/503 is JSON {"error": "..."} with a message, and every JSON answer parses;
 //   - Content-Length matches the body;
 //   - no run starts (the manager is shut down): a request that passes validation gets 503, and
