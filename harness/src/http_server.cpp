@@ -146,6 +146,7 @@ class session : public std::enable_shared_from_this<session> {
       response = (*handler_)(request);
     } catch (const std::exception& e) {
       response = error_response(500, fmt::format("internal error: {}", e.what()), request.version());
+      if (options_.on_own_answer) options_.on_own_answer(500);
     }
     write(std::move(response), !request.keep_alive());
   }
@@ -169,6 +170,7 @@ class session : public std::enable_shared_from_this<session> {
   // in daemon_test's 2 MiB body on an idle machine). So after the answer: stop sending, and read and drop what still
   // arrives for at most a second ("lingering close"), then close.
   void answer_early(http_response response) {
+    if (options_.on_own_answer) options_.on_own_answer(response.result_int());
     response.keep_alive(false);
     response_ = std::make_shared<http_response>(std::move(response));
     stream_.expires_after(options_.request_timeout);

@@ -132,13 +132,6 @@ std::string big_plan() {
   return plan;
 }
 
-double scrape(const test::daemon_process& d, const std::string& series) {
-  const auto body = d.call("GET", "/metrics").body;
-  const auto at = body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(body.substr(at + series.size() + 2));
-}
-
 // The daemons' log, shown when the test failed (it goes with the test's temp dir).
 struct print_log_on_failure {
   std::filesystem::path log;
@@ -186,7 +179,7 @@ void fill_the_disk_under_a_run(const std::filesystem::path& state, const std::fi
     const auto health_json = test::body_json(health);
     EXPECT_EQ(health_json["status"], "degraded") << health.body;
     EXPECT_NE(health_json.value("store_error", "").find("disk full"), std::string::npos) << health.body;
-    EXPECT_EQ(scrape(d, "gpusoak_store_out_of_space"), 1);
+    EXPECT_EQ(test::scrape_one(d, "gpusoak_store_out_of_space"), 1);
     const auto refused = d.call("POST", "/api/v1/runs", json{{"plan_yaml", big_plan()}}.dump());
     EXPECT_EQ(refused.status, 507) << refused.body.substr(0, 300);
     EXPECT_NE(test::body_json(refused).value("error", "").find("disk full"), std::string::npos) << refused.body;
@@ -219,7 +212,7 @@ void fill_the_disk_under_a_run(const std::filesystem::path& state, const std::fi
       },
       30s, "the run resumed with new samples");
   EXPECT_EQ(test::body_json(d.call("GET", "/healthz"))["status"], "ok");
-  EXPECT_EQ(scrape(d, "gpusoak_store_out_of_space"), 0);
+  EXPECT_EQ(test::scrape_one(d, "gpusoak_store_out_of_space"), 0);
   EXPECT_EQ(d.call("POST", "/api/v1/runs/" + id + "/stop").status, 202);
   EXPECT_EQ(test::wait_final(d, id, 60s)["state"], "aborted");
   test::store_file file(db);

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -115,6 +116,7 @@ TEST_F(daemon_raw_http, malformed_requests_get_a_4xx_naming_the_problem) {
        431, "at most 100"},
       {"unknown method", "FOO /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405, "method FOO"},
   };
+  const auto counted_before = test::scrape(d, "gpusoak_http_requests_total");
   for (const auto& bad : table) {
     auto c = connect(d);
     c->send(bad.bytes);
@@ -129,6 +131,18 @@ TEST_F(daemon_raw_http, malformed_requests_get_a_4xx_naming_the_problem) {
     ASSERT_EQ(d.call("GET", "/healthz").status, 200) << "after " << bad.what;
   }
   std::cout << fmt::format("raw HTTP: {} malformed inputs, each a 4xx with its reason\n", table.size());
+
+  // Each answer is counted by its status, whether the server sent it before the API saw the
+  // request (400, 413, 431) or the API did (405): a dashboard sees malformed traffic.
+  std::map<int, int> sent;
+  for (const auto& bad : table) ++sent[bad.status];
+  const auto counted_after = test::scrape(d, "gpusoak_http_requests_total");
+  for (const auto& [status, count] : sent) {
+    const std::string series = fmt::format("gpusoak_http_requests_total{{code=\"{}\"}}", status);
+    const auto before = counted_before.contains(series) ? counted_before.at(series) : 0.0;
+    const auto after = counted_after.contains(series) ? counted_after.at(series) : 0.0;
+    EXPECT_EQ(after - before, count) << series;
+  }
 
   // The run went on through it all.
   const auto before = test::get_run(d, id).value("samples", 0);

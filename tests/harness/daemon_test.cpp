@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon_calls.hpp"
 #include "daemon_process.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/report.hpp"
@@ -31,56 +32,14 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using test::short_plan;
 
-json body_json(const http_reply& r) {
-  return json::parse(r.body, nullptr, false);
-}
+using test::body_json;
+using test::get_run;
+using test::scrape;
+using test::scrape_one;
+using test::wait_final;
 
 std::string start_body(const std::string& plan_yaml, double time_scale = 1.0) {
   return json{{"plan_yaml", plan_yaml}, {"time_scale", time_scale}}.dump();
-}
-
-// Samples of a metric from the text exposition: "name{labels}" -> value.
-std::map<std::string, double> scrape(const test::daemon_process& d, const std::string& name) {
-  const auto reply = d.call("GET", "/metrics");
-  EXPECT_EQ(reply.status, 200);
-  std::map<std::string, double> out;
-  std::istringstream lines(reply.body);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto space = line.rfind(' ');
-    const std::string series = line.substr(0, space);
-    if (series == name || series.starts_with(name + "{")) out[series] = std::stod(line.substr(space + 1));
-  }
-  return out;
-}
-
-double scrape_one(const test::daemon_process& d, const std::string& series) {
-  const auto name = series.substr(0, series.find('{'));
-  const auto all = scrape(d, name);
-  const auto it = all.find(series);
-  EXPECT_NE(it, all.end()) << series << " not in /metrics";
-  return it == all.end() ? -1 : it->second;
-}
-
-json get_run(const test::daemon_process& d, const std::string& id) {
-  const auto reply = d.call("GET", "/api/v1/runs/" + id);
-  EXPECT_EQ(reply.status, 200) << reply.body;
-  return body_json(reply);
-}
-
-// Polls until the run is final (or the deadline passes); returns its last JSON.
-json wait_final(const test::daemon_process& d, const std::string& id, std::chrono::seconds limit = 120s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  json run;
-  while (std::chrono::steady_clock::now() < deadline) {
-    run = get_run(d, id);
-    const std::string state = run.value("state", "");
-    if (state == "passed" || state == "failed" || state == "aborted" || state == "could_not_run") return run;
-    std::this_thread::sleep_for(100ms);
-  }
-  ADD_FAILURE() << "run " << id << " did not finish in " << limit.count() << " s: " << run.dump();
-  return run;
 }
 
 // Polls until the run has stored samples up to plan time t.

@@ -26,6 +26,10 @@ struct http_server_options {
   // To read one whole request; then a started request gets 408 and the connection closes (an idle
   // keep-alive connection just closes). Also bounds writing one response.
   std::chrono::milliseconds request_timeout{10'000};
+  // Told the status of each answer the server gives without the handler (400, 408, 413, 431, and
+  // 500 when the handler throws), so the daemon counts them beside the handler's. Runs on the
+  // server's thread.
+  std::function<void(int status)> on_own_answer;
 };
 
 using http_handler = std::function<http_response(const http_request&)>;
