@@ -209,9 +209,14 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
              shape.stride_h == shape.stride_w && shape.stride_h <= tiled_params::max_stride;
     case conv2d_kernel::gemm:
     case conv2d_kernel::gemm_wide: return shape.groups == 1;
-    case conv2d_kernel::winograd:
+    case conv2d_kernel::winograd: {
+      // The scratch is indexed with 32-bit ints like every buffer (conv2d_shape::validate), and
+      // V (16 C T) or M (16 K T) is about 4x the input or output, so it can pass the limit alone.
+      constexpr std::uint64_t max_index = std::numeric_limits<std::int32_t>::max();
+      const std::uint64_t scratch = 16 * std::uint64_t{std::max(shape.c, shape.k)} * winograd_tiles(shape);
       return shape.groups == 1 && shape.r == 3 && shape.s == 3 && shape.stride_h == 1 && shape.stride_w == 1 &&
-             shape.dilation_h == 1 && shape.dilation_w == 1;
+             shape.dilation_h == 1 && shape.dilation_w == 1 && scratch <= max_index;
+    }
   }
   return false;
 }
@@ -255,7 +260,8 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     return make_error(error_kind::validation,
                       fmt::format("kernel {} cannot run shape '{}' (gemm needs groups 1; tiled needs groups 1, "
                                   "dilation 1, 1x1 or 3x3, equal strides <= {}; winograd needs groups 1, 3x3, "
-                                  "stride 1, dilation 1)",
+                                  "stride 1, dilation 1, and 16 max(C, K) N ceil(P/2) ceil(Q/2) scratch floats "
+                                  "within 32-bit indexing)",
                                   to_string(options.kernel), shape.to_string(), tiled_params::max_stride));
   }
   conv2d_session session;

@@ -394,8 +394,9 @@ TEST(Conv2dSession, RefusesTiledForADilatedShape) {
   EXPECT_NE(session.error().message.find("tiled"), std::string::npos) << session.error().message;
 }
 
-// checks that winograd refuses every shape outside groups 1, 3x3, stride 1, dilation 1 with a
-// validation error naming the kernel, the shape and what it needs, and creates nothing
+// checks that winograd refuses every shape outside groups 1, 3x3, stride 1, dilation 1, or whose
+// scratch would pass 32-bit indexing, with a validation error naming the kernel, the shape and
+// what it needs, and creates nothing
 TEST(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);
@@ -403,7 +404,9 @@ TEST(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
   ASSERT_TRUE(kernels);
   const auto live_before = ctx->counters().snapshot().live_buffers;
   for (const char* text : {"N1 C4 9x9 K4 3x3 s2 p1", "N1 C4 9x9 K4 3x3 d2", "N1 C4 9x9 K4 5x5 p2", "N1 C4 9x9 K4 1x1",
-                           "N1 C4 9x9 K4 3x1", "N1 C4 9x9 K4 3x3 p1 g2"}) {
+                           "N1 C4 9x9 K4 3x1", "N1 C4 9x9 K4 3x3 p1 g2",
+                           // valid (1.6e9 input elements) but V would have 6.4e9: past 32-bit indexing
+                           "N1 C1 40000x40000 K1 3x3 p1"}) {
     const conv2d_shape shape = *parse_conv2d_shape(text);
     EXPECT_FALSE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;
     auto session = conv2d_session::create(*ctx, *kernels, shape, {.kernel = conv2d_kernel::winograd});
