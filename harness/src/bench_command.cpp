@@ -102,7 +102,9 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
                    "shapes separated by ';', e.g. 'N1 C3 32x32 K16 3x3 p1;N1 C8 9x9 K8 5x5 s2 g4 bias' (default: 7)"});
   specs.push_back({"path", "LIST", "zero-copy, staging or both (default: zero-copy,staging)"});
   specs.push_back({"mode", "LIST", "sync, pipelined or both (default: sync,pipelined)"});
-  specs.push_back({"kernel", "NAME", "auto (default: the dispatcher's pick per shape and path), direct, tiled, gemm or gemm_wide"});
+  specs.push_back({"kernel", "NAME",
+                   "auto (default: the dispatcher's pick per shape and path), direct, tiled, gemm, gemm_wide or "
+                   "winograd (3x3 stride 1 only; never picked by auto yet)"});
   specs.push_back({"iterations", "N", "timed batches per cell (default 5)"});
   specs.push_back({"warmup", "N", "untimed batches per cell first (default 1)"});
   specs.push_back({"depth", "N", "slots in pipelined mode (default 3)"});

@@ -13,7 +13,13 @@
 // prefetches its share of the next chunk into registers while it computes on this one, so the
 // global (on the zero-copy path: PCIe) latency overlaps the arithmetic.
 //
-// Grid: x tiles of N*P*Q, y tiles of K; both loop, so the host may clamp each to 65535 groups.
+// GEMM_BATCHED 1 (the Winograd kernel's middle step, see conv2d_winograd.comp): no im2col; the
+// group multiplies plain row-major matrices, 16 of them, gl_WorkGroupID.z = xi selecting one:
+// M[xi] (K x T, bound as y) = U[xi] (K x C, bound as wt) * V[xi] (C x T, bound as x), with
+// T = N ceil(P/2) ceil(Q/2) the Winograd tiles. No bias (the output transform adds it).
+//
+// Grid: x tiles of N*P*Q (batched: of T), y tiles of K, z 1 (batched: 16); x and y loop, so the
+// host may clamp each to 65535 groups.
 // Loops depend only on the group id and uniforms, so barrier() is in uniform control flow.
 
 layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;
@@ -37,11 +43,23 @@ shared ivec4 s_rows[2][BK];
 void main() {
   const int N = u_input.x, C = u_input.y, H = u_input.z, W = u_input.w;
   const int K = u_output.x, P = u_output.y, Q = u_output.z;
+#if GEMM_BATCHED
+  const int R = 1, S = 1, RS = 1, CRS = C;
+#else
   const int R = u_kernel.x, S = u_kernel.y, RS = R * S, CRS = C * R * S;
+#endif
   const bool has_bias = u_kernel.z != 0;
   const int SH = u_stride_pad.x, SW = u_stride_pad.y, PH = u_stride_pad.z, PW = u_stride_pad.w;
   const int DH = u_dilation.x, DW = u_dilation.y;
+#if GEMM_BATCHED
+  // The reduction runs over C alone and the "pixels" are the T Winograd tiles.
+  const int xi = int(gl_WorkGroupID.z);
+  const int T = N * ((P + 1) / 2) * ((Q + 1) / 2);
+  const int PQ = P * Q, NPQ = T;
+  const int a_base = xi * K * C, b_base = xi * C * T, y_base = xi * K * T;
+#else
   const int PQ = P * Q, NPQ = N * PQ;
+#endif
   const int tiles_n = (NPQ + BN - 1) / BN, tiles_m = (K + BM - 1) / BM;
   const int tx = int(gl_LocalInvocationID.x), ty = int(gl_LocalInvocationID.y);
   const int tid = ty * 16 + tx;
@@ -60,11 +78,17 @@ void main() {
       // The staged pixel, decoded once per tile.
       const int npq = n0 + b_nn;
       const bool pixel_in = npq < NPQ;
+#if !GEMM_BATCHED
       const int img = npq / PQ, pq = npq - (npq / PQ) * PQ;
       const int p = pq / Q, q = pq - (pq / Q) * Q;
       const int ih0 = p * SH - PH, iw0 = q * SW - PW;
       const int img_base = img * C * H * W;
+#endif
 
+#if GEMM_BATCHED
+      // Plain matrices: no im2col rows to decode.
+#define GEMM_ROWS(chunk)
+#else
       // Rows of chunk `chunk` into s_rows[chunk % 2], by the first BK invocations.
 #define GEMM_ROWS(chunk)                                                         \
   if (tid < BK) {                                                                \
@@ -73,11 +97,24 @@ void main() {
     const int r = rs / S, s = rs - (rs / S) * S;                                 \
     s_rows[(chunk) % 2][tid] = ivec4(c * H * W + r * DH * W + s * DW, r * DH, s * DW, kb < CRS ? 1 : 0); \
   }
+#endif
       GEMM_ROWS(0)
       barrier();
 
       float a_next[A_LOADS];
       float b_next[B_LOADS];
+#if GEMM_BATCHED
+      // Loads chunk `chunk` of U[xi] and V[xi] into a_next / b_next, zeros outside the matrices.
+#define GEMM_LOAD(chunk)                                                    \
+  for (int i = 0; i < A_LOADS; ++i) {                                       \
+    const int m = m0 + a_m + 16 * i, ka = (chunk) * BK + a_kk;              \
+    a_next[i] = (m < K && ka < C) ? wt[a_base + m * C + ka] : 0.0;          \
+  }                                                                         \
+  for (int i = 0; i < B_LOADS; ++i) {                                       \
+    const int kb = (chunk) * BK + b_kk + B_KK_STEP * i;                     \
+    b_next[i] = (pixel_in && kb < C) ? x[b_base + kb * T + npq] : 0.0;      \
+  }
+#else
       // Loads chunk `crs0` of A and B into a_next / b_next, zeros outside the problem.
 #define GEMM_LOAD(chunk)                                                    \
   for (int i = 0; i < A_LOADS; ++i) {                                       \
@@ -93,6 +130,7 @@ void main() {
       // The staged pixel's offset with r = s = 0 and c = 0 (may point before the image: only used
       // with the row's offset added, and only inside it).
       const int pixel_base = img_base + ih0 * W + iw0;
+#endif
       GEMM_LOAD(0)
 
       // acc[(hm * 4 + i) * HN + hn]: channel m0 + hm * BM / 2 + 4 ty + i, pixels
@@ -138,6 +176,15 @@ void main() {
         for (int j = 0; j < 4; ++j) {
           const int o = n0 + hn * 64 + tx * 4 + j;
           if (o >= NPQ) break;
+#if GEMM_BATCHED
+          for (int hm = 0; hm < HM; ++hm) {
+            for (int i = 0; i < 4; ++i) {
+              const int k = m0 + hm * 64 + ty * 4 + i;
+              if (k >= K) break;
+              y[y_base + k * T + o] = acc[(hm * 4 + i) * HN + hn][j];
+            }
+          }
+#else
           const int o_img = o / PQ, o_pq = o - (o / PQ) * PQ;
           const int base = o_img * K * PQ + o_pq;
           for (int hm = 0; hm < HM; ++hm) {
@@ -147,6 +194,7 @@ void main() {
               y[base + k * PQ] = acc[(hm * 4 + i) * HN + hn][j] + (has_bias ? b[k] : 0.0);
             }
           }
+#endif
         }
       }
     }

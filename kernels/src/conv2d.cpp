@@ -29,16 +29,23 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) {
   return (a + b - 1) / b;
 }
 
-// `gemm_pixel_blocks`: the gemm shader's 4x4 register blocks per invocation along the pixels (1 or
-// 2); along the channels it is always 1 (a 128-channel tile lost on every shape we measured).
-std::string program_source(std::string_view kernel, int gemm_pixel_blocks = 1) {
+// The per-program #defines of one compiled variant.
+struct variant {
+  // The gemm shader's 4x4 register blocks per invocation along the pixels (1 or 2); along the
+  // channels it is always 1 (a 128-channel tile lost on every shape we measured).
+  int gemm_pixel_blocks = 1;
+  int gemm_batched = 0;    // 1: the Winograd kernel's 16 plain GEMMs instead of im2col
+  int winograd_stage = 0;  // conv2d_winograd.comp: 0 weights, 1 input, 2 output transform
+};
+
+std::string program_source(std::string_view kernel, const variant& v) {
   std::string source = fmt::format(
       "#version 450 core\n"
       "#define TILED_OUT_CHANNELS {}\n#define TILED_IN_CHANNELS {}\n"
       "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n"
-      "#define GEMM_HM {}\n#define GEMM_HN {}\n",
+      "#define GEMM_HM {}\n#define GEMM_HN {}\n#define GEMM_BATCHED {}\n#define WINOGRAD_STAGE {}\n",
       tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride, 1,
-      gemm_pixel_blocks);
+      v.gemm_pixel_blocks, v.gemm_batched, v.winograd_stage);
   source += detail::conv2d_common_glsl;
   source += "\n#line 1\n";  // compiler messages count lines of the kernel file
   source += kernel;
@@ -88,6 +95,24 @@ std::span<float> floats(const gpu::unified_buffer& buffer, std::uint64_t count) 
   return {reinterpret_cast<float*>(buffer.cpu_view().data()), static_cast<std::size_t>(count)};
 }
 
+// The Winograd kernel's output tiles: 2x2 pixels each, over every image.
+std::uint64_t winograd_tiles(const conv2d_shape& sh) {
+  return std::uint64_t{sh.n} * ceil_div(sh.p(), 2) * ceil_div(sh.q(), 2);
+}
+
+// Every kernel's uniforms (conv2d_common.glsl), from the shape.
+void set_uniforms(const gpu::compute_program& program, const conv2d_shape& sh) {
+  const GLuint name = program.gl_name();
+  glProgramUniform4i(name, 0, static_cast<GLint>(sh.n), static_cast<GLint>(sh.c), static_cast<GLint>(sh.h),
+                     static_cast<GLint>(sh.w));
+  glProgramUniform4i(name, 1, static_cast<GLint>(sh.k), static_cast<GLint>(sh.p()), static_cast<GLint>(sh.q()),
+                     static_cast<GLint>(sh.groups));
+  glProgramUniform4i(name, 2, static_cast<GLint>(sh.r), static_cast<GLint>(sh.s), sh.bias ? 1 : 0, 0);
+  glProgramUniform4i(name, 3, static_cast<GLint>(sh.stride_h), static_cast<GLint>(sh.stride_w),
+                     static_cast<GLint>(sh.pad_h), static_cast<GLint>(sh.pad_w));
+  glProgramUniform4i(name, 4, static_cast<GLint>(sh.dilation_h), static_cast<GLint>(sh.dilation_w), 0, 0);
+}
+
 bool aligned_64(const gpu::unified_buffer& buffer) {
   return std::bit_cast<std::uintptr_t>(buffer.cpu_view().data()) % 64 == 0;
 }
@@ -105,6 +130,7 @@ std::string_view to_string(conv2d_kernel kernel) noexcept {
     case conv2d_kernel::tiled: return "tiled";
     case conv2d_kernel::gemm: return "gemm";
     case conv2d_kernel::gemm_wide: return "gemm_wide";
+    case conv2d_kernel::winograd: return "winograd";
   }
   return "?";
 }
@@ -117,12 +143,12 @@ gpu::result<conv2d_path> parse_conv2d_path(std::string_view text) {
 
 gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text) {
   if (text == "auto" || text == "automatic") return conv2d_kernel::automatic;
-  for (const conv2d_kernel k :
-       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
+  for (const conv2d_kernel k : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm,
+                                conv2d_kernel::gemm_wide, conv2d_kernel::winograd}) {
     if (text == to_string(k)) return k;
   }
   return make_error(error_kind::validation,
-                    fmt::format("kernel '{}': use auto, direct, tiled, gemm or gemm_wide", text));
+                    fmt::format("kernel '{}': use auto, direct, tiled, gemm, gemm_wide or winograd", text));
 }
 
 // --- conv2d_kernels -------------------------------------------------------------------------
@@ -138,14 +164,31 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
     gpu::compute_program* program;
     const char* file;
     std::string_view text;
-    int gemm_pixel_blocks;
+    variant defines;
   };
-  const program_spec programs[] = {{&kernels->direct_, "conv2d_direct.comp", detail::conv2d_direct_comp, 1},
-                                   {&kernels->tiled_, "conv2d_tiled.comp", detail::conv2d_tiled_comp, 1},
-                                   {&kernels->gemm_, "conv2d_gemm.comp", detail::conv2d_gemm_comp, 1},
-                                   {&kernels->gemm_wide_, "conv2d_gemm.comp (wide)", detail::conv2d_gemm_comp, 2}};
-  for (const auto& [program, file, text, gemm_pixel_blocks] : programs) {
-    auto made = gpu::compute_program::create(ctx, program_source(text, gemm_pixel_blocks));
+  // The Winograd GEMM has gemm_wide's 64x128 tiles: T (its "pixels") is N P Q / 4, thousands of
+  // tiles on the shapes it is for, and its reduction (C) is short, so wide tiles halve the
+  // re-reads of U without leaving the GPU short of groups.
+  const program_spec programs[] = {
+      {&kernels->direct_, "conv2d_direct.comp", detail::conv2d_direct_comp, {}},
+      {&kernels->tiled_, "conv2d_tiled.comp", detail::conv2d_tiled_comp, {}},
+      {&kernels->gemm_, "conv2d_gemm.comp", detail::conv2d_gemm_comp, {}},
+      {&kernels->gemm_wide_, "conv2d_gemm.comp (wide)", detail::conv2d_gemm_comp, {.gemm_pixel_blocks = 2}},
+      {&kernels->winograd_weights_,
+       "conv2d_winograd.comp (weights)",
+       detail::conv2d_winograd_comp,
+       {.winograd_stage = 0}},
+      {&kernels->winograd_input_, "conv2d_winograd.comp (input)", detail::conv2d_winograd_comp, {.winograd_stage = 1}},
+      {&kernels->winograd_gemm_,
+       "conv2d_gemm.comp (batched)",
+       detail::conv2d_gemm_comp,
+       {.gemm_pixel_blocks = 2, .gemm_batched = 1}},
+      {&kernels->winograd_output_,
+       "conv2d_winograd.comp (output)",
+       detail::conv2d_winograd_comp,
+       {.winograd_stage = 2}}};
+  for (const auto& [program, file, text, defines] : programs) {
+    auto made = gpu::compute_program::create(ctx, program_source(text, defines));
     if (!made) {
       return make_error(made.error().kind, fmt::format("{}: {}", file, made.error().message));
     }
@@ -166,6 +209,14 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
              shape.stride_h == shape.stride_w && shape.stride_h <= tiled_params::max_stride;
     case conv2d_kernel::gemm:
     case conv2d_kernel::gemm_wide: return shape.groups == 1;
+    case conv2d_kernel::winograd: {
+      // The scratch is indexed with 32-bit ints like every buffer (conv2d_shape::validate), and
+      // V (16 C T) or M (16 K T) is about 4x the input or output, so it can pass the limit alone.
+      constexpr std::uint64_t max_index = std::numeric_limits<std::int32_t>::max();
+      const std::uint64_t scratch = 16 * std::uint64_t{std::max(shape.c, shape.k)} * winograd_tiles(shape);
+      return shape.groups == 1 && shape.r == 3 && shape.s == 3 && shape.stride_h == 1 && shape.stride_w == 1 &&
+             shape.dilation_h == 1 && shape.dilation_w == 1 && scratch <= max_index;
+    }
   }
   return false;
 }
@@ -186,6 +237,7 @@ const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const 
     case conv2d_kernel::tiled: return tiled_;
     case conv2d_kernel::gemm: return gemm_;
     case conv2d_kernel::gemm_wide: return gemm_wide_;
+    case conv2d_kernel::winograd: return winograd_gemm_;
     default: return direct_;
   }
 }
@@ -207,7 +259,9 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   if (!conv2d_kernels::supports(options.kernel, shape)) {
     return make_error(error_kind::validation,
                       fmt::format("kernel {} cannot run shape '{}' (gemm needs groups 1; tiled needs groups 1, "
-                                  "dilation 1, 1x1 or 3x3, equal strides <= {})",
+                                  "dilation 1, 1x1 or 3x3, equal strides <= {}; winograd needs groups 1, 3x3, "
+                                  "stride 1, dilation 1, and 16 max(C, K) N ceil(P/2) ceil(Q/2) scratch floats "
+                                  "within 32-bit indexing)",
                                   to_string(options.kernel), shape.to_string(), tiled_params::max_stride));
   }
   conv2d_session session;
@@ -232,6 +286,22 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     auto bias = gpu::unified_buffer::create(ctx, weights_desc(shape.bias_elements(), "bias"));
     if (!bias) return std::unexpected(bias.error());
     session.bias_ = std::move(*bias);
+  }
+  if (session.kernel_ == conv2d_kernel::winograd) {
+    // GPU-only: the CPU never sees the transforms, so no host shadow (see scratch_buffer.hpp).
+    const std::uint64_t tiles = winograd_tiles(shape);
+    const auto scratch = [&](std::uint64_t floats, const char* what) {
+      return gpu::scratch_buffer::create(ctx, 16 * floats * sizeof(float), fmt::format("{}.{}", options.tag, what));
+    };
+    auto u = scratch(std::uint64_t{shape.k} * shape.c, "winograd_u");
+    if (!u) return std::unexpected(u.error());
+    auto v = scratch(shape.c * tiles, "winograd_v");
+    if (!v) return std::unexpected(v.error());
+    auto m = scratch(shape.k * tiles, "winograd_m");
+    if (!m) return std::unexpected(m.error());
+    session.winograd_u_ = std::move(*u);
+    session.winograd_v_ = std::move(*v);
+    session.winograd_m_ = std::move(*m);
   }
   for (std::uint32_t i = 0; i < options.pipeline_depth; ++i) {
     auto input = create_io(ctx, options.path, shape.input_elements() * sizeof(float), gpu::usage::stream_to_gpu,
@@ -272,7 +342,20 @@ std::span<float> conv2d_session::bias() noexcept {
 
 gpu::result<void> conv2d_session::commit_weights() {
   if (auto done = weights_.make_visible_to_gpu(); !done) return done;
-  if (shape_.bias) return bias_.make_visible_to_gpu();
+  if (shape_.bias) {
+    if (auto done = bias_.make_visible_to_gpu(); !done) return done;
+  }
+  if (kernel_ == conv2d_kernel::winograd) {
+    // U = G g G^T, once per commit: the weights' CPU view is write-only, so on the GPU.
+    const gpu::compute_program& program = kernels_->winograd_weights_;
+    set_uniforms(program, shape_);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, weights_.gl_name());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_u_.gl_name());
+    program.use();
+    glDispatchCompute(clamp_groups(ceil_div(std::uint64_t{shape_.k} * shape_.c, program.local_size()[0])), 1, 1);
+    // Before the batched GEMM of any later conv reads U.
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+  }
   return {};
 }
 
@@ -358,18 +441,55 @@ gpu::result<std::vector<std::chrono::nanoseconds>> conv2d_session::time_dispatch
   return times;
 }
 
+void conv2d_session::dispatch_winograd(const slot& s) const {
+  const conv2d_shape& sh = shape_;
+  const std::uint64_t tiles = winograd_tiles(sh);
+  const auto run = [&](const gpu::compute_program& program, std::uint64_t groups_x, std::uint64_t groups_y,
+                       std::uint64_t groups_z) {
+    set_uniforms(program, sh);
+    program.use();
+    glDispatchCompute(clamp_groups(groups_x), clamp_groups(groups_y), clamp_groups(groups_z));
+  };
+  // The buffers take the common bindings by role (conv2d_winograd.comp's table). Every step
+  // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
+  // slots share them): a shader-storage barrier between each pair of steps orders both, as
+  // glMemoryBarrier orders all accesses before it, reads included, against those after it.
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, s.input.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
+  const gpu::compute_program& input = kernels_->winograd_input_;
+  run(input, ceil_div(tiles, input.local_size()[0]), sh.c, 1);
+  glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+
+  // 16 GEMMs, z picks one: 4 local.x tiles wide (twice: 64x128 tiles) by 4 local.y channels.
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, winograd_v_.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, winograd_u_.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_m_.gl_name());
+  const gpu::compute_program& gemm = kernels_->winograd_gemm_;
+  run(gemm, ceil_div(tiles, 4 * 2 * gemm.local_size()[0]), ceil_div(sh.k, 4 * gemm.local_size()[1]), 16);
+  glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, winograd_m_.gl_name());
+  // Without bias the shader never reads binding 2; bind something valid anyway.
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, sh.bias ? bias_.gl_name() : winograd_m_.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, s.output.gl_name());
+  const gpu::compute_program& output = kernels_->winograd_output_;
+  run(output, ceil_div(tiles, output.local_size()[0]), sh.k, 1);
+  // No barrier after: the output's is dispatch()'s, and the next conv's first write (V) comes
+  // after the barrier that followed this conv's last read of V.
+}
+
 void conv2d_session::dispatch(const slot& s, bool timed) const {
   const conv2d_shape& sh = shape_;
+  if (kernel_ == conv2d_kernel::winograd) {
+    if (timed) s.timer.begin();
+    dispatch_winograd(s);
+    if (timed) s.timer.end();
+    // Shader writes -> later reads through a persistent map (and, for staging, the API readback).
+    glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
+    return;
+  }
   const gpu::compute_program& program = kernels_->program(kernel_);
-  const GLuint name = program.gl_name();
-  glProgramUniform4i(name, 0, static_cast<GLint>(sh.n), static_cast<GLint>(sh.c), static_cast<GLint>(sh.h),
-                     static_cast<GLint>(sh.w));
-  glProgramUniform4i(name, 1, static_cast<GLint>(sh.k), static_cast<GLint>(sh.p()), static_cast<GLint>(sh.q()),
-                     static_cast<GLint>(sh.groups));
-  glProgramUniform4i(name, 2, static_cast<GLint>(sh.r), static_cast<GLint>(sh.s), sh.bias ? 1 : 0, 0);
-  glProgramUniform4i(name, 3, static_cast<GLint>(sh.stride_h), static_cast<GLint>(sh.stride_w),
-                     static_cast<GLint>(sh.pad_h), static_cast<GLint>(sh.pad_w));
-  glProgramUniform4i(name, 4, static_cast<GLint>(sh.dilation_h), static_cast<GLint>(sh.dilation_w), 0, 0);
+  set_uniforms(program, sh);
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, s.input.gl_name());
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, weights_.gl_name());
   // Without bias the shader never reads binding 2; bind something valid anyway.

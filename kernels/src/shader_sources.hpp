@@ -10,5 +10,6 @@ extern const std::string_view conv2d_common_glsl;  // buffer bindings and unifor
 extern const std::string_view conv2d_direct_comp;
 extern const std::string_view conv2d_tiled_comp;
 extern const std::string_view conv2d_gemm_comp;
+extern const std::string_view conv2d_winograd_comp;
 
 }  // namespace gpusoak::kernels::detail

@@ -91,5 +91,34 @@ TEST(Conv2dBench, GemmRowsMatchTheReferenceAndCarryKernelTime) {
   }
 }
 
+// checks `--kernel winograd` through the conv2d benchmark: 3x3 stride-1 cells run winograd, match
+// the reference within the bench's own check and carry the GPU time of all its dispatches; a 1x1
+// cell cannot run and says why, which is not a failed check
+TEST(Conv2dBench, WinogradRunsWhereItAppliesAndSaysWhyElsewhere) {
+  test::temp_dir dir("gpusoak-bench");
+  conv2d_bench_options options;
+  options.shapes = {"N2 C6 13x11 K20 3x3 p1 bias", "N1 C4 9x9 K4 1x1"};
+  options.kernel = kernels::conv2d_kernel::winograd;
+  options.modes = {conv2d_mode::sync};
+  options.iterations = 2;
+  options.json_path = (dir / "conv2d.json").string();
+  std::ostringstream out, progress;
+  ASSERT_EQ(run_conv2d_bench(options, out, progress), 0) << progress.str() << out.str();
+  const nlohmann::json j = read_json(dir / "conv2d.json");
+  ASSERT_EQ(j.at("cells").size(), 4u);  // two shapes x two paths
+  for (const auto& cell : j.at("cells")) {
+    EXPECT_EQ(cell.at("kernel"), "winograd") << cell.dump();
+    if (cell.at("shape").get<std::string>().find("1x1") != std::string::npos) {
+      ASSERT_TRUE(cell.contains("error")) << cell.dump();
+      EXPECT_NE(cell.at("error").get<std::string>().find("winograd needs groups 1, 3x3, stride 1"), std::string::npos)
+          << cell.dump();
+      continue;
+    }
+    ASSERT_FALSE(cell.contains("error")) << cell.dump();
+    EXPECT_LT(cell.at("reference_error").get<double>(), 1e-5) << cell.dump();
+    EXPECT_FALSE(cell.at("kernel_ms").is_null()) << cell.dump();
+  }
+}
+
 }  // namespace
 }  // namespace gpusoak::bench

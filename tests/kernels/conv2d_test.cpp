@@ -7,6 +7,7 @@
 #include <functional>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "conv2d_checks.hpp"
 #include "gl_fixture.hpp"
@@ -174,12 +175,35 @@ const family families[] = {
 
 constexpr int shapes_per_family = 5;
 
-// Runs `shape` on `kernel` and `path` with fresh random input; returns the relative error.
-double run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>& kernels, const conv2d_shape& shape,
-                conv2d_kernel kernel, conv2d_path path, rng_t& rng) {
+// Every kernel, for the tests that run each one that supports a shape.
+constexpr conv2d_kernel all_kernels[] = {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm,
+                                         conv2d_kernel::gemm_wide, conv2d_kernel::winograd};
+
+// An error and the bound it must stay under: the relative L2 error for the direct-sum kernels,
+// the conditioned error for winograd (conv2d_checks.hpp says why).
+struct measured {
+  double error = 1.0;
+  double limit = 0.0;
+  [[nodiscard]] bool ok() const { return error < limit; }
+  friend std::ostream& operator<<(std::ostream& os, const measured& m) {
+    return os << "error " << m.error << " (limit " << m.limit << ")";
+  }
+};
+
+measured check_output(const conv2d_shape& shape, conv2d_kernel kernel, std::span<const float> input,
+                      const test::conv2d_data& data, std::span<const float> out) {
+  if (kernel == conv2d_kernel::winograd) {
+    return {test::conditioned_error(shape, input, data, out), test::winograd_tolerance};
+  }
+  return {test::error_vs_reference(shape, input, data, out), test::tolerance};
+}
+
+// Runs `shape` on `kernel` and `path` with fresh random input; returns the error.
+measured run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>& kernels, const conv2d_shape& shape,
+                  conv2d_kernel kernel, conv2d_path path, rng_t& rng) {
   auto session = conv2d_session::create(ctx, kernels, shape, {.path = path, .kernel = kernel});
   EXPECT_TRUE(session) << session.error().message;
-  if (!session) return 1.0;
+  if (!session) return {};
   EXPECT_EQ(session->kernel(), kernel);
   const test::conv2d_data data = test::fill_weights(*session, rng);
   EXPECT_TRUE(session->commit_weights());
@@ -192,8 +216,8 @@ double run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>& 
   test::fill_random(input, twin);
   auto out = session->run();
   EXPECT_TRUE(out) << out.error().message;
-  if (!out) return 1.0;
-  return test::error_vs_reference(shape, input, data, *out);
+  if (!out) return {};
+  return check_output(shape, kernel, input, data, *out);
 }
 
 class Conv2dFamily : public ::testing::TestWithParam<family> {};
@@ -209,14 +233,12 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
   for (int i = 0; i < shapes_per_family; ++i) {
     const conv2d_shape shape = GetParam().draw(rng);
     ASSERT_TRUE(shape.validate()) << shape.to_string() << ": " << shape.validate().error().message;
-    for (const conv2d_kernel kernel :
-         {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
+    for (const conv2d_kernel kernel : all_kernels) {
       if (!conv2d_kernels::supports(kernel, shape)) continue;
       for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
         if (path == conv2d_path::staging && i > 0) continue;
-        const double error = run_once(*ctx, *kernels, shape, kernel, path, rng);
-        EXPECT_LT(error, test::tolerance)
-            << shape.to_string() << " on " << to_string(kernel) << ", " << to_string(path);
+        const measured m = run_once(*ctx, *kernels, shape, kernel, path, rng);
+        EXPECT_TRUE(m.ok()) << m << ": " << shape.to_string() << " on " << to_string(kernel) << ", " << to_string(path);
       }
     }
   }
@@ -254,13 +276,12 @@ TEST(Conv2dDispatch, PicksGemmTiledOrDirectByShape) {
 // checks the kernel names the benchmark's --kernel flag takes, and a clear error otherwise
 TEST(Conv2dDispatch, ParsesKernelNames) {
   EXPECT_EQ(parse_conv2d_kernel("auto"), conv2d_kernel::automatic);
-  for (const conv2d_kernel k :
-       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
+  for (const conv2d_kernel k : all_kernels) {
     EXPECT_EQ(parse_conv2d_kernel(to_string(k)), k);
   }
-  auto bad = parse_conv2d_kernel("winograd");
+  auto bad = parse_conv2d_kernel("fft");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("use auto, direct, tiled, gemm or gemm_wide"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("use auto, direct, tiled, gemm, gemm_wide or winograd"), std::string::npos);
 }
 
 // checks a shape large enough for several tiles in each direction and more than one channel
@@ -298,18 +319,20 @@ TEST(Conv2dKernels, EveryKernelMatchesOnAMidSizedShape) {
   // 64-pixel tiles that straddle rows and images; stride 2 for the im2col decode.
   const conv2d_shape wide = *parse_conv2d_shape("N2 C19 37x45 K70 3x3 s2 p1 bias");
   for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
-    EXPECT_LT(run_once(*ctx, *kernels, wide, kernel, conv2d_path::zero_copy, rng), test::tolerance)
-        << to_string(kernel) << " " << wide.to_string();
+    const measured m = run_once(*ctx, *kernels, wide, kernel, conv2d_path::zero_copy, rng);
+    EXPECT_TRUE(m.ok()) << m << ": " << to_string(kernel) << " " << wide.to_string();
   }
-  for (const conv2d_kernel kernel :
-       {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
-    EXPECT_LT(run_once(*ctx, *kernels, shape, kernel, conv2d_path::zero_copy, rng), test::tolerance)
-        << to_string(kernel);
+  // winograd: P x Q 37x45 is odd both ways (the last tiles half outside), 841 tiles straddle
+  // images, K 21 and C 19 fill no GEMM tile.
+  for (const conv2d_kernel kernel : all_kernels) {
+    const measured m = run_once(*ctx, *kernels, shape, kernel, conv2d_path::zero_copy, rng);
+    EXPECT_TRUE(m.ok()) << m << ": " << to_string(kernel);
   }
 }
 
 // checks that the pipelined mode returns each batch's own output, in order, with the CPU
-// filling later slots while earlier ones are in flight, on both paths
+// filling later slots while earlier ones are in flight, on both paths, with the automatic pick
+// and with winograd (whose slots share one set of scratch buffers)
 TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);
@@ -317,10 +340,13 @@ TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
   ASSERT_TRUE(kernels) << kernels.error().message;
   const std::uint64_t seed = test::test_seed();
   const conv2d_shape shape = *parse_conv2d_shape("N2 C5 13x11 K7 3x3 p1 bias");
-  for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
-    SCOPED_TRACE(std::string(to_string(path)));
+  for (const auto& [kernel, path] : {std::pair{conv2d_kernel::automatic, conv2d_path::zero_copy},
+                                     std::pair{conv2d_kernel::automatic, conv2d_path::staging},
+                                     std::pair{conv2d_kernel::winograd, conv2d_path::zero_copy},
+                                     std::pair{conv2d_kernel::winograd, conv2d_path::staging}}) {
+    SCOPED_TRACE(std::string(to_string(kernel)) + ", " + std::string(to_string(path)));
     rng_t rng(seed);
-    auto session = conv2d_session::create(*ctx, *kernels, shape, {.path = path, .pipeline_depth = 3});
+    auto session = conv2d_session::create(*ctx, *kernels, shape, {.path = path, .pipeline_depth = 3, .kernel = kernel});
     ASSERT_TRUE(session) << session.error().message;
     const test::conv2d_data data = test::fill_weights(*session, rng);
     ASSERT_TRUE(session->commit_weights());
@@ -331,7 +357,8 @@ TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
     const auto check_oldest = [&] {
       auto out = session->finish();
       ASSERT_TRUE(out) << out.error().message;
-      EXPECT_LT(test::error_vs_reference(shape, inputs[finished], data, *out), test::tolerance) << "batch " << finished;
+      const measured m = check_output(shape, session->kernel(), inputs[finished], data, *out);
+      EXPECT_TRUE(m.ok()) << m << ", batch " << finished;
       ++finished;
     };
     for (int b = 0; b < batches; ++b) {
@@ -365,6 +392,60 @@ TEST(Conv2dSession, RefusesTiledForADilatedShape) {
                                         {.kernel = conv2d_kernel::tiled});
   ASSERT_FALSE(session);
   EXPECT_NE(session.error().message.find("tiled"), std::string::npos) << session.error().message;
+}
+
+// checks that winograd refuses every shape outside groups 1, 3x3, stride 1, dilation 1, or whose
+// scratch would pass 32-bit indexing, with a validation error naming the kernel, the shape and
+// what it needs, and creates nothing
+TEST(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels);
+  const auto live_before = ctx->counters().snapshot().live_buffers;
+  for (const char* text : {"N1 C4 9x9 K4 3x3 s2 p1", "N1 C4 9x9 K4 3x3 d2", "N1 C4 9x9 K4 5x5 p2", "N1 C4 9x9 K4 1x1",
+                           "N1 C4 9x9 K4 3x1", "N1 C4 9x9 K4 3x3 p1 g2",
+                           // valid (1.6e9 input elements) but V would have 6.4e9: past 32-bit indexing
+                           "N1 C1 40000x40000 K1 3x3 p1"}) {
+    const conv2d_shape shape = *parse_conv2d_shape(text);
+    EXPECT_FALSE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;
+    auto session = conv2d_session::create(*ctx, *kernels, shape, {.kernel = conv2d_kernel::winograd});
+    ASSERT_FALSE(session) << text;
+    EXPECT_EQ(session.error().kind, gpu::error_kind::validation) << text;
+    const std::string& message = session.error().message;
+    EXPECT_NE(message.find("kernel winograd cannot run shape '" + shape.to_string() + "'"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("winograd needs groups 1, 3x3, stride 1, dilation 1"), std::string::npos) << message;
+  }
+  EXPECT_EQ(ctx->counters().snapshot().live_buffers, live_before);
+  EXPECT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, *parse_conv2d_shape("N1 C4 9x9 K4 3x3 p2x0")));
+}
+
+// checks winograd on the shapes that hit its edges: odd P and Q (the last tiles half outside),
+// P or Q of 1, padding 0, 1, 2 and unequal, N > 1 (tiles of several images in one GEMM tile),
+// C = 1, C and K not multiples of 4, 16 or 64, K < 64 and K > 64; both paths, poisoned outputs
+TEST(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  rng_t rng(test::test_seed());
+  for (const char* text : {
+           "N1 C1 7x9 K5 3x3",             // pad 0, C 1, P x Q 5x7: odd both ways
+           "N1 C1 3x3 K1 3x3",             // one output pixel: one tile, three quarters outside
+           "N1 C3 1x6 K2 3x3 p1",          // P 1: every tile half outside
+           "N3 C5 9x8 K70 3x3 p2 bias",    // pad 2 (P x Q 11x10), N 3, K past one 64-channel tile
+           "N2 C19 11x13 K17 3x3 p1",      // C and K past 16, not multiples of 4
+           "N1 C33 6x6 K3 3x3 p1 bias",    // C past two 16-element chunks, K 3
+           "N2 C6 10x7 K9 3x3 p0x2 bias",  // unequal padding, odd Q
+       }) {
+    const conv2d_shape shape = *parse_conv2d_shape(text);
+    ASSERT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;
+    for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
+      const measured m = run_once(*ctx, *kernels, shape, conv2d_kernel::winograd, path, rng);
+      EXPECT_TRUE(m.ok()) << m << ": " << shape.to_string() << ", " << to_string(path);
+    }
+  }
 }
 
 }  // namespace
@@ -408,7 +489,8 @@ TEST(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
 namespace gpusoak::kernels {
 
 // checks the back-to-back profiling dispatches: refused before a timed run, then one GPU time
-// per dispatch, and the output still right afterwards (the kernel rewrote the same values)
+// per dispatch, and the output still right afterwards (the kernel rewrote the same values);
+// with the automatic pick and with winograd (whose timer spans its three dispatches)
 TEST(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);
@@ -416,22 +498,26 @@ TEST(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
   ASSERT_TRUE(kernels) << kernels.error().message;
   rng_t rng(test::test_seed());
   const conv2d_shape shape = *parse_conv2d_shape("N1 C6 15x13 K36 3x3 p1 bias");
-  auto session = conv2d_session::create(*ctx, *kernels, shape, {.time_kernel = true});
-  ASSERT_TRUE(session) << session.error().message;
-  EXPECT_FALSE(session->time_dispatches(3)) << "nothing has run yet";
-  const test::conv2d_data data = test::fill_weights(*session, rng);
-  ASSERT_TRUE(session->commit_weights());
-  ASSERT_TRUE(session->poison_outputs());
-  rng_t twin = rng;
-  test::fill_random(session->input(), rng);
-  std::vector<float> input(shape.input_elements());
-  test::fill_random(input, twin);
-  auto first = session->run();
-  ASSERT_TRUE(first) << first.error().message;
-  auto times = session->time_dispatches(5);
-  ASSERT_TRUE(times) << times.error().message;
-  EXPECT_EQ(times->size(), 5u);
-  EXPECT_LT(test::error_vs_reference(shape, input, data, *first), test::tolerance);
+  for (const conv2d_kernel kernel : {conv2d_kernel::automatic, conv2d_kernel::winograd}) {
+    SCOPED_TRACE(std::string(to_string(kernel)));
+    auto session = conv2d_session::create(*ctx, *kernels, shape, {.kernel = kernel, .time_kernel = true});
+    ASSERT_TRUE(session) << session.error().message;
+    EXPECT_FALSE(session->time_dispatches(3)) << "nothing has run yet";
+    const test::conv2d_data data = test::fill_weights(*session, rng);
+    ASSERT_TRUE(session->commit_weights());
+    ASSERT_TRUE(session->poison_outputs());
+    rng_t twin = rng;
+    test::fill_random(session->input(), rng);
+    std::vector<float> input(shape.input_elements());
+    test::fill_random(input, twin);
+    auto first = session->run();
+    ASSERT_TRUE(first) << first.error().message;
+    auto times = session->time_dispatches(5);
+    ASSERT_TRUE(times) << times.error().message;
+    EXPECT_EQ(times->size(), 5u);
+    const measured m = check_output(shape, session->kernel(), input, data, *first);
+    EXPECT_TRUE(m.ok()) << m;
+  }
 }
 
 }  // namespace gpusoak::kernels

@@ -3,8 +3,12 @@
 // conv2d_kernels compiles the shaders once per context and picks one per shape: direct (any
 // shape, one output per invocation), tiled (groups 1, 1x1/3x3: the input patch in shared memory,
 // 8 channels per invocation), gemm (groups 1, any kernel: an implicit GEMM, 64x64 tiles, a 4x4
-// register block per invocation) and gemm_wide (the same with 64x128 tiles and 4x8 blocks, for
-// problems large enough to fill the GPU with them). docs/mapping_strategies.md has the numbers.
+// register block per invocation), gemm_wide (the same with 64x128 tiles and 4x8 blocks, for
+// problems large enough to fill the GPU with them) and winograd (groups 1, 3x3, stride 1,
+// dilation 1: Winograd F(2x2, 3x3), 2.25x fewer multiplies, as three dispatches per conv, input
+// transform, 16 batched GEMMs (gemm_wide's shader and tiles), output transform, through GPU-only
+// scratch; only on request so far: pick() never returns it). docs/mapping_strategies.md and
+// docs/performance.md have the numbers.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
 //   path        input (per batch)                  weights, bias         output
@@ -41,18 +45,19 @@
 #include "gpusoak/buffers/context.hpp"
 #include "gpusoak/buffers/fence.hpp"
 #include "gpusoak/buffers/gpu_timer.hpp"
+#include "gpusoak/buffers/scratch_buffer.hpp"
 #include "gpusoak/buffers/unified_buffer.hpp"
 #include "gpusoak/kernels/conv2d_shape.hpp"
 
 namespace gpusoak::kernels {
 
 enum class conv2d_path { zero_copy, staging };
-enum class conv2d_kernel { automatic, direct, tiled, gemm, gemm_wide };
+enum class conv2d_kernel { automatic, direct, tiled, gemm, gemm_wide, winograd };
 
 [[nodiscard]] std::string_view to_string(conv2d_path path) noexcept;
 [[nodiscard]] std::string_view to_string(conv2d_kernel kernel) noexcept;
 [[nodiscard]] gpu::result<conv2d_path> parse_conv2d_path(std::string_view text);  // "zero-copy", "staging"
-// "auto" (automatic), "direct", "tiled", "gemm", "gemm_wide".
+// "auto" (automatic), "direct", "tiled", "gemm", "gemm_wide", "winograd".
 [[nodiscard]] gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text);
 
 // The tiled kernel's compile-time tiling, injected into the shader as #defines (the tile's
@@ -74,7 +79,8 @@ class conv2d_kernels {
   // is read over a bus (`input_over_bus`: a zero-copy input in host memory of a discrete GPU)
   // with a kernel larger than 1x1: gemm reads each input element R*S times, tiled once per
   // 8 output channels from shared memory. Else gemm_wide when the shape has at least
-  // gemm_wide_min_tiles of its 64x128 tiles, else gemm.
+  // gemm_wide_min_tiles of its 64x128 tiles, else gemm. Never winograd: that waits for H100
+  // numbers (llvmpipe timings say nothing about it), so it runs only when a session asks for it.
   [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool input_over_bus = false) noexcept;
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
@@ -83,6 +89,7 @@ class conv2d_kernels {
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
+  // The kernel's program; for winograd, the batched GEMM (the middle of its dispatches).
   [[nodiscard]] const gpu::compute_program& program(conv2d_kernel kernel) const noexcept;
 
   // Below this many output channels a 64-channel gemm tile is mostly idle; tiled's 8 fit.
@@ -97,6 +104,14 @@ class conv2d_kernels {
   gpu::compute_program tiled_;
   gpu::compute_program gemm_;
   gpu::compute_program gemm_wide_;
+  // winograd: the three transforms (conv2d_winograd.comp) and the batched GEMM (conv2d_gemm.comp
+  // with GEMM_BATCHED, 64x128 tiles).
+  gpu::compute_program winograd_weights_;
+  gpu::compute_program winograd_input_;
+  gpu::compute_program winograd_gemm_;
+  gpu::compute_program winograd_output_;
+
+  friend class conv2d_session;
 };
 
 struct session_options {
@@ -114,7 +129,8 @@ class conv2d_session {
   // Validates the shape and creates every buffer. zero_copy: input and output must get a
   // mapped strategy (tried in the matrix's order for stream_to_gpu and gpu_to_cpu, mapped ones
   // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
-  // Weights and bias follow the matrix for gpu_reads_many on both paths.
+  // Weights and bias follow the matrix for gpu_reads_many on both paths. winograd also gets
+  // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2).
   [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
                                                           std::shared_ptr<const conv2d_kernels> kernels,
                                                           const conv2d_shape& shape, const session_options& options);
@@ -132,7 +148,8 @@ class conv2d_session {
   [[nodiscard]] gpu::strategy output_strategy() const noexcept;
   [[nodiscard]] gpu::strategy weight_strategy() const noexcept;
 
-  // Write the weights (and bias) here, then commit_weights() once; write-only views.
+  // Write the weights (and bias) here, then commit_weights() once; write-only views. winograd:
+  // commit_weights() also dispatches the weight transform (GPU work, ordered before later convs).
   [[nodiscard]] std::span<float> weights() noexcept;
   [[nodiscard]] std::span<float> bias() noexcept;  // empty without bias
   [[nodiscard]] gpu::result<void> commit_weights();
@@ -156,7 +173,8 @@ class conv2d_session {
   // begun again). `validation` when none is in flight; a wait past the timeout is context_lost.
   [[nodiscard]] gpu::result<std::span<const float>> finish();
   // With options.time_kernel: the GPU time of the dispatch of the slot finish() last returned
-  // (the kernel alone: on the staging path the upload comes before it). Empty otherwise.
+  // (the kernel alone: on the staging path the upload comes before it; winograd: all three of its
+  // dispatches, input transform to output transform). Empty otherwise.
   [[nodiscard]] std::optional<std::chrono::nanoseconds> kernel_time() const noexcept { return kernel_time_; }
   // Profiling: runs the kernel `count` times back to back on the slot finish() last returned
   // (same input, output rewritten with the same values), each in its own timer query, and
@@ -174,6 +192,7 @@ class conv2d_session {
   };
   conv2d_session() = default;
   void dispatch(const slot& s, bool timed = true) const;
+  void dispatch_winograd(const slot& s) const;  // inside dispatch()'s timer
 
   gpu::context* ctx_ = nullptr;
   std::shared_ptr<const conv2d_kernels> kernels_;
@@ -183,6 +202,10 @@ class conv2d_session {
   std::chrono::nanoseconds timeout_{};
   gpu::unified_buffer weights_;
   gpu::unified_buffer bias_;
+  // winograd only (empty otherwise): U[16][K][C], V[16][C][T], M[16][K][T], see conv2d_winograd.comp.
+  gpu::scratch_buffer winograd_u_;
+  gpu::scratch_buffer winograd_v_;
+  gpu::scratch_buffer winograd_m_;
   std::vector<slot> slots_;
   std::uint32_t next_ = 0;    // the slot begin() takes
   std::uint32_t oldest_ = 0;  // the oldest slot in flight
