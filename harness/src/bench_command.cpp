@@ -104,7 +104,7 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
   specs.push_back({"mode", "LIST", "sync, pipelined or both (default: sync,pipelined)"});
   specs.push_back({"kernel", "NAME",
                    "auto (default: the dispatcher's pick per shape and path), direct, tiled, gemm, gemm_wide or "
-                   "winograd (3x3 stride 1 only; never picked by auto yet)"});
+                   "winograd (3x3 stride 1 only)"});
   specs.push_back({"iterations", "N", "timed batches per cell (default 5)"});
   specs.push_back({"warmup", "N", "untimed batches per cell first (default 1)"});
   specs.push_back({"depth", "N", "slots in pipelined mode (default 3)"});

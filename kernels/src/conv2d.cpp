@@ -227,6 +227,7 @@ conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool input_over_bu
   if ((shape.k < gemm_min_channels || rereads_input) && supports(conv2d_kernel::tiled, shape)) {
     return conv2d_kernel::tiled;
   }
+  if (supports(conv2d_kernel::winograd, shape)) return conv2d_kernel::winograd;
   const std::uint64_t wide_tiles =
       ceil_div(std::uint64_t{shape.n} * shape.p() * shape.q(), 128) * ceil_div(shape.k, 64);
   return wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide : conv2d_kernel::gemm;

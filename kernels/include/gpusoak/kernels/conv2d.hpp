@@ -7,7 +7,7 @@
 // problems large enough to fill the GPU with them) and winograd (groups 1, 3x3, stride 1,
 // dilation 1: Winograd F(2x2, 3x3), 2.25x fewer multiplies, as three dispatches per conv, input
 // transform, 16 batched GEMMs (gemm_wide's shader and tiles), output transform, through GPU-only
-// scratch; only on request so far: pick() never returns it). docs/mapping_strategies.md and
+// scratch, four times the input and output in GPU memory). docs/mapping_strategies.md and
 // docs/performance.md have the numbers.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
@@ -78,9 +78,12 @@ class conv2d_kernels {
   // groups > 1: direct. Else tiled where it applies and either K < gemm_min_channels or the input
   // is read over a bus (`input_over_bus`: a zero-copy input in host memory of a discrete GPU)
   // with a kernel larger than 1x1: gemm reads each input element R*S times, tiled once per
-  // 8 output channels from shared memory. Else gemm_wide when the shape has at least
-  // gemm_wide_min_tiles of its 64x128 tiles, else gemm. Never winograd: that waits for H100
-  // numbers (llvmpipe timings say nothing about it), so it runs only when a session asks for it.
+  // 8 output channels from shared memory (winograd's input transform 4 times). Else winograd
+  // where it applies: on the H100 it beat every other kernel on each 3x3 stride-1 shape measured
+  // with K >= 32 (back to back, device memory: N1 C64 56x56 0.041 ms against gemm's 0.107; N8 C64
+  // 0.126 against 0.151; N32 C64 0.456 against gemm_wide's 0.527; N32 C128 28x28 0.340 against
+  // 0.525). Else gemm_wide when the shape has at least gemm_wide_min_tiles of its 64x128 tiles,
+  // else gemm.
   [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool input_over_bus = false) noexcept;
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
