@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>  // mallopt
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
@@ -85,36 +84,6 @@ void warn_if_others_can_read(const std::string& path) {
       path);
 }
 
-// glibc's malloc set up for a process that runs for weeks with threads that come and go, unless
-// the environment already says (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, GLIBC_TUNABLES):
-//   - blocks of 128 KiB and more always get their own mapping, given back on free. glibc's default
-//     raises that threshold to the largest block freed so far (up to 32 MiB), after which the
-//     scenarios' buffers (llvmpipe keeps GL buffer storage in malloc: 1 MiB pool chunks, pressure
-//     and oom blocks, leak_cycle's up to 256 KiB) land in the heap between small long-lived
-//     allocations, and the heap keeps the holes;
-//   - one arena: scenarios start threads every step (leak_cycle, a context on a fresh thread) and
-//     every phase (multi_context, a thread per context), and the arenas they land on kept pages.
-// Seen with scripts/rss-soak on llvmpipe (Mesa 22.3.6, LLVM 15, glibc 2.36, 2 cores): +2.7
-// MiB/hour over an hour of the mixed plan, while heaptrack measured a peak live heap of 12 MB and
-// 0.2 MB left at exit. 8-minute runs of the plan at 10 s phases: +29 MiB/hour with one arena only,
-// +5.7 with the fixed threshold only, flat (-1.9, Theil-Sen 0) with both; malloc_trim every 10 s:
-// +16. docs/reliability.md has the runs. Small allocations still go through each thread's tcache
-// without the arena lock; a large block costs an mmap and munmap.
-void tune_malloc_for_a_long_run() {
-  auto set = [](const char* name) {
-    const char* value = std::getenv(name);
-    return value != nullptr && *value != '\0';
-  };
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  const std::string_view tuned = tunables != nullptr ? tunables : "";
-  if (!set("MALLOC_MMAP_THRESHOLD_") && tuned.find("glibc.malloc.mmap_threshold") == std::string_view::npos) {
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  }
-  if (!set("MALLOC_ARENA_MAX") && tuned.find("glibc.malloc.arena_max") == std::string_view::npos) {
-    mallopt(M_ARENA_MAX, 1);
-  }
-}
-
 }  // namespace
 
 int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
@@ -139,7 +108,6 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
     out << usage_text("gpusoakd", summary, specs);
     return exit_pass;
   }
-  tune_malloc_for_a_long_run();  // before the first thread
   auto listen = parse_listen(parsed->value("listen").value_or("127.0.0.1:9464"));
   if (!listen) {
     err << "gpusoakd: " << listen.error().message << "\n";
