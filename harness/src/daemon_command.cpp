@@ -180,13 +180,12 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   api_context api{.store = *store, .runs = runs, .metrics = metrics, .token = token, .version = GPUSOAK_VERSION};
 
   boost::asio::io_context io(1);
-  auto server =
-      http_server::start(io,
-                         {.address = listen->host,
-                          .port = listen->port,
-                          .request_timeout = request_timeout,
-                          .on_own_answer = [&metrics](int status) { metrics.request_answered(status); }},
-                         [&api](const http_request& request) { return handle_request(request, api); });
+  auto server = http_server::start(io,
+                                   {.address = listen->host,
+                                    .port = listen->port,
+                                    .request_timeout = request_timeout,
+                                    .on_own_answer = [&metrics](int status) { metrics.request_answered(status); }},
+                                   [&api](const http_request& request) { return handle_request(request, api); });
   if (!server) {
     err << "gpusoakd: " << server.error().message << "\n";
     return exit_could_not_run;
