@@ -51,6 +51,21 @@ void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const 
         c.gflops_per_second, optional_number(c.kernel_ms), optional_number(c.kernel_back_to_back_ms),
         optional_number(c.kernel_gflops_per_second), c.copies_per_iter, check_text(c));
   }
+  bool split_header = false;
+  for (const conv2d_cell& c : cells) {
+    if (!c.error.empty() || !c.sync_split) continue;
+    if (!split_header) {
+      out << "\nsync rows, where a batch goes (medians, µs): produce = the producer writes the input;\n"
+             "submit = flush or upload, dispatch, fence; finish = fence wait (and the readback on staging);\n"
+             "kernel = the GPU timer\n\n";
+      out << fmt::format("{:<28} {:<9} {:<9} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "shape", "kernel", "path", "batch",
+                         "produce", "submit", "finish", "kernel");
+      split_header = true;
+    }
+    out << fmt::format("{:<28} {:<9} {:<9} {:>10.1f} {:>10.1f} {:>10.1f} {:>10.1f} {:>10}\n", c.shape, c.kernel, c.path,
+                       c.latency_ms.median * 1e3, c.sync_split->produce_ms * 1e3, c.sync_split->submit_ms * 1e3,
+                       c.sync_split->finish_ms * 1e3, c.kernel_ms ? fmt::format("{:.1f}", *c.kernel_ms * 1e3) : "-");
+  }
 }
 
 nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2d_bench_options& options,
@@ -85,6 +100,11 @@ nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2
           c.kernel_back_to_back_ms ? nlohmann::ordered_json(*c.kernel_back_to_back_ms) : nullptr;
       row["kernel_gflops_per_second"] =
           c.kernel_gflops_per_second ? nlohmann::ordered_json(*c.kernel_gflops_per_second) : nullptr;
+      if (c.sync_split) {
+        row["sync_split_ms"] = {{"produce", c.sync_split->produce_ms},
+                                {"submit", c.sync_split->submit_ms},
+                                {"finish", c.sync_split->finish_ms}};
+      }
       if (c.mode == "pipelined") row["total_ms"] = c.total_ms;
       row["copies_per_iteration"] = c.copies_per_iter;
       row["copied_bytes_per_iteration"] = c.copied_bytes_per_iter;

@@ -38,6 +38,13 @@ struct conv2d_cell {
   // (the GPU at its working clock, as cuDNN's conv alone is timed); GFLOP/s over this one.
   std::optional<double> kernel_back_to_back_ms;
   std::optional<double> kernel_gflops_per_second;
+  // Sync: where a batch's span goes, medians of each part (they need not add up to the span's
+  // median): the producer writing the input, submit (a flush or the upload, the dispatch, the
+  // fence), finish (the fence wait, and on staging the readback).
+  struct split {
+    double produce_ms = 0, submit_ms = 0, finish_ms = 0;
+  };
+  std::optional<split> sync_split;
   double total_ms = 0;  // pipelined: the whole back-to-back run
   double copies_per_iter = 0;
   double copied_bytes_per_iter = 0;
