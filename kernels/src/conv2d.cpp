@@ -186,7 +186,8 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
       {&kernels->winograd_output_,
        "conv2d_winograd.comp (output)",
        detail::conv2d_winograd_comp,
-       {.winograd_stage = 2}}};
+       {.winograd_stage = 2}},
+      {&kernels->winograd_fetch_, "conv2d_winograd.comp (fetch)", detail::conv2d_winograd_comp, {.winograd_stage = 3}}};
   for (const auto& [program, file, text, defines] : programs) {
     auto made = gpu::compute_program::create(ctx, program_source(text, defines));
     if (!made) {
@@ -223,11 +224,14 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
 
 conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool input_over_bus) noexcept {
   if (shape.groups != 1) return conv2d_kernel::direct;
+  if (supports(conv2d_kernel::winograd, shape) &&
+      (shape.k >= gemm_min_channels || shape.c >= winograd_min_in_channels)) {
+    return conv2d_kernel::winograd;
+  }
   const bool rereads_input = input_over_bus && shape.r * shape.s > 1;
   if ((shape.k < gemm_min_channels || rereads_input) && supports(conv2d_kernel::tiled, shape)) {
     return conv2d_kernel::tiled;
   }
-  if (supports(conv2d_kernel::winograd, shape)) return conv2d_kernel::winograd;
   const std::uint64_t wide_tiles =
       ceil_div(std::uint64_t{shape.n} * shape.p() * shape.q(), 128) * ceil_div(shape.k, 64);
   return wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide : conv2d_kernel::gemm;
@@ -270,9 +274,8 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   session.kernels_ = std::move(kernels);
   session.shape_ = shape;
   session.path_ = options.path;
-  session.kernel_ = options.kernel == conv2d_kernel::automatic
-                        ? conv2d_kernels::pick(shape, conv2d_kernels::input_over_bus(ctx.caps(), options.path))
-                        : options.kernel;
+  const bool over_bus = options.input_over_bus.value_or(conv2d_kernels::input_over_bus(ctx.caps(), options.path));
+  session.kernel_ = options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape, over_bus) : options.kernel;
   session.timeout_ = options.timeout;
 
   const auto weights_desc = [&](std::uint64_t count, const char* what) {
@@ -303,6 +306,12 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     session.winograd_u_ = std::move(*u);
     session.winograd_v_ = std::move(*v);
     session.winograd_m_ = std::move(*m);
+    if (over_bus) {
+      auto fetched = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
+                                                 fmt::format("{}.winograd_fetched_input", options.tag));
+      if (!fetched) return std::unexpected(fetched.error());
+      session.winograd_fetched_ = std::move(*fetched);
+    }
   }
   for (std::uint32_t i = 0; i < options.pipeline_depth; ++i) {
     auto input = create_io(ctx, options.path, shape.input_elements() * sizeof(float), gpu::usage::stream_to_gpu,
@@ -455,7 +464,16 @@ void conv2d_session::dispatch_winograd(const slot& s) const {
   // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
   // slots share them): a shader-storage barrier between each pair of steps orders both, as
   // glMemoryBarrier orders all accesses before it, reads included, against those after it.
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, s.input.gl_name());
+  unsigned input_name = s.input.gl_name();
+  if (winograd_fetched_.gl_name() != 0) {  // the input is read over a bus: once, in whole lines
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_fetched_.gl_name());
+    const gpu::compute_program& fetch = kernels_->winograd_fetch_;
+    run(fetch, std::min<std::uint64_t>(ceil_div(sh.input_elements(), 4 * fetch.local_size()[0]), 4096), 1, 1);
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    input_name = winograd_fetched_.gl_name();
+  }
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
   const gpu::compute_program& input = kernels_->winograd_input_;
   run(input, ceil_div(tiles, input.local_size()[0]), sh.c, 1);

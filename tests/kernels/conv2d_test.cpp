@@ -247,9 +247,10 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dFamily, ::testing::ValuesIn(families),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// checks that the dispatcher picks winograd for 3x3 stride-1 shapes with many output channels,
-// gemm or gemm_wide (by size) for the other ungrouped ones, tiled for few channels where it
-// applies or where the input is read over a bus, and direct for grouped ones
+// checks that the dispatcher picks winograd for 3x3 stride-1 shapes with many output or input
+// channels (over a bus too: it fetches the input first), gemm or gemm_wide (by size) for the
+// other ungrouped ones, tiled for few channels where it applies or where the input is read over
+// a bus, and direct for grouped ones
 TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   auto shape = [](const char* text) { return *parse_conv2d_shape(text); };
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::winograd);
@@ -259,7 +260,9 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K32 3x3 s2 p1")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K32 3x3 d2 p2")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K31 3x3 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K16 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 224x224 K32 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C15 64x64 K31 3x3 p1")), conv2d_kernel::tiled);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::gemm);
@@ -272,9 +275,12 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm_wide);
   EXPECT_EQ(conv2d_kernels::pick(shape("N8 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N4 C128 28x28 K128 3x3 s2 p1")), conv2d_kernel::gemm);
-  // Input read over a bus: tiled for 3x3 (gemm reads each element 9 times, winograd's input
-  // transform 4 times), gemm for 1x1.
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1"), true), conv2d_kernel::tiled);
+  // Input read over a bus: winograd as above (its fetch reads the input once); else tiled for
+  // 3x3 (gemm reads each element 9 times), gemm for 1x1.
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1"), true), conv2d_kernel::winograd);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K16 3x3 p1"), true), conv2d_kernel::winograd);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 32x32 K16 3x3 p1"), true), conv2d_kernel::tiled);
+  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 s2 p1"), true), conv2d_kernel::tiled);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1"), true), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5"), true), conv2d_kernel::gemm);
 }

@@ -103,6 +103,55 @@ TEST_P(CopyCounters, CountEveryCopyOnTheStagingPath) {
 INSTANTIATE_TEST_SUITE_P(Depth, CopyCounters, ::testing::Values(1u, 3u),
                          [](const auto& info) { return info.param == 1 ? "sync" : "pipelined"; });
 
+// checks winograd on the bus path (forced: llvmpipe is UMA): the dispatcher picks it, the session
+// holds exactly one more input's worth of device scratch (the fetched input), every output of a
+// pipelined run matches the reference within winograd's bound, and the copy counters stay at
+// zero (the fetch is the kernel reading host memory, not an API copy)
+TEST(WinogradOverABus, FetchesTheInputInsideTheKernelWithoutACopy) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto kernels = conv2d_kernels::create(*ctx);
+  ASSERT_TRUE(kernels) << kernels.error().message;
+  const conv2d_shape shape = *parse_conv2d_shape("N2 C17 13x11 K9 3x3 p1 bias");
+  const std::uint64_t before = ctx->budget().used();
+  auto on_device =
+      conv2d_session::create(*ctx, *kernels, shape, {.path = conv2d_path::zero_copy, .input_over_bus = false});
+  ASSERT_TRUE(on_device) << on_device.error().message;
+  const std::uint64_t without_fetch = ctx->budget().used() - before;
+  auto session = conv2d_session::create(*ctx, *kernels, shape,
+                                        {.path = conv2d_path::zero_copy, .pipeline_depth = 2, .input_over_bus = true});
+  ASSERT_TRUE(session) << session.error().message;
+  ASSERT_EQ(session->kernel(), conv2d_kernel::winograd);
+  // The second session has one more slot (an input and an output) and the fetched input.
+  const std::uint64_t with_fetch = ctx->budget().used() - before - without_fetch;
+  const std::uint64_t one_slot = (shape.input_elements() + shape.output_elements()) * sizeof(float);
+  EXPECT_EQ(with_fetch - without_fetch, one_slot + shape.input_elements() * sizeof(float));
+
+  std::mt19937_64 rng(test::test_seed());
+  const test::conv2d_data data = test::fill_weights(*session, rng);
+  ASSERT_TRUE(session->commit_weights());
+  ASSERT_TRUE(session->poison_outputs());
+  const gpu::counters_snapshot counted = ctx->counters().snapshot();
+  std::vector<std::vector<float>> inputs;
+  const auto check_oldest = [&] {
+    auto out = session->finish();
+    ASSERT_TRUE(out) << out.error().message;
+    EXPECT_LE(test::conditioned_error(shape, inputs.front(), data, *out), test::winograd_tolerance);
+    inputs.erase(inputs.begin());
+  };
+  for (int i = 0; i < 5; ++i) {
+    if (session->in_flight() == session->depth()) check_oldest();
+    auto in = session->begin();
+    ASSERT_TRUE(in) << in.error().message;
+    inputs.emplace_back(in->size());
+    test::fill_random(inputs.back(), rng);
+    std::ranges::copy(inputs.back(), in->begin());
+    ASSERT_TRUE(session->submit());
+  }
+  while (session->in_flight() > 0) check_oldest();
+  EXPECT_EQ(ctx->counters().snapshot().total_copies(), counted.total_copies());
+}
+
 // --- apitrace -------------------------------------------------------------------------------
 
 // What a trace's hot path (the calls inside the helper's "gpusoak.hot_path" debug group) did.

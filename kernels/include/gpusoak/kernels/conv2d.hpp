@@ -75,14 +75,16 @@ class conv2d_kernels {
   // context's cache (context::find_cached). `validation` carries the compiler log.
   [[nodiscard]] static gpu::result<std::shared_ptr<const conv2d_kernels>> create(gpu::context& ctx);
 
-  // groups > 1: direct. Else tiled where it applies and either K < gemm_min_channels or the input
-  // is read over a bus (`input_over_bus`: a zero-copy input in host memory of a discrete GPU)
-  // with a kernel larger than 1x1: gemm reads each input element R*S times, tiled once per
-  // 8 output channels from shared memory (winograd's input transform 4 times). Else winograd
-  // where it applies: on the H100 it beat every other kernel on each 3x3 stride-1 shape measured
-  // with K >= 32 (back to back, device memory: N1 C64 56x56 0.041 ms against gemm's 0.107; N8 C64
-  // 0.126 against 0.151; N32 C64 0.456 against gemm_wide's 0.527; N32 C128 28x28 0.340 against
-  // 0.525). Else gemm_wide when the shape has at least gemm_wide_min_tiles of its 64x128 tiles,
+  // groups > 1: direct. Else winograd where it applies and K >= gemm_min_channels or
+  // C >= winograd_min_in_channels: on the H100 it beat every other kernel on each 3x3 stride-1
+  // shape measured with K >= 32 (back to back, device memory: N1 C64 56x56 0.031 ms, N32 C128
+  // 28x28 0.228 against gemm_wide's 0.525), and on N1 C16 64x64 K16 (0.021 against tiled's
+  // 0.034), not on N1 C3 32x32 K16 (0.020 against 0.016). With the input read over a bus
+  // (`input_over_bus`: a zero-copy input in host memory of a discrete GPU) it first fetches the
+  // input into device memory (conv2d_winograd.comp, stage 3). Else tiled where it applies and
+  // either K < gemm_min_channels or the input is read over a bus with a kernel larger than 1x1:
+  // gemm reads each input element R*S times, tiled once per 8 output channels from shared
+  // memory. Else gemm_wide when the shape has at least gemm_wide_min_tiles of its 64x128 tiles,
   // else gemm.
   [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool input_over_bus = false) noexcept;
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
@@ -97,6 +99,9 @@ class conv2d_kernels {
 
   // Below this many output channels a 64-channel gemm tile is mostly idle; tiled's 8 fit.
   static constexpr std::uint32_t gemm_min_channels = 32;
+  // From this many input channels winograd's GEMMs have reduction enough to win with fewer
+  // output channels too (see pick()).
+  static constexpr std::uint32_t winograd_min_in_channels = 16;
   // H100: gemm_wide wins from 392 tiles (N32 C128 28x28: 0.53 against 0.65 ms; N32 C64 56x56,
   // 784 tiles: 0.51 against 0.55) and loses at 196 (N8 C64 56x56: 0.22 against 0.15 ms): too
   // few groups for 114 SMs. 64x64 tiles give twice as many.
@@ -113,6 +118,7 @@ class conv2d_kernels {
   gpu::compute_program winograd_input_;
   gpu::compute_program winograd_gemm_;
   gpu::compute_program winograd_output_;
+  gpu::compute_program winograd_fetch_;  // the input into device scratch, when read over a bus
 
   friend class conv2d_session;
 };
@@ -125,6 +131,9 @@ struct session_options {
                                                                 // rasterizer takes seconds on large batches
   std::string tag = "conv2d";                                   // prefixes every buffer's tag
   bool time_kernel = false;                                     // a GPU timer query around each dispatch: kernel_time()
+  // Whether the input is read over a bus (pick() and winograd's fetch step); default: from the
+  // context, conv2d_kernels::input_over_bus. Tests set it to run the bus path on a UMA driver.
+  std::optional<bool> input_over_bus;
 };
 
 class conv2d_session {
@@ -133,7 +142,8 @@ class conv2d_session {
   // mapped strategy (tried in the matrix's order for stream_to_gpu and gpu_to_cpu, mapped ones
   // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
   // Weights and bias follow the matrix for gpu_reads_many on both paths. winograd also gets
-  // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2).
+  // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2),
+  // and N C H W more when the input is read over a bus (the fetched input).
   [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
                                                           std::shared_ptr<const conv2d_kernels> kernels,
                                                           const conv2d_shape& shape, const session_options& options);
@@ -176,8 +186,8 @@ class conv2d_session {
   // begun again). `validation` when none is in flight; a wait past the timeout is context_lost.
   [[nodiscard]] gpu::result<std::span<const float>> finish();
   // With options.time_kernel: the GPU time of the dispatch of the slot finish() last returned
-  // (the kernel alone: on the staging path the upload comes before it; winograd: all three of its
-  // dispatches, input transform to output transform). Empty otherwise.
+  // (the kernel alone: on the staging path the upload comes before it; winograd: all of its
+  // per-conv dispatches, the fetch (if any) to the output transform). Empty otherwise.
   [[nodiscard]] std::optional<std::chrono::nanoseconds> kernel_time() const noexcept { return kernel_time_; }
   // Profiling: runs the kernel `count` times back to back on the slot finish() last returned
   // (same input, output rewritten with the same values), each in its own timer query, and
@@ -209,6 +219,8 @@ class conv2d_session {
   gpu::scratch_buffer winograd_u_;
   gpu::scratch_buffer winograd_v_;
   gpu::scratch_buffer winograd_m_;
+  // winograd with the input read over a bus: the input, fetched into device memory once per conv.
+  gpu::scratch_buffer winograd_fetched_;
   std::vector<slot> slots_;
   std::uint32_t next_ = 0;    // the slot begin() takes
   std::uint32_t oldest_ = 0;  // the oldest slot in flight
