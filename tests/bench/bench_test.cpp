@@ -5,8 +5,10 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include "conv2d_checks.hpp"  // test_seed
@@ -18,9 +20,26 @@
 namespace gpusoak::bench {
 namespace {
 
-nlohmann::json read_json(const std::filesystem::path& path) {
-  std::ifstream file(path);
-  return nlohmann::json::parse(file);
+// What a bench program left behind: the JSON it wrote and the report it printed.
+struct bench_run {
+  nlohmann::json json;
+  std::string out;
+};
+
+// Runs a bench program (run_upload_bench, run_conv2d_bench) with its JSON in a fresh temp dir and
+// reads that back. A non-zero exit fails the test here, with everything the program printed, so
+// callers only ASSERT_TRUE the result.
+template <typename Options>
+std::optional<bench_run> run_bench(int (*run)(const Options&, std::ostream&, std::ostream&), Options options) {
+  test::temp_dir dir("gpusoak-bench");
+  options.json_path = (dir / "bench.json").string();
+  std::ostringstream out, progress;
+  if (const int status = run(options, out, progress); status != 0) {
+    ADD_FAILURE() << "exit status " << status << "\n" << progress.str() << out.str();
+    return std::nullopt;
+  }
+  std::ifstream file(dir / "bench.json");
+  return bench_run{nlohmann::json::parse(file), out.str()};
 }
 
 // checks that several producer threads write exactly the bytes one thread writes, at sizes
@@ -48,42 +67,35 @@ TEST(Producer, ThreadsWriteWhatOneThreadWrites) {
 // checks the upload benchmark end to end with threaded producers: every upload's GPU-side
 // checksum matches, and the JSON carries the GPU read time
 TEST(UploadBench, ThreadedProducersPassTheShaderChecksum) {
-  test::temp_dir dir("gpusoak-bench");
   upload_bench_options options;
   options.sizes = {4096, detail::parallel_produce_min_bytes + 4096 + 12};
   options.paths = {"persistent_coherent", "staging_copy"};
   options.trials = 2;
   options.producer_threads = 3;
-  options.json_path = (dir / "upload.json").string();
-  std::ostringstream out, progress;
-  ASSERT_EQ(run_upload_bench(options, out, progress), 0) << progress.str() << out.str();
-  const nlohmann::json j = read_json(dir / "upload.json");
+  const auto run = run_bench(run_upload_bench, options);
+  ASSERT_TRUE(run);
   int checks = 0;
-  for (const auto& cell : j.at("rows")) {
+  for (const auto& cell : run->json.at("rows")) {
     ASSERT_FALSE(cell.contains("skipped_reason")) << cell.dump();
     EXPECT_EQ(cell.at("checksum_failures"), 0) << cell.dump();
     checks += cell.at("checksum_checks").get<int>();
     EXPECT_TRUE(cell.contains("gpu_read_us")) << cell.dump();
   }
   EXPECT_GE(checks, 8);
-  EXPECT_EQ(j.at("options").at("producer_threads"), 3);
-  EXPECT_NE(out.str().find("producer:     3 thread(s)"), std::string::npos) << out.str();
+  EXPECT_EQ(run->json.at("options").at("producer_threads"), 3);
+  EXPECT_NE(run->out.find("producer:     3 thread(s)"), std::string::npos) << run->out;
 }
 
 // checks the conv2d benchmark on the gemm kernel: the output matches the reference, and sync rows
 // carry the dispatch's GPU time while pipelined rows do not
 TEST(Conv2dBench, GemmRowsMatchTheReferenceAndCarryKernelTime) {
-  test::temp_dir dir("gpusoak-bench");
-  conv2d_bench_options options;
-  options.shapes = {"N1 C5 13x11 K40 3x3 p1 bias"};
-  options.kernel = kernels::conv2d_kernel::gemm;  // on a discrete GPU the zero-copy pick is tiled
-  options.iterations = 2;
-  options.json_path = (dir / "conv2d.json").string();
-  std::ostringstream out, progress;
-  ASSERT_EQ(run_conv2d_bench(options, out, progress), 0) << progress.str() << out.str();
-  const nlohmann::json j = read_json(dir / "conv2d.json");
-  ASSERT_EQ(j.at("cells").size(), 4u);  // two paths x two modes
-  for (const auto& cell : j.at("cells")) {
+  const auto run = run_bench(run_conv2d_bench, {.shapes = {"N1 C5 13x11 K40 3x3 p1 bias"},
+                                                // on a discrete GPU the zero-copy pick is tiled
+                                                .kernel = kernels::conv2d_kernel::gemm,
+                                                .iterations = 2});
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->json.at("cells").size(), 4u);  // two paths x two modes
+  for (const auto& cell : run->json.at("cells")) {
     ASSERT_FALSE(cell.contains("error")) << cell.dump();
     EXPECT_EQ(cell.at("kernel"), "gemm");
     EXPECT_LT(cell.at("reference_error").get<double>(), 1e-4) << cell.dump();
@@ -95,18 +107,13 @@ TEST(Conv2dBench, GemmRowsMatchTheReferenceAndCarryKernelTime) {
 // the reference within the bench's own check and carry the GPU time of all its dispatches; a 1x1
 // cell cannot run and says why, which is not a failed check
 TEST(Conv2dBench, WinogradRunsWhereItAppliesAndSaysWhyElsewhere) {
-  test::temp_dir dir("gpusoak-bench");
-  conv2d_bench_options options;
-  options.shapes = {"N2 C6 13x11 K20 3x3 p1 bias", "N1 C4 9x9 K4 1x1"};
-  options.kernel = kernels::conv2d_kernel::winograd;
-  options.modes = {conv2d_mode::sync};
-  options.iterations = 2;
-  options.json_path = (dir / "conv2d.json").string();
-  std::ostringstream out, progress;
-  ASSERT_EQ(run_conv2d_bench(options, out, progress), 0) << progress.str() << out.str();
-  const nlohmann::json j = read_json(dir / "conv2d.json");
-  ASSERT_EQ(j.at("cells").size(), 4u);  // two shapes x two paths
-  for (const auto& cell : j.at("cells")) {
+  const auto run = run_bench(run_conv2d_bench, {.shapes = {"N2 C6 13x11 K20 3x3 p1 bias", "N1 C4 9x9 K4 1x1"},
+                                                .modes = {conv2d_mode::sync},
+                                                .kernel = kernels::conv2d_kernel::winograd,
+                                                .iterations = 2});
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->json.at("cells").size(), 4u);  // two shapes x two paths
+  for (const auto& cell : run->json.at("cells")) {
     EXPECT_EQ(cell.at("kernel"), "winograd") << cell.dump();
     if (cell.at("shape").get<std::string>().find("1x1") != std::string::npos) {
       ASSERT_TRUE(cell.contains("error")) << cell.dump();

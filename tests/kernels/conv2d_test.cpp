@@ -198,6 +198,27 @@ measured check_output(const conv2d_shape& shape, conv2d_kernel kernel, std::span
   return {test::error_vs_reference(shape, input, data, out), test::tolerance};
 }
 
+// Runs a fresh `session` once with random weights and input, outputs NaN-poisoned first; returns
+// the error. `after_run` goes between the run and the check, so that the check also covers what
+// it does to the output.
+measured run_once(conv2d_session& session, rng_t& rng, const std::function<void(conv2d_session&)>& after_run = {}) {
+  const conv2d_shape& shape = session.shape();
+  const test::conv2d_data data = test::fill_weights(session, rng);
+  EXPECT_TRUE(session.commit_weights());
+  EXPECT_TRUE(session.poison_outputs());
+  // The input is produced straight into the session's buffer; a twin generator (same state)
+  // produces the host copy the reference reads.
+  rng_t twin = rng;
+  test::fill_random(session.input(), rng);
+  std::vector<float> input(shape.input_elements());
+  test::fill_random(input, twin);
+  auto out = session.run();
+  EXPECT_TRUE(out) << out.error().message;
+  if (!out) return {};
+  if (after_run) after_run(session);
+  return check_output(shape, session.kernel(), input, data, *out);
+}
+
 // Runs `shape` on `kernel` and `path` with fresh random input; returns the error.
 measured run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>& kernels, const conv2d_shape& shape,
                   conv2d_kernel kernel, conv2d_path path, rng_t& rng) {
@@ -205,19 +226,7 @@ measured run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>
   EXPECT_TRUE(session) << session.error().message;
   if (!session) return {};
   EXPECT_EQ(session->kernel(), kernel);
-  const test::conv2d_data data = test::fill_weights(*session, rng);
-  EXPECT_TRUE(session->commit_weights());
-  EXPECT_TRUE(session->poison_outputs());
-  // The input is produced straight into the session's buffer; a twin generator (same state)
-  // produces the host copy the reference reads.
-  rng_t twin = rng;
-  test::fill_random(session->input(), rng);
-  std::vector<float> input(shape.input_elements());
-  test::fill_random(input, twin);
-  auto out = session->run();
-  EXPECT_TRUE(out) << out.error().message;
-  if (!out) return {};
-  return check_output(shape, kernel, input, data, *out);
+  return run_once(*session, rng);
 }
 
 class Conv2dFamily : public ::testing::TestWithParam<family> {};
@@ -515,19 +524,11 @@ TEST(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
     auto session = conv2d_session::create(*ctx, *kernels, shape, {.kernel = kernel, .time_kernel = true});
     ASSERT_TRUE(session) << session.error().message;
     EXPECT_FALSE(session->time_dispatches(3)) << "nothing has run yet";
-    const test::conv2d_data data = test::fill_weights(*session, rng);
-    ASSERT_TRUE(session->commit_weights());
-    ASSERT_TRUE(session->poison_outputs());
-    rng_t twin = rng;
-    test::fill_random(session->input(), rng);
-    std::vector<float> input(shape.input_elements());
-    test::fill_random(input, twin);
-    auto first = session->run();
-    ASSERT_TRUE(first) << first.error().message;
-    auto times = session->time_dispatches(5);
-    ASSERT_TRUE(times) << times.error().message;
-    EXPECT_EQ(times->size(), 5u);
-    const measured m = check_output(shape, session->kernel(), input, data, *first);
+    const measured m = run_once(*session, rng, [](conv2d_session& ran) {
+      auto times = ran.time_dispatches(5);
+      ASSERT_TRUE(times) << times.error().message;
+      EXPECT_EQ(times->size(), 5u);
+    });
     EXPECT_TRUE(m.ok()) << m;
   }
 }
