@@ -87,7 +87,7 @@ TEST(UploadBench, ThreadedProducersPassTheShaderChecksum) {
 }
 
 // checks the conv2d benchmark on the gemm kernel: the output matches the reference, and sync rows
-// carry the dispatch's GPU time while pipelined rows do not
+// carry the dispatch's GPU time and the split of each batch while pipelined rows do not
 TEST(Conv2dBench, GemmRowsMatchTheReferenceAndCarryKernelTime) {
   const auto run = run_bench(run_conv2d_bench, {.shapes = {"N1 C5 13x11 K40 3x3 p1 bias"},
                                                 // on a discrete GPU the zero-copy pick is tiled
@@ -100,6 +100,16 @@ TEST(Conv2dBench, GemmRowsMatchTheReferenceAndCarryKernelTime) {
     EXPECT_EQ(cell.at("kernel"), "gemm");
     EXPECT_LT(cell.at("reference_error").get<double>(), 1e-4) << cell.dump();
     EXPECT_EQ(cell.at("kernel_ms").is_null(), cell.at("mode") == "pipelined") << cell.dump();
+    // Sync rows split each batch into its parts; none of them can take longer than the slowest
+    // whole batch, and writing the input takes some time.
+    ASSERT_EQ(cell.contains("sync_split_ms"), cell.at("mode") == "sync") << cell.dump();
+    if (cell.at("mode") != "sync") continue;
+    const double slowest = cell.at("latency_ms").at("max").get<double>();
+    EXPECT_GT(cell.at("sync_split_ms").at("produce").get<double>(), 0.0) << cell.dump();
+    for (const char* part : {"produce", "submit", "finish"}) {
+      EXPECT_GE(cell.at("sync_split_ms").at(part).get<double>(), 0.0) << part << ": " << cell.dump();
+      EXPECT_LE(cell.at("sync_split_ms").at(part).get<double>(), slowest) << part << ": " << cell.dump();
+    }
   }
 }
 
