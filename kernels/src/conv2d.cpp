@@ -187,7 +187,10 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
        "conv2d_winograd.comp (output)",
        detail::conv2d_winograd_comp,
        {.winograd_stage = 2}},
-      {&kernels->winograd_fetch_, "conv2d_winograd.comp (fetch)", detail::conv2d_winograd_comp, {.winograd_stage = 3}}};
+      {&kernels->winograd_bus_copy_,
+       "conv2d_winograd.comp (bus copy)",
+       detail::conv2d_winograd_comp,
+       {.winograd_stage = 3}}};
   for (const auto& [program, file, text, defines] : programs) {
     auto made = gpu::compute_program::create(ctx, program_source(text, defines));
     if (!made) {
@@ -307,10 +310,14 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     session.winograd_v_ = std::move(*v);
     session.winograd_m_ = std::move(*m);
     if (over_bus) {
-      auto fetched = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
-                                                 fmt::format("{}.winograd_fetched_input", options.tag));
-      if (!fetched) return std::unexpected(fetched.error());
-      session.winograd_fetched_ = std::move(*fetched);
+      auto in = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
+                                            fmt::format("{}.device_input", options.tag));
+      if (!in) return std::unexpected(in.error());
+      auto out = gpu::scratch_buffer::create(ctx, shape.output_elements() * sizeof(float),
+                                             fmt::format("{}.device_output", options.tag));
+      if (!out) return std::unexpected(out.error());
+      session.device_input_ = std::move(*in);
+      session.device_output_ = std::move(*out);
     }
   }
   for (std::uint32_t i = 0; i < options.pipeline_depth; ++i) {
@@ -464,14 +471,22 @@ void conv2d_session::dispatch_winograd(const slot& s) const {
   // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
   // slots share them): a shader-storage barrier between each pair of steps orders both, as
   // glMemoryBarrier orders all accesses before it, reads included, against those after it.
-  unsigned input_name = s.input.gl_name();
-  if (winograd_fetched_.gl_name() != 0) {  // the input is read over a bus: once, in whole lines
-    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
-    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_fetched_.gl_name());
-    const gpu::compute_program& fetch = kernels_->winograd_fetch_;
-    run(fetch, std::min<std::uint64_t>(ceil_div(sh.input_elements(), 4 * fetch.local_size()[0]), 4096), 1, 1);
+  // On a bus: the slot's input and output move across it once each, in whole lines.
+  const bool over_bus = device_input_.gl_name() != 0;
+  const auto bus_copy = [&](unsigned from, unsigned to, std::uint64_t floats) {
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, from);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, to);
+    const gpu::compute_program& copy = kernels_->winograd_bus_copy_;
+    glProgramUniform1i(copy.gl_name(), 5, static_cast<GLint>(floats));
+    // One 16-byte load an invocation, up to 1,024 groups (the read shader's cap); past that the
+    // grid-stride loop takes over.
+    run(copy, std::min<std::uint64_t>(ceil_div(floats, 4 * copy.local_size()[0]), 1024), 1, 1);
+  };
+  const unsigned input_name = over_bus ? device_input_.gl_name() : s.input.gl_name();
+  const unsigned output_name = over_bus ? device_output_.gl_name() : s.output.gl_name();
+  if (over_bus) {
+    bus_copy(s.input.gl_name(), input_name, sh.input_elements());
     glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
-    input_name = winograd_fetched_.gl_name();
   }
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
@@ -490,9 +505,13 @@ void conv2d_session::dispatch_winograd(const slot& s) const {
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, winograd_m_.gl_name());
   // Without bias the shader never reads binding 2; bind something valid anyway.
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, sh.bias ? bias_.gl_name() : winograd_m_.gl_name());
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, s.output.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, output_name);
   const gpu::compute_program& output = kernels_->winograd_output_;
   run(output, ceil_div(tiles, output.local_size()[0]), sh.k, 1);
+  if (over_bus) {
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    bus_copy(output_name, s.output.gl_name(), sh.output_elements());
+  }
   // No barrier after: the output's is dispatch()'s, and the next conv's first write (V) comes
   // after the barrier that followed this conv's last read of V.
 }

@@ -80,8 +80,8 @@ class conv2d_kernels {
   // shape measured with K >= 32 (back to back, device memory: N1 C64 56x56 0.031 ms, N32 C128
   // 28x28 0.228 against gemm_wide's 0.525), and on N1 C16 64x64 K16 (0.021 against tiled's
   // 0.034), not on N1 C3 32x32 K16 (0.020 against 0.016). With the input read over a bus
-  // (`input_over_bus`: a zero-copy input in host memory of a discrete GPU) it first fetches the
-  // input into device memory (conv2d_winograd.comp, stage 3). Else tiled where it applies and
+  // (`input_over_bus`: a zero-copy input in host memory of a discrete GPU) it moves the input
+  // into device memory first and the output back last (conv2d_winograd.comp, stage 3). Else tiled where it applies and
   // either K < gemm_min_channels or the input is read over a bus with a kernel larger than 1x1:
   // gemm reads each input element R*S times, tiled once per 8 output channels from shared
   // memory. Else gemm_wide when the shape has at least gemm_wide_min_tiles of its 64x128 tiles,
@@ -118,7 +118,7 @@ class conv2d_kernels {
   gpu::compute_program winograd_input_;
   gpu::compute_program winograd_gemm_;
   gpu::compute_program winograd_output_;
-  gpu::compute_program winograd_fetch_;  // the input into device scratch, when read over a bus
+  gpu::compute_program winograd_bus_copy_;  // host memory <-> device scratch, on a bus
 
   friend class conv2d_session;
 };
@@ -131,7 +131,7 @@ struct session_options {
                                                                 // rasterizer takes seconds on large batches
   std::string tag = "conv2d";                                   // prefixes every buffer's tag
   bool time_kernel = false;                                     // a GPU timer query around each dispatch: kernel_time()
-  // Whether the input is read over a bus (pick() and winograd's fetch step); default: from the
+  // Whether the input is read over a bus (pick() and winograd's bus copies); default: from the
   // context, conv2d_kernels::input_over_bus. Tests set it to run the bus path on a UMA driver.
   std::optional<bool> input_over_bus;
 };
@@ -143,7 +143,8 @@ class conv2d_session {
   // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
   // Weights and bias follow the matrix for gpu_reads_many on both paths. winograd also gets
   // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2),
-  // and N C H W more when the input is read over a bus (the fetched input).
+  // and N (C H W + K P Q) more when the input is read over a bus (input and output in device
+  // memory).
   [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
                                                           std::shared_ptr<const conv2d_kernels> kernels,
                                                           const conv2d_shape& shape, const session_options& options);
@@ -187,7 +188,7 @@ class conv2d_session {
   [[nodiscard]] gpu::result<std::span<const float>> finish();
   // With options.time_kernel: the GPU time of the dispatch of the slot finish() last returned
   // (the kernel alone: on the staging path the upload comes before it; winograd: all of its
-  // per-conv dispatches, the fetch (if any) to the output transform). Empty otherwise.
+  // per-conv dispatches, from the bus copy in (if any) to the bus copy out). Empty otherwise.
   [[nodiscard]] std::optional<std::chrono::nanoseconds> kernel_time() const noexcept { return kernel_time_; }
   // Profiling: runs the kernel `count` times back to back on the slot finish() last returned
   // (same input, output rewritten with the same values), each in its own timer query, and
@@ -219,8 +220,10 @@ class conv2d_session {
   gpu::scratch_buffer winograd_u_;
   gpu::scratch_buffer winograd_v_;
   gpu::scratch_buffer winograd_m_;
-  // winograd with the input read over a bus: the input, fetched into device memory once per conv.
-  gpu::scratch_buffer winograd_fetched_;
+  // winograd with the input read over a bus: the input and the output in device memory, moved
+  // across the bus once per conv by the bus copy (empty otherwise).
+  gpu::scratch_buffer device_input_;
+  gpu::scratch_buffer device_output_;
   std::vector<slot> slots_;
   std::uint32_t next_ = 0;    // the slot begin() takes
   std::uint32_t oldest_ = 0;  // the oldest slot in flight
