@@ -66,4 +66,22 @@ std::optional<double> least_squares_slope(std::span<const point> points) {
   return sxy / sxx;
 }
 
+void thinned_series::add(point p) {
+  // Points held are those whose offer index is a multiple of the stride; halving keeps the even
+  // ones among them, the multiples of the doubled stride, so the rule holds across halvings.
+  if (offered_++ % stride_ != 0) return;
+  points_.push_back(p);
+  if (points_.size() < 2 * max_points_) return;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < points_.size(); i += 2) points_[kept++] = points_[i];
+  points_.resize(kept);
+  stride_ *= 2;
+}
+
+void thinned_series::clear() {
+  points_.clear();
+  stride_ = 1;
+  offered_ = 0;
+}
+
 }  // namespace gpusoak::harness

@@ -82,5 +82,38 @@ TEST(LeakSlope, DegenerateInput) {
   EXPECT_FALSE(least_squares_slope(nan).has_value());
 }
 
+// checks that a thinned series stays bounded over a long run, keeps its points evenly spread from
+// the first to within one stride of the latest, and fits the same slope as the full series
+TEST(ThinnedSeries, StaysBoundedAndEvenAndFitsTheSameSlope) {
+  std::mt19937_64 rng(std::random_device{}());
+  const auto max_points = std::uniform_int_distribution<std::size_t>(3, 300)(rng);
+  const auto total = std::uniform_int_distribution<std::size_t>(50 * max_points, 100 * max_points)(rng);
+  const double slope = std::uniform_real_distribution<double>(-5, 5)(rng);
+  std::normal_distribution<double> noise(0, 0.5);
+  thinned_series series(max_points);
+  std::vector<point> all;
+  for (std::size_t i = 0; i < total; ++i) {
+    const point p{static_cast<double>(i), slope * static_cast<double>(i) + noise(rng)};
+    all.push_back(p);
+    series.add(p);
+    ASSERT_LT(series.points().size(), 2 * max_points) << "after " << i + 1 << " points";
+  }
+  const auto held = series.points();
+  ASSERT_GE(held.size(), max_points);
+  EXPECT_EQ(held.front().x, 0.0);
+  const auto stride = static_cast<double>(series.stride());
+  for (std::size_t i = 1; i < held.size(); ++i) ASSERT_EQ(held[i].x - held[i - 1].x, stride) << "at " << i;
+  EXPECT_GT(held.back().x, static_cast<double>(total - 1) - stride);
+  for (const auto& p : held) ASSERT_EQ(p.y, all[static_cast<std::size_t>(p.x)].y);  // real points, not averages
+  EXPECT_NEAR(*theil_sen_slope(held), *theil_sen_slope(all, 2000), 0.01);
+
+  series.clear();
+  EXPECT_TRUE(series.points().empty());
+  EXPECT_EQ(series.stride(), 1u);
+  series.add({7, 1});
+  ASSERT_EQ(series.points().size(), 1u);
+  EXPECT_EQ(series.points().front().x, 7.0);
+}
+
 }  // namespace
 }  // namespace gpusoak::harness

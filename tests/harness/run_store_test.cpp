@@ -212,6 +212,44 @@ TEST_F(RunStoreTest, PragmasAreInEffect) {
   EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), std::to_string(run_store::schema_version));
 }
 
+// checks that SQLite's own memory stays near the page cache cap while a run's samples outgrow it
+// many times over (with SQLite's default cap it climbs for an hour of samples: a daemon's RSS
+// slope that looks like a leak; docs/reliability.md)
+TEST_F(RunStoreTest, PageCacheStaysUnderItsCapAsARunGrows) {
+  auto store = open_store();
+  auto settings = store.settings();
+  ASSERT_TRUE(settings) << settings.error().message;
+  EXPECT_EQ(settings->cache_kib, run_store::page_cache_kib);
+
+  auto id = store.create_run({.plan_name = "long"});
+  ASSERT_TRUE(id) << id.error().message;
+  ASSERT_TRUE(store.mark_running(*id, now_timestamp()));
+  const std::int64_t before = sqlite3_memory_used();
+  std::int64_t highest = before;
+  const std::int64_t cap = std::int64_t{run_store::page_cache_kib} * 1024;
+  double t = 0;
+  std::int64_t written_bytes = 0;
+  while (written_bytes < 8 * cap) {
+    t += random_double(0.5, 5);
+    sample s = random_sample(t);
+    std::string note(2000, 'a');  // the size of a real sample's latency buckets
+    for (auto& c : note) c = static_cast<char>('a' + random_int(0, 25));
+    s.extra_json = "{\"note\": \"" + note + "\"}";
+    written_bytes += static_cast<std::int64_t>(s.extra_json.size());
+    auto appended = store.append_sample(*id, s);
+    ASSERT_TRUE(appended) << appended.error().message;
+    highest = std::max<std::int64_t>(highest, sqlite3_memory_used());
+  }
+  auto read = store.samples(*id);  // a report reads the whole run
+  ASSERT_TRUE(read) << read.error().message;
+  read->clear();
+  read->shrink_to_fit();
+  highest = std::max<std::int64_t>(highest, sqlite3_memory_used());
+  // The cap plus room for statements, the schema and SQLite's per-page headers (~10%).
+  EXPECT_LT(highest - before, cap + cap / 2) << "SQLite held " << (highest - before) / 1024 << " KiB after "
+                                             << written_bytes / 1024 << " KiB of samples (seed " << seed_ << ")";
+}
+
 // checks that closing and reopening keeps runs, phases, samples, events and verdicts
 TEST_F(RunStoreTest, ReopenKeepsEverything) {
   SCOPED_TRACE(::testing::Message() << "seed " << seed_);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace gpusoak::harness {
 
@@ -24,5 +25,25 @@ struct point {
 
 // Ordinary least squares slope; empty under the same conditions as theil_sen_slope.
 [[nodiscard]] std::optional<double> least_squares_slope(std::span<const point> points);
+
+// A series for a running fit over a run of any length in bounded memory (the daemon's leak-slope
+// gauge is refit after every sample of a 24-hour run). It keeps every stride-th point; when it
+// reaches 2 * max_points it drops every other point and doubles the stride, so what it holds
+// stays evenly spread from the run's first point to within one stride of the latest.
+class thinned_series {
+ public:
+  explicit thinned_series(std::size_t max_points) : max_points_(max_points < 2 ? 2 : max_points) {}
+
+  void add(point p);
+  void clear();
+  [[nodiscard]] std::span<const point> points() const { return points_; }
+  [[nodiscard]] std::size_t stride() const { return stride_; }
+
+ private:
+  std::size_t max_points_;
+  std::size_t stride_ = 1;
+  std::size_t offered_ = 0;  // points offered so far, kept or not
+  std::vector<point> points_;
+};
 
 }  // namespace gpusoak::harness

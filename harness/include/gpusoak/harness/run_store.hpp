@@ -114,6 +114,7 @@ struct store_settings {
   bool foreign_keys = false;
   int busy_timeout_ms = 0;
   int schema_version = 0;
+  int cache_kib = 0;  // SQLite's page cache cap
 };
 
 // The run store. Errors: an unknown run id, an illegal state change or a malformed value is a
@@ -203,6 +204,8 @@ class run_store {
 
   // The schema version this build writes and reads.
   static constexpr int schema_version = 1;
+  // SQLite's page cache cap per connection, KiB (its default, 2,000, takes an hour of samples to fill).
+  static constexpr int page_cache_kib = 256;
 
  private:
   struct impl;
