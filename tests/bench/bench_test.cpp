@@ -42,8 +42,7 @@ std::optional<bench_run> run_bench(int (*run)(const Options&, std::ostream&, std
   return bench_run{nlohmann::json::parse(file), out.str()};
 }
 
-// checks that several producer threads write exactly the bytes one thread writes, at sizes
-// around the threshold, with tails that are not whole words or pages; the buffer is poisoned
+// Sizes around the parallel producer's threshold, with tails that are not whole words or pages.
 std::vector<std::uint64_t> sizes_to_try(std::mt19937_64& rng) {
   std::vector<std::uint64_t> sizes = {detail::parallel_produce_min_bytes, detail::parallel_produce_min_bytes + 4,
                                       detail::parallel_produce_min_bytes + 4096 * 3 + 13};
@@ -51,6 +50,8 @@ std::vector<std::uint64_t> sizes_to_try(std::mt19937_64& rng) {
   return sizes;
 }
 
+// checks that several producer threads write exactly the bytes one thread writes, at sizes
+// around the threshold, with tails that are not whole words or pages; the buffer is poisoned
 TEST(Producer, ThreadsWriteWhatOneThreadWrites) {
   std::mt19937_64 rng(test::test_seed());
   for (const std::uint64_t size : sizes_to_try(rng)) {

@@ -229,24 +229,42 @@ measured run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>
   return run_once(*session, rng);
 }
 
-class Conv2dFamily : public ::testing::TestWithParam<family> {};
+// A GL context with the conv2d programs built, and a random generator whose seed the test log
+// prints (test::test_seed).
+class Conv2dOnAContext : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ctx_ = test::make_context();
+    ASSERT_TRUE(ctx_);
+    auto made = conv2d_kernels::create(*ctx_);
+    ASSERT_TRUE(made) << made.error().message;
+    kernels_ = std::move(*made);
+  }
+
+  std::unique_ptr<gpu::context> ctx_;
+  std::shared_ptr<const conv2d_kernels> kernels_;
+  rng_t rng_{test::test_seed()};
+};
+
+class Conv2dKernels : public Conv2dOnAContext {};
+class Conv2dPipeline : public Conv2dOnAContext {};
+class Conv2dSession : public Conv2dOnAContext {};
+class Conv2dWinograd : public Conv2dOnAContext {};
+class Conv2dKernelTime : public Conv2dOnAContext {};
+
+class Conv2dFamily : public Conv2dOnAContext, public ::testing::WithParamInterface<family> {};
 
 // checks random shapes of one family against the reference, on every kernel that can run them,
 // zero-copy (and the first shape also on the staging path); outputs are NaN-poisoned first
 TEST_P(Conv2dFamily, MatchesTheReference) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels) << kernels.error().message;
-  rng_t rng(test::test_seed());
   for (int i = 0; i < shapes_per_family; ++i) {
-    const conv2d_shape shape = GetParam().draw(rng);
+    const conv2d_shape shape = GetParam().draw(rng_);
     ASSERT_TRUE(shape.validate()) << shape.to_string() << ": " << shape.validate().error().message;
     for (const conv2d_kernel kernel : all_kernels) {
       if (!conv2d_kernels::supports(kernel, shape)) continue;
       for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
         if (path == conv2d_path::staging && i > 0) continue;
-        const measured m = run_once(*ctx, *kernels, shape, kernel, path, rng);
+        const measured m = run_once(*ctx_, kernels_, shape, kernel, path, rng_);
         EXPECT_TRUE(m.ok()) << m << ": " << shape.to_string() << " on " << to_string(kernel) << ", " << to_string(path);
       }
     }
@@ -305,17 +323,12 @@ TEST(Conv2dDispatch, ParsesKernelNames) {
   EXPECT_NE(bad.error().message.find("use auto, direct, tiled, gemm, gemm_wide or winograd"), std::string::npos);
 }
 
-// checks a shape large enough for several tiles in each direction and more than one channel
-// block each way, on both kernels (the random families stay small)
 // checks that programs are compiled once per context (a second create finds them) and that
 // another context gets its own
-TEST(Conv2dKernels, CompiledOncePerContext) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto first = conv2d_kernels::create(*ctx);
-  auto second = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(first && second);
-  EXPECT_EQ(first->get(), second->get());
+TEST_F(Conv2dKernels, CompiledOncePerContext) {
+  auto again = conv2d_kernels::create(*ctx_);  // the fixture made the first
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->get(), kernels_.get());
   // Another context, on its own thread (a context is current on the thread that made it).
   const conv2d_kernels* other = nullptr;
   std::thread([&] {
@@ -324,29 +337,26 @@ TEST(Conv2dKernels, CompiledOncePerContext) {
     auto made = conv2d_kernels::create(*other_ctx);
     ASSERT_TRUE(made);
     other = made->get();
-    EXPECT_NE(other, first->get());  // compared while both are alive
+    EXPECT_NE(other, kernels_.get());  // compared while both are alive
   }).join();
   EXPECT_NE(other, nullptr);
 }
 
-TEST(Conv2dKernels, EveryKernelMatchesOnAMidSizedShape) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels) << kernels.error().message;
-  rng_t rng(test::test_seed());
+// checks a shape large enough for several tiles in each direction and more than one channel
+// block each way, on every kernel (the random families stay small)
+TEST_F(Conv2dKernels, EveryKernelMatchesOnAMidSizedShape) {
   const conv2d_shape shape = *parse_conv2d_shape("N2 C19 37x45 K21 3x3 p1 bias");
   // gemm: K past one 64-channel tile, C*R*S (171) not a multiple of its 16-element chunks, and
   // 64-pixel tiles that straddle rows and images; stride 2 for the im2col decode.
   const conv2d_shape wide = *parse_conv2d_shape("N2 C19 37x45 K70 3x3 s2 p1 bias");
   for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::gemm, conv2d_kernel::gemm_wide}) {
-    const measured m = run_once(*ctx, *kernels, wide, kernel, conv2d_path::zero_copy, rng);
+    const measured m = run_once(*ctx_, kernels_, wide, kernel, conv2d_path::zero_copy, rng_);
     EXPECT_TRUE(m.ok()) << m << ": " << to_string(kernel) << " " << wide.to_string();
   }
   // winograd: P x Q 37x45 is odd both ways (the last tiles half outside), 841 tiles straddle
   // images, K 21 and C 19 fill no GEMM tile.
   for (const conv2d_kernel kernel : all_kernels) {
-    const measured m = run_once(*ctx, *kernels, shape, kernel, conv2d_path::zero_copy, rng);
+    const measured m = run_once(*ctx_, kernels_, shape, kernel, conv2d_path::zero_copy, rng_);
     EXPECT_TRUE(m.ok()) << m << ": " << to_string(kernel);
   }
 }
@@ -354,11 +364,7 @@ TEST(Conv2dKernels, EveryKernelMatchesOnAMidSizedShape) {
 // checks that the pipelined mode returns each batch's own output, in order, with the CPU
 // filling later slots while earlier ones are in flight, on both paths, with the automatic pick
 // and with winograd (whose slots share one set of scratch buffers)
-TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels) << kernels.error().message;
+TEST_F(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
   const std::uint64_t seed = test::test_seed();
   const conv2d_shape shape = *parse_conv2d_shape("N2 C5 13x11 K7 3x3 p1 bias");
   for (const auto& [kernel, path] : {std::pair{conv2d_kernel::automatic, conv2d_path::zero_copy},
@@ -366,10 +372,11 @@ TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
                                      std::pair{conv2d_kernel::winograd, conv2d_path::zero_copy},
                                      std::pair{conv2d_kernel::winograd, conv2d_path::staging}}) {
     SCOPED_TRACE(std::string(to_string(kernel)) + ", " + std::string(to_string(path)));
-    rng_t rng(seed);
-    auto session = conv2d_session::create(*ctx, *kernels, shape, {.path = path, .pipeline_depth = 3, .kernel = kernel});
+    rng_t rng_(seed);
+    auto session =
+        conv2d_session::create(*ctx_, kernels_, shape, {.path = path, .pipeline_depth = 3, .kernel = kernel});
     ASSERT_TRUE(session) << session.error().message;
-    const test::conv2d_data data = test::fill_weights(*session, rng);
+    const test::conv2d_data data = test::fill_weights(*session, rng_);
     ASSERT_TRUE(session->commit_weights());
     ASSERT_TRUE(session->poison_outputs());
     constexpr int batches = 8;
@@ -390,8 +397,8 @@ TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
       }
       auto in = session->begin();
       ASSERT_TRUE(in) << in.error().message;
-      rng_t twin = rng;
-      test::fill_random(*in, rng);
+      rng_t twin = rng_;
+      test::fill_random(*in, rng_);
       inputs.emplace_back(in->size());
       test::fill_random(inputs.back(), twin);
       ASSERT_TRUE(session->submit());
@@ -404,12 +411,8 @@ TEST(Conv2dPipeline, EveryBatchGetsItsOwnOutput) {
 }
 
 // checks that a session refuses a kernel that cannot run its shape, naming both
-TEST(Conv2dSession, RefusesTiledForADilatedShape) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels);
-  auto session = conv2d_session::create(*ctx, *kernels, *parse_conv2d_shape("N1 C4 9x9 K4 3x3 d2"),
+TEST_F(Conv2dSession, RefusesTiledForADilatedShape) {
+  auto session = conv2d_session::create(*ctx_, kernels_, *parse_conv2d_shape("N1 C4 9x9 K4 3x3 d2"),
                                         {.kernel = conv2d_kernel::tiled});
   ASSERT_FALSE(session);
   EXPECT_NE(session.error().message.find("tiled"), std::string::npos) << session.error().message;
@@ -418,19 +421,15 @@ TEST(Conv2dSession, RefusesTiledForADilatedShape) {
 // checks that winograd refuses every shape outside groups 1, 3x3, stride 1, dilation 1, or whose
 // scratch would pass 32-bit indexing, with a validation error naming the kernel, the shape and
 // what it needs, and creates nothing
-TEST(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels);
-  const auto live_before = ctx->counters().snapshot().live_buffers;
+TEST_F(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
+  const auto live_before = ctx_->counters().snapshot().live_buffers;
   for (const char* text : {"N1 C4 9x9 K4 3x3 s2 p1", "N1 C4 9x9 K4 3x3 d2", "N1 C4 9x9 K4 5x5 p2", "N1 C4 9x9 K4 1x1",
                            "N1 C4 9x9 K4 3x1", "N1 C4 9x9 K4 3x3 p1 g2",
                            // valid (1.6e9 input elements) but V would have 6.4e9: past 32-bit indexing
                            "N1 C1 40000x40000 K1 3x3 p1"}) {
     const conv2d_shape shape = *parse_conv2d_shape(text);
     EXPECT_FALSE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;
-    auto session = conv2d_session::create(*ctx, *kernels, shape, {.kernel = conv2d_kernel::winograd});
+    auto session = conv2d_session::create(*ctx_, kernels_, shape, {.kernel = conv2d_kernel::winograd});
     ASSERT_FALSE(session) << text;
     EXPECT_EQ(session.error().kind, gpu::error_kind::validation) << text;
     const std::string& message = session.error().message;
@@ -438,19 +437,14 @@ TEST(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
         << message;
     EXPECT_NE(message.find("winograd needs groups 1, 3x3, stride 1, dilation 1"), std::string::npos) << message;
   }
-  EXPECT_EQ(ctx->counters().snapshot().live_buffers, live_before);
+  EXPECT_EQ(ctx_->counters().snapshot().live_buffers, live_before);
   EXPECT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, *parse_conv2d_shape("N1 C4 9x9 K4 3x3 p2x0")));
 }
 
 // checks winograd on the shapes that hit its edges: odd P and Q (the last tiles half outside),
 // P or Q of 1, padding 0, 1, 2 and unequal, N > 1 (tiles of several images in one GEMM tile),
 // C = 1, C and K not multiples of 4, 16 or 64, K < 64 and K > 64; both paths, poisoned outputs
-TEST(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels) << kernels.error().message;
-  rng_t rng(test::test_seed());
+TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
   for (const char* text : {
            "N1 C1 7x9 K5 3x3",             // pad 0, C 1, P x Q 5x7: odd both ways
            "N1 C1 3x3 K1 3x3",             // one output pixel: one tile, three quarters outside
@@ -463,34 +457,24 @@ TEST(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
     const conv2d_shape shape = *parse_conv2d_shape(text);
     ASSERT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;
     for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
-      const measured m = run_once(*ctx, *kernels, shape, conv2d_kernel::winograd, path, rng);
+      const measured m = run_once(*ctx_, kernels_, shape, conv2d_kernel::winograd, path, rng_);
       EXPECT_TRUE(m.ok()) << m << ": " << shape.to_string() << ", " << to_string(path);
     }
   }
 }
 
-}  // namespace
-}  // namespace gpusoak::kernels
-
-namespace gpusoak::kernels {
-
 // checks the GPU timer around each dispatch: present and plausible (positive, within the
 // batch's wall time) with time_kernel, absent without it, on both paths
-TEST(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels) << kernels.error().message;
-  rng_t rng(test::test_seed());
+TEST_F(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
   const conv2d_shape shape = *parse_conv2d_shape("N1 C8 24x24 K40 3x3 p1");
   for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
     for (const bool timed : {false, true}) {
-      auto session = conv2d_session::create(*ctx, *kernels, shape, {.path = path, .time_kernel = timed});
+      auto session = conv2d_session::create(*ctx_, kernels_, shape, {.path = path, .time_kernel = timed});
       ASSERT_TRUE(session) << session.error().message;
       EXPECT_FALSE(session->kernel_time()) << "nothing has finished yet";
-      test::fill_weights(*session, rng);
+      test::fill_weights(*session, rng_);
       ASSERT_TRUE(session->commit_weights());
-      test::fill_random(session->input(), rng);
+      test::fill_random(session->input(), rng_);
       const auto start = std::chrono::steady_clock::now();
       auto out = session->run();
       const auto wall = std::chrono::steady_clock::now() - start;
@@ -505,26 +489,17 @@ TEST(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
   }
 }
 
-}  // namespace gpusoak::kernels
-
-namespace gpusoak::kernels {
-
 // checks the back-to-back profiling dispatches: refused before a timed run, then one GPU time
 // per dispatch, and the output still right afterwards (the kernel rewrote the same values);
 // with the automatic pick and with winograd (whose timer spans its three dispatches)
-TEST(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
-  auto ctx = test::make_context();
-  ASSERT_TRUE(ctx);
-  auto kernels = conv2d_kernels::create(*ctx);
-  ASSERT_TRUE(kernels) << kernels.error().message;
-  rng_t rng(test::test_seed());
+TEST_F(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
   const conv2d_shape shape = *parse_conv2d_shape("N1 C6 15x13 K36 3x3 p1 bias");
   for (const conv2d_kernel kernel : {conv2d_kernel::automatic, conv2d_kernel::winograd}) {
     SCOPED_TRACE(std::string(to_string(kernel)));
-    auto session = conv2d_session::create(*ctx, *kernels, shape, {.kernel = kernel, .time_kernel = true});
+    auto session = conv2d_session::create(*ctx_, kernels_, shape, {.kernel = kernel, .time_kernel = true});
     ASSERT_TRUE(session) << session.error().message;
     EXPECT_FALSE(session->time_dispatches(3)) << "nothing has run yet";
-    const measured m = run_once(*session, rng, [](conv2d_session& ran) {
+    const measured m = run_once(*session, rng_, [](conv2d_session& ran) {
       auto times = ran.time_dispatches(5);
       ASSERT_TRUE(times) << times.error().message;
       EXPECT_EQ(times->size(), 5u);
@@ -533,4 +508,5 @@ TEST(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
   }
 }
 
+}  // namespace
 }  // namespace gpusoak::kernels
