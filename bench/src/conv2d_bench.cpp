@@ -15,6 +15,7 @@
 #include "conv2d_report.hpp"
 #include "gpusoak/kernels/conv2d_reference.hpp"
 #include "json_file.hpp"
+#include "producer.hpp"
 
 namespace gpusoak::bench {
 namespace {
@@ -54,16 +55,32 @@ float hashed_value(std::uint32_t index, std::uint32_t key) {
 #define GPUSOAK_WITH_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
 #endif
 
-GPUSOAK_WITH_AVX2_CLONE void produce(std::span<float> out, std::uint32_t seed) {
+// Elements [first, last) of the batch of `seed`.
+GPUSOAK_WITH_AVX2_CLONE void produce_range(std::span<float> out, std::size_t first, std::size_t last,
+                                           std::uint32_t seed) {
   const std::uint32_t key = seed * 2654435761u;
-  const std::size_t n = out.size();
   float* const v = out.data();
   constexpr std::size_t block = 16;
-  std::size_t i = 0;
-  for (; i + block <= n; i += block) {
+  std::size_t i = first;
+  for (; i + block <= last; i += block) {
     for (std::size_t j = 0; j < block; ++j) v[i + j] = hashed_value(static_cast<std::uint32_t>(i + j), key);
   }
-  for (; i < n; ++i) v[i] = hashed_value(static_cast<std::uint32_t>(i), key);
+  for (; i < last; ++i) v[i] = hashed_value(static_cast<std::uint32_t>(i), key);
+}
+
+void produce(std::span<float> out, std::uint32_t seed) {
+  produce_range(out, 0, out.size(), seed);
+}
+
+// The same values, written by `threads` threads in page-sized parts from
+// detail::parallel_produce_min_bytes up (the upload bench's producer rule).
+void produce(std::span<float> out, std::uint32_t seed, int threads) {
+  if (threads <= 1 || out.size_bytes() < detail::parallel_produce_min_bytes) {
+    produce(out, seed);
+    return;
+  }
+  detail::for_each_part(out.size(), 4096 / sizeof(float), threads,
+                        [&](std::size_t first, std::size_t last) { produce_range(out, first, last, seed); });
 }
 
 bool all_finite(std::span<const float> values) {
@@ -140,7 +157,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
   if (auto ok = session.poison_outputs(); !ok) return ok;
 
   for (int i = 0; i < (shape.flops() <= warmup_max_flops ? o.warmup : 0); ++i) {
-    produce(session.input(), cc.next_seed++);
+    produce(session.input(), cc.next_seed++, o.producer_threads);
     auto out = session.run();
     if (!out) return std::unexpected(out.error());
     cell.outputs_finite = cell.outputs_finite && all_finite(*out);
@@ -159,7 +176,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       const auto t0 = clock_type::now();
       auto in = session.begin();
       if (!in) return std::unexpected(in.error());
-      produce(*in, seed);
+      produce(*in, seed, o.producer_threads);
       const auto produced = clock_type::now();
       if (auto ok = session.submit(); !ok) return ok;
       const auto submitted = clock_type::now();
@@ -229,7 +246,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       begun[static_cast<std::size_t>(i)] = clock_type::now();
       auto in = session.begin();
       if (!in) return std::unexpected(in.error());
-      produce(*in, seeds[static_cast<std::size_t>(i)]);
+      produce(*in, seeds[static_cast<std::size_t>(i)], o.producer_threads);
       if (auto ok = session.submit(); !ok) return ok;
     }
     while (session.in_flight() > 0) {
@@ -256,6 +273,7 @@ std::string validate(const conv2d_bench_options& o) {
   if (o.pipeline_depth < 2) {
     return fmt::format("pipeline_depth {}: at least 2 slots overlap CPU and GPU", o.pipeline_depth);
   }
+  if (o.producer_threads < 1) return fmt::format("producer_threads {}: at least 1 is needed", o.producer_threads);
   return "";
 }
 

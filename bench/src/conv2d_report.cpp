@@ -4,6 +4,8 @@
 
 #include <ostream>
 
+#include "producer.hpp"
+
 namespace gpusoak::bench::detail {
 
 bool conv2d_cell::failed() const noexcept {
@@ -27,8 +29,9 @@ void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const 
   out << fmt::format("cpu: {}; date {}; load average {}\n", machine.cpu, machine.date, machine.load_average);
   out << fmt::format(
       "up to {} timed batches per cell (fewer past {} s a cell; column n), after {} warm-up batch(es) for shapes up "
-      "to {} GFLOP; pipelined depth {}\n",
-      options.iterations, options.cell_seconds, options.warmup, warmup_max_flops / 1e9, options.pipeline_depth);
+      "to {} GFLOP; pipelined depth {}; {} producer thread(s) for inputs from {} MiB\n",
+      options.iterations, options.cell_seconds, options.warmup, warmup_max_flops / 1e9, options.pipeline_depth,
+      options.producer_threads, detail::parallel_produce_min_bytes >> 20);
   out << "latency: producer writes the input .. output readable on the CPU; check: relative L2 error vs the\n"
          "double reference (small shapes) or 'finite' (every element of every output checked for NaN)\n\n";
   out << fmt::format(
@@ -79,6 +82,7 @@ nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2
                   {"warmup", options.warmup},
                   {"cell_seconds", options.cell_seconds},
                   {"pipeline_depth", options.pipeline_depth},
+                  {"producer_threads", options.producer_threads},
                   {"kernel", std::string(kernels::to_string(options.kernel))}};
   j["cells"] = nlohmann::ordered_json::array();
   for (const conv2d_cell& c : cells) {

@@ -108,6 +108,7 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
   specs.push_back({"iterations", "N", "timed batches per cell (default 5)"});
   specs.push_back({"warmup", "N", "untimed batches per cell first (default 1)"});
   specs.push_back({"depth", "N", "slots in pipelined mode (default 3)"});
+  specs.push_back({"producer-threads", "N", "threads writing each input of 4 MiB or more (default 1)"});
   specs.push_back({"cell-seconds", "N", "stop adding batches to a cell past N seconds, >= 1 batch (default 10)"});
   specs.push_back({"json", "FILE", "also write the results as JSON"});
   auto parsed = cli_args::parse(args, specs);
@@ -129,9 +130,11 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
   auto warmup = parse_count(*parsed, "warmup", options.warmup, 0);
   auto depth = parse_count(*parsed, "depth", options.pipeline_depth, 2);
   auto cell_seconds = parse_count(*parsed, "cell-seconds", static_cast<int>(options.cell_seconds), 1);
-  for (const auto* failed : {context ? nullptr : &context.error(), iterations ? nullptr : &iterations.error(),
-                             warmup ? nullptr : &warmup.error(), depth ? nullptr : &depth.error(),
-                             cell_seconds ? nullptr : &cell_seconds.error()}) {
+  auto producers = parse_count(*parsed, "producer-threads", options.producer_threads, 1);
+  for (const auto* failed :
+       {context ? nullptr : &context.error(), iterations ? nullptr : &iterations.error(),
+        warmup ? nullptr : &warmup.error(), depth ? nullptr : &depth.error(),
+        cell_seconds ? nullptr : &cell_seconds.error(), producers ? nullptr : &producers.error()}) {
     if (failed != nullptr) {
       err << "gpusoak bench conv2d: " << failed->message << "\n";
       return exit_could_not_run;
@@ -143,6 +146,7 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
   options.warmup = *warmup;
   options.pipeline_depth = *depth;
   options.cell_seconds = *cell_seconds;
+  options.producer_threads = *producers;
   if (auto shapes = parsed->value("shape")) options.shapes = split_shapes(*shapes);
   for (const std::string& name : split(parsed->value("path").value_or(""))) {
     if (name.empty()) continue;

@@ -138,5 +138,23 @@ TEST(Conv2dBench, WinogradRunsWhereItAppliesAndSaysWhyElsewhere) {
   }
 }
 
+// checks `producer_threads` on the conv2d benchmark: an input of 4 MiB, written in parts by three
+// threads, gives the output of the input one thread writes (the reference is computed from it),
+// in both modes; the table and the JSON say how many threads wrote
+TEST(Conv2dBench, ThreadedProducerWritesTheInputOneThreadWrites) {
+  const auto run = run_bench(run_conv2d_bench, {.shapes = {"N1 C16 256x256 K2 1x1"},  // 4 MiB: the threshold
+                                                .paths = {kernels::conv2d_path::zero_copy},
+                                                .iterations = 2,
+                                                .producer_threads = 3});
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->json.at("options").at("producer_threads"), 3);
+  EXPECT_NE(run->out.find("3 producer thread(s) for inputs from 4 MiB"), std::string::npos) << run->out;
+  ASSERT_EQ(run->json.at("cells").size(), 2u);  // two modes
+  for (const auto& cell : run->json.at("cells")) {
+    ASSERT_FALSE(cell.contains("error")) << cell.dump();
+    EXPECT_LT(cell.at("reference_error").get<double>(), 1e-5) << cell.dump();
+  }
+}
+
 }  // namespace
 }  // namespace gpusoak::bench

@@ -31,6 +31,8 @@ struct conv2d_bench_options {
                              // this (at least 1 batch): llvmpipe runs the large
                              // shapes at seconds to a minute per batch
   int pipeline_depth = 3;    // slots in pipelined mode, >= 2
+  int producer_threads = 1;  // threads writing each input of 4 MiB or more, >= 1 (the upload
+                             // bench's rule: one core caps writes into write-combined memory)
   std::string json_path;     // "" = no JSON file
   gpu::context_options context;
 };
