@@ -10,32 +10,15 @@
 //   stage 1, input (per conv):         x = input NCHW        -> y = V[xi][c][t]
 //   (GEMM_BATCHED:                     wt = U, x = V         -> y = M[xi][k][t])
 //   stage 2, output (per conv):        x = M, b = bias       -> y = output NKPQ
-//   stage 3, bus copy (per conv, zero-copy on a discrete GPU only): x -> y, u_count floats;
-//            twice: the input from host memory into device scratch before stage 1, and stage 2's
-//            output from device scratch to host memory after it. Stages 1 and 2 touch each element
-//            in 4-byte pieces, stage 1 four times (overlapping patches) and stage 2 at a stride
-//            of two: over PCIe small pieces cost far more than their bytes (the H100: winograd
-//            took 13.5 ms on N32 C64 56x56 reading and writing host memory, against 0.34 in device
-//            memory). Stage 3 moves each element once, 16 bytes at a time, neighbours next to
-//            neighbours, so the bus carries whole lines. Not an API copy: the kernel itself reads
-//            and writes host memory, once each.
+// On the zero-copy path of a discrete GPU, x of stage 1 and y of stage 2 are device scratch that
+// conv2d_bus_copy.comp fills from and empties to the slot's host memory.
 // xi = 4 i + j indexes the 4x4 transformed tile; t = (n TP + tp) TQ + tq the output tiles, with
 // TP = ceil(P / 2), TQ = ceil(Q / 2). Tiles past P or Q read zeros and write only what is inside.
 //
 // Grid: x over the tiles t (stage 0: over K*C), y over channels; both loop, so the host may
 // clamp each axis to 65535 groups. One invocation per (channel, tile): no shared memory.
 
-#if WINOGRAD_STAGE == 3
-// The bus copy reads as the upload bench's read shader does (bench/src/read_every_byte.cpp, 50
-// GB/s over the H100's PCIe): 16-byte loads, 256 a group, a grid-stride loop. Second views of the
-// input and output bindings give the 16-byte loads and stores.
-layout(local_size_x = 256, local_size_y = 1, local_size_z = 1) in;
-layout(std430, binding = 0) readonly restrict buffer copy_source { vec4 x4[]; };
-layout(std430, binding = 3) writeonly restrict buffer copy_target { vec4 y4[]; };
-layout(location = 5) uniform int u_count;  // floats to copy
-#else
 layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
-#endif
 
 void main() {
   const int N = u_input.x, C = u_input.y, H = u_input.z, W = u_input.w;
@@ -114,13 +97,7 @@ void main() {
       }
     }
   }
-#elif WINOGRAD_STAGE == 3
-  const int total = u_count, quads = total / 4;
-  for (int i = int(gl_GlobalInvocationID.x); i < quads; i += x_step) y4[i] = x4[i];
-  if (gl_GlobalInvocationID.x == 0) {  // a tail of < 4 floats
-    for (int i = quads * 4; i < total; ++i) y[i] = x[i];
-  }
 #else
-#error "WINOGRAD_STAGE must be 0 (weights), 1 (input), 2 (output) or 3 (bus copy)"
+#error "WINOGRAD_STAGE must be 0 (weights), 1 (input) or 2 (output)"
 #endif
 }

@@ -187,10 +187,7 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
        "conv2d_winograd.comp (output)",
        detail::conv2d_winograd_comp,
        {.winograd_stage = 2}},
-      {&kernels->winograd_bus_copy_,
-       "conv2d_winograd.comp (bus copy)",
-       detail::conv2d_winograd_comp,
-       {.winograd_stage = 3}}};
+      {&kernels->bus_copy_, "conv2d_bus_copy.comp", detail::conv2d_bus_copy_comp, {}}};
   for (const auto& [program, file, text, defines] : programs) {
     auto made = gpu::compute_program::create(ctx, program_source(text, defines));
     if (!made) {
@@ -309,16 +306,16 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     session.winograd_u_ = std::move(*u);
     session.winograd_v_ = std::move(*v);
     session.winograd_m_ = std::move(*m);
-    if (over_bus) {
-      auto in = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
-                                            fmt::format("{}.device_input", options.tag));
-      if (!in) return std::unexpected(in.error());
-      auto out = gpu::scratch_buffer::create(ctx, shape.output_elements() * sizeof(float),
-                                             fmt::format("{}.device_output", options.tag));
-      if (!out) return std::unexpected(out.error());
-      session.device_input_ = std::move(*in);
-      session.device_output_ = std::move(*out);
-    }
+  }
+  if (over_bus && conv2d_kernels::copies_over_bus(session.kernel_)) {
+    auto in = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
+                                          fmt::format("{}.device_input", options.tag));
+    if (!in) return std::unexpected(in.error());
+    auto out = gpu::scratch_buffer::create(ctx, shape.output_elements() * sizeof(float),
+                                           fmt::format("{}.device_output", options.tag));
+    if (!out) return std::unexpected(out.error());
+    session.device_input_ = std::move(*in);
+    session.device_output_ = std::move(*out);
   }
   for (std::uint32_t i = 0; i < options.pipeline_depth; ++i) {
     auto input = create_io(ctx, options.path, shape.input_elements() * sizeof(float), gpu::usage::stream_to_gpu,
@@ -458,7 +455,19 @@ gpu::result<std::vector<std::chrono::nanoseconds>> conv2d_session::time_dispatch
   return times;
 }
 
-void conv2d_session::dispatch_winograd(const slot& s) const {
+void conv2d_session::bus_copy(unsigned from, unsigned to, std::uint64_t floats) const {
+  const gpu::compute_program& copy = kernels_->bus_copy_;
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, from);
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, to);
+  glProgramUniform1i(copy.gl_name(), 5, static_cast<GLint>(floats));
+  copy.use();
+  // One 16-byte load an invocation, up to 1,024 groups (the read shader's cap); past that the
+  // grid-stride loop takes over.
+  glDispatchCompute(static_cast<GLuint>(std::clamp<std::uint64_t>(ceil_div(floats, 4 * copy.local_size()[0]), 1, 1024)),
+                    1, 1);
+}
+
+void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name) const {
   const conv2d_shape& sh = shape_;
   const std::uint64_t tiles = winograd_tiles(sh);
   const auto run = [&](const gpu::compute_program& program, std::uint64_t groups_x, std::uint64_t groups_y,
@@ -471,23 +480,6 @@ void conv2d_session::dispatch_winograd(const slot& s) const {
   // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
   // slots share them): a shader-storage barrier between each pair of steps orders both, as
   // glMemoryBarrier orders all accesses before it, reads included, against those after it.
-  // On a bus: the slot's input and output move across it once each, in whole lines.
-  const bool over_bus = device_input_.gl_name() != 0;
-  const auto bus_copy = [&](unsigned from, unsigned to, std::uint64_t floats) {
-    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, from);
-    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, to);
-    const gpu::compute_program& copy = kernels_->winograd_bus_copy_;
-    glProgramUniform1i(copy.gl_name(), 5, static_cast<GLint>(floats));
-    // One 16-byte load an invocation, up to 1,024 groups (the read shader's cap); past that the
-    // grid-stride loop takes over.
-    run(copy, std::min<std::uint64_t>(ceil_div(floats, 4 * copy.local_size()[0]), 1024), 1, 1);
-  };
-  const unsigned input_name = over_bus ? device_input_.gl_name() : s.input.gl_name();
-  const unsigned output_name = over_bus ? device_output_.gl_name() : s.output.gl_name();
-  if (over_bus) {
-    bus_copy(s.input.gl_name(), input_name, sh.input_elements());
-    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
-  }
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
   const gpu::compute_program& input = kernels_->winograd_input_;
@@ -508,31 +500,23 @@ void conv2d_session::dispatch_winograd(const slot& s) const {
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, output_name);
   const gpu::compute_program& output = kernels_->winograd_output_;
   run(output, ceil_div(tiles, output.local_size()[0]), sh.k, 1);
-  if (over_bus) {
-    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
-    bus_copy(output_name, s.output.gl_name(), sh.output_elements());
-  }
   // No barrier after: the output's is dispatch()'s, and the next conv's first write (V) comes
   // after the barrier that followed this conv's last read of V.
 }
 
-void conv2d_session::dispatch(const slot& s, bool timed) const {
+void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name) const {
   const conv2d_shape& sh = shape_;
   if (kernel_ == conv2d_kernel::winograd) {
-    if (timed) s.timer.begin();
-    dispatch_winograd(s);
-    if (timed) s.timer.end();
-    // Shader writes -> later reads through a persistent map (and, for staging, the API readback).
-    glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);
+    dispatch_winograd(input_name, output_name);
     return;
   }
   const gpu::compute_program& program = kernels_->program(kernel_);
   set_uniforms(program, sh);
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, s.input.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, weights_.gl_name());
   // Without bias the shader never reads binding 2; bind something valid anyway.
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, sh.bias ? bias_.gl_name() : weights_.gl_name());
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, s.output.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, output_name);
   program.use();
 
   const std::array<std::uint32_t, 3> local = program.local_size();
@@ -550,8 +534,26 @@ void conv2d_session::dispatch(const slot& s, bool timed) const {
   } else {
     groups = {ceil_div(std::uint64_t{sh.p()} * sh.q(), local[0]), ceil_div(sh.k, local[1]), ceil_div(sh.n, local[2])};
   }
-  if (timed) s.timer.begin();
   glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
+}
+
+void conv2d_session::dispatch(const slot& s, bool timed) const {
+  // On a bus (copies_over_bus()): the slot's input and output cross it once each, in whole
+  // lines, and the kernel works in device memory between the two copies.
+  const bool over_bus = device_input_.gl_name() != 0;
+  const unsigned input_name = over_bus ? device_input_.gl_name() : s.input.gl_name();
+  const unsigned output_name = over_bus ? device_output_.gl_name() : s.output.gl_name();
+  if (timed) s.timer.begin();
+  if (over_bus) {
+    bus_copy(s.input.gl_name(), input_name, shape_.input_elements());
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+  }
+  dispatch_kernel(input_name, output_name);
+  if (over_bus) {
+    // device_output_ is rewritten only by the next conv's kernel, after this copy and its barrier.
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    bus_copy(output_name, s.output.gl_name(), shape_.output_elements());
+  }
   if (timed) s.timer.end();
   // Shader writes -> later reads through a persistent map (and, for staging, the API readback).
   glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT | GL_BUFFER_UPDATE_BARRIER_BIT);

@@ -11,5 +11,6 @@ extern const std::string_view conv2d_direct_comp;
 extern const std::string_view conv2d_tiled_comp;
 extern const std::string_view conv2d_gemm_comp;
 extern const std::string_view conv2d_winograd_comp;
+extern const std::string_view conv2d_bus_copy_comp;
 
 }  // namespace gpusoak::kernels::detail

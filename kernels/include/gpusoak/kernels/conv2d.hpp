@@ -80,8 +80,8 @@ class conv2d_kernels {
   // shape measured with K >= 32 (back to back, device memory: N1 C64 56x56 0.031 ms, N32 C128
   // 28x28 0.228 against gemm_wide's 0.525), and on N1 C16 64x64 K16 (0.021 against tiled's
   // 0.034), not on N1 C3 32x32 K16 (0.020 against 0.016). With the input read over a bus
-  // (`input_over_bus`: a zero-copy input in host memory of a discrete GPU) it moves the input
-  // into device memory first and the output back last (conv2d_winograd.comp, stage 3). Else tiled where it applies and
+  // (`input_over_bus`: a zero-copy input in host memory of a discrete GPU) it runs between two
+  // bus copies (copies_over_bus()). Else tiled where it applies and
   // either K < gemm_min_channels or the input is read over a bus with a kernel larger than 1x1:
   // gemm reads each input element R*S times, tiled once per 8 output channels from shared
   // memory. Else gemm_wide when the shape has at least gemm_wide_min_tiles of its 64x128 tiles,
@@ -91,6 +91,13 @@ class conv2d_kernels {
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
     return path == conv2d_path::zero_copy && !caps.uma;
   }
+  // Whether a session of `kernel` whose input is read over a bus runs the kernel in device
+  // memory between two bus copies (conv2d_bus_copy.comp: the input in, the output out, 16 bytes
+  // at a time) instead of reading and writing host memory in place. winograd: yes, it touches
+  // host memory in 4-byte pieces several times over (N32 C64 56x56 on the H100: 1.33 ms with the
+  // copies, 13.5 without). The others: not measured with the copies yet; tiled reads its input
+  // once per 8 output channels and wins on the small shapes it is picked for as it is.
+  [[nodiscard]] static bool copies_over_bus(conv2d_kernel kernel) noexcept { return kernel == conv2d_kernel::winograd; }
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
@@ -118,7 +125,7 @@ class conv2d_kernels {
   gpu::compute_program winograd_input_;
   gpu::compute_program winograd_gemm_;
   gpu::compute_program winograd_output_;
-  gpu::compute_program winograd_bus_copy_;  // host memory <-> device scratch, on a bus
+  gpu::compute_program bus_copy_;  // host memory <-> device scratch (copies_over_bus())
 
   friend class conv2d_session;
 };
@@ -131,7 +138,7 @@ struct session_options {
                                                                 // rasterizer takes seconds on large batches
   std::string tag = "conv2d";                                   // prefixes every buffer's tag
   bool time_kernel = false;                                     // a GPU timer query around each dispatch: kernel_time()
-  // Whether the input is read over a bus (pick() and winograd's bus copies); default: from the
+  // Whether the input is read over a bus (pick() and the bus copies); default: from the
   // context, conv2d_kernels::input_over_bus. Tests set it to run the bus path on a UMA driver.
   std::optional<bool> input_over_bus;
 };
@@ -188,7 +195,7 @@ class conv2d_session {
   [[nodiscard]] gpu::result<std::span<const float>> finish();
   // With options.time_kernel: the GPU time of the dispatch of the slot finish() last returned
   // (the kernel alone: on the staging path the upload comes before it; winograd: all of its
-  // per-conv dispatches, from the bus copy in (if any) to the bus copy out). Empty otherwise.
+  // per-conv dispatches; with bus copies, from the copy in to the copy out). Empty otherwise.
   [[nodiscard]] std::optional<std::chrono::nanoseconds> kernel_time() const noexcept { return kernel_time_; }
   // Profiling: runs the kernel `count` times back to back on the slot finish() last returned
   // (same input, output rewritten with the same values), each in its own timer query, and
@@ -206,7 +213,11 @@ class conv2d_session {
   };
   conv2d_session() = default;
   void dispatch(const slot& s, bool timed = true) const;
-  void dispatch_winograd(const slot& s) const;  // inside dispatch()'s timer
+  // The kernel alone, from `input` to `output` (the slot's buffers, or device scratch between
+  // bus copies); inside dispatch()'s timer and barriers.
+  void dispatch_kernel(unsigned input, unsigned output) const;
+  void dispatch_winograd(unsigned input, unsigned output) const;
+  void bus_copy(unsigned from, unsigned to, std::uint64_t floats) const;
 
   gpu::context* ctx_ = nullptr;
   std::shared_ptr<const conv2d_kernels> kernels_;
@@ -220,8 +231,8 @@ class conv2d_session {
   gpu::scratch_buffer winograd_u_;
   gpu::scratch_buffer winograd_v_;
   gpu::scratch_buffer winograd_m_;
-  // winograd with the input read over a bus: the input and the output in device memory, moved
-  // across the bus once per conv by the bus copy (empty otherwise).
+  // With copies_over_bus() and the input read over a bus: the input and the output in device
+  // memory, moved across the bus once per conv by the bus copy (empty otherwise).
   gpu::scratch_buffer device_input_;
   gpu::scratch_buffer device_output_;
   std::vector<slot> slots_;
