@@ -222,16 +222,13 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
   return false;
 }
 
-conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool input_over_bus) noexcept {
+conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape) noexcept {
   if (shape.groups != 1) return conv2d_kernel::direct;
   if (supports(conv2d_kernel::winograd, shape) &&
       (shape.k >= gemm_min_channels || shape.c >= winograd_min_in_channels)) {
     return conv2d_kernel::winograd;
   }
-  const bool rereads_input = input_over_bus && shape.r * shape.s > 1;
-  if ((shape.k < gemm_min_channels || rereads_input) && supports(conv2d_kernel::tiled, shape)) {
-    return conv2d_kernel::tiled;
-  }
+  if (shape.k < gemm_min_channels && supports(conv2d_kernel::tiled, shape)) return conv2d_kernel::tiled;
   const std::uint64_t wide_tiles =
       ceil_div(std::uint64_t{shape.n} * shape.p() * shape.q(), 128) * ceil_div(shape.k, 64);
   return wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide : conv2d_kernel::gemm;
@@ -275,7 +272,7 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   session.shape_ = shape;
   session.path_ = options.path;
   const bool over_bus = options.input_over_bus.value_or(conv2d_kernels::input_over_bus(ctx.caps(), options.path));
-  session.kernel_ = options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape, over_bus) : options.kernel;
+  session.kernel_ = options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape) : options.kernel;
   session.timeout_ = options.timeout;
 
   const auto weights_desc = [&](std::uint64_t count, const char* what) {
@@ -307,7 +304,7 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     session.winograd_v_ = std::move(*v);
     session.winograd_m_ = std::move(*m);
   }
-  if (over_bus && conv2d_kernels::copies_over_bus(session.kernel_)) {
+  if (over_bus && conv2d_kernels::copies_over_bus(session.kernel_, shape)) {
     auto in = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
                                           fmt::format("{}.device_input", options.tag));
     if (!in) return std::unexpected(in.error());

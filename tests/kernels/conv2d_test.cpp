@@ -302,14 +302,15 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm_wide);
   EXPECT_EQ(conv2d_kernels::pick(shape("N8 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N4 C128 28x28 K128 3x3 s2 p1")), conv2d_kernel::gemm);
-  // Input read over a bus: winograd as above (its fetch reads the input once); else tiled for
-  // 3x3 (gemm reads each element 9 times), gemm for 1x1.
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 p1"), true), conv2d_kernel::winograd);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K16 3x3 p1"), true), conv2d_kernel::winograd);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 32x32 K16 3x3 p1"), true), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3 s2 p1"), true), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1"), true), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5"), true), conv2d_kernel::gemm);
+  // Over a bus: which kernels run between bus copies (tiled only from 64 KiB of input).
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C16 8x8 K32 3x3 p1")));
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm, shape("N1 C256 14x14 K256 1x1")));
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm_wide, shape("N1 C1 2x2 K1 1x1")));
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::direct, shape("N1 C64 16x16 K64 3x3 g2")));
+  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C3 32x32 K16 3x3 p1")));
+  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 32x31 K16 3x3 p1")));  // 62 KiB
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 32x32 K16 3x3 p1")));   // 64 KiB
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 64x64 K16 3x3 p1")));
 }
 
 // checks the kernel names the benchmark's --kernel flag takes, and a clear error otherwise

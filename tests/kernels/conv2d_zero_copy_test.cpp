@@ -103,30 +103,44 @@ TEST_P(CopyCounters, CountEveryCopyOnTheStagingPath) {
 INSTANTIATE_TEST_SUITE_P(Depth, CopyCounters, ::testing::Values(1u, 3u),
                          [](const auto& info) { return info.param == 1 ? "sync" : "pipelined"; });
 
-// checks winograd on the bus path (forced: llvmpipe is UMA): the dispatcher picks it, the session
-// holds exactly one more input's and output's worth of device scratch (where the kernel works
-// between its bus copies), every output of a pipelined run matches the reference within
-// winograd's bound, and the copy counters stay at zero (the bus copies are the kernel reading
+// One kernel on the bus path, and whether it runs between bus copies there.
+struct bus_case {
+  const char* name;
+  conv2d_kernel kernel;
+  const char* shape;
+  bool copies;
+  friend void PrintTo(const bus_case& c, std::ostream* os) { *os << c.name; }
+};
+
+class OverABus : public ::testing::TestWithParam<bus_case> {};
+
+// checks each kernel on the bus path (forced: llvmpipe is UMA): the session holds exactly one
+// more input's and output's worth of device scratch when the kernel runs between bus copies
+// (conv2d_kernels::copies_over_bus) and none when it does not, every output of a pipelined run
+// matches the reference, and the copy counters stay at zero (the bus copies are a shader reading
 // and writing host memory, not API copies)
-TEST(WinogradOverABus, MovesInputAndOutputInsideTheKernelWithoutACopy) {
+TEST_P(OverABus, EveryOutputMatchesAndNoCopyIsCounted) {
+  const bus_case& c = GetParam();
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);
   auto kernels = conv2d_kernels::create(*ctx);
   ASSERT_TRUE(kernels) << kernels.error().message;
-  const conv2d_shape shape = *parse_conv2d_shape("N2 C17 13x11 K9 3x3 p1 bias");
+  const conv2d_shape shape = *parse_conv2d_shape(c.shape);
+  ASSERT_EQ(conv2d_kernels::copies_over_bus(c.kernel, shape), c.copies);
   const std::uint64_t before = ctx->budget().used();
-  auto on_device =
-      conv2d_session::create(*ctx, *kernels, shape, {.path = conv2d_path::zero_copy, .input_over_bus = false});
+  auto on_device = conv2d_session::create(
+      *ctx, *kernels, shape, {.path = conv2d_path::zero_copy, .kernel = c.kernel, .input_over_bus = false});
   ASSERT_TRUE(on_device) << on_device.error().message;
   const std::uint64_t on_device_bytes = ctx->budget().used() - before;
-  auto session = conv2d_session::create(*ctx, *kernels, shape,
-                                        {.path = conv2d_path::zero_copy, .pipeline_depth = 2, .input_over_bus = true});
+  auto session = conv2d_session::create(
+      *ctx, *kernels, shape,
+      {.path = conv2d_path::zero_copy, .pipeline_depth = 2, .kernel = c.kernel, .input_over_bus = true});
   ASSERT_TRUE(session) << session.error().message;
-  ASSERT_EQ(session->kernel(), conv2d_kernel::winograd);
-  // The second session has one more slot (an input and an output) and both in device memory.
+  // The second session has one more slot (an input and an output), and with the copies both
+  // again in device memory.
   const std::uint64_t over_bus_bytes = ctx->budget().used() - before - on_device_bytes;
   const std::uint64_t one_slot = (shape.input_elements() + shape.output_elements()) * sizeof(float);
-  EXPECT_EQ(over_bus_bytes - on_device_bytes, 2 * one_slot);
+  EXPECT_EQ(over_bus_bytes - on_device_bytes, (c.copies ? 2 : 1) * one_slot);
 
   std::mt19937_64 rng(test::test_seed());
   const test::conv2d_data data = test::fill_weights(*session, rng);
@@ -137,7 +151,11 @@ TEST(WinogradOverABus, MovesInputAndOutputInsideTheKernelWithoutACopy) {
   const auto check_oldest = [&] {
     auto out = session->finish();
     ASSERT_TRUE(out) << out.error().message;
-    EXPECT_LE(test::conditioned_error(shape, inputs.front(), data, *out), test::winograd_tolerance);
+    if (c.kernel == conv2d_kernel::winograd) {
+      EXPECT_LE(test::conditioned_error(shape, inputs.front(), data, *out), test::winograd_tolerance);
+    } else {
+      EXPECT_LE(test::error_vs_reference(shape, inputs.front(), data, *out), test::tolerance);
+    }
     inputs.erase(inputs.begin());
   };
   for (int i = 0; i < 5; ++i) {
@@ -152,6 +170,17 @@ TEST(WinogradOverABus, MovesInputAndOutputInsideTheKernelWithoutACopy) {
   while (session->in_flight() > 0) check_oldest();
   EXPECT_EQ(ctx->counters().snapshot().total_copies(), counted.total_copies());
 }
+
+// Odd sizes everywhere: copies of a float count that is not a multiple of four (the tail).
+INSTANTIATE_TEST_SUITE_P(
+    Kernels, OverABus,
+    ::testing::Values(bus_case{"winograd", conv2d_kernel::winograd, "N2 C17 13x11 K9 3x3 p1 bias", true},
+                      bus_case{"gemm", conv2d_kernel::gemm, "N2 C17 13x11 K9 3x3 s2 p1 bias", true},
+                      bus_case{"gemm_wide", conv2d_kernel::gemm_wide, "N1 C5 9x7 K70 1x1 bias", true},
+                      bus_case{"direct", conv2d_kernel::direct, "N1 C8 9x9 K8 3x3 g4 p1", true},
+                      bus_case{"tiled_64KiB", conv2d_kernel::tiled, "N1 C16 32x32 K5 3x3 p1", true},
+                      bus_case{"tiled_small", conv2d_kernel::tiled, "N1 C3 11x13 K5 3x3 p1", false}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 // --- apitrace -------------------------------------------------------------------------------
 

@@ -79,25 +79,29 @@ class conv2d_kernels {
   // C >= winograd_min_in_channels: on the H100 it beat every other kernel on each 3x3 stride-1
   // shape measured with K >= 32 (back to back, device memory: N1 C64 56x56 0.031 ms, N32 C128
   // 28x28 0.228 against gemm_wide's 0.525), and on N1 C16 64x64 K16 (0.021 against tiled's
-  // 0.034), not on N1 C3 32x32 K16 (0.020 against 0.016). With the input read over a bus
-  // (`input_over_bus`: a zero-copy input in host memory of a discrete GPU) it runs between two
-  // bus copies (copies_over_bus()). Else tiled where it applies and
-  // either K < gemm_min_channels or the input is read over a bus with a kernel larger than 1x1:
-  // gemm reads each input element R*S times, tiled once per 8 output channels from shared
-  // memory. Else gemm_wide when the shape has at least gemm_wide_min_tiles of its 64x128 tiles,
-  // else gemm.
-  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool input_over_bus = false) noexcept;
+  // 0.034), not on N1 C3 32x32 K16 (0.020 against 0.016). Else tiled where it applies and
+  // K < gemm_min_channels. Else gemm_wide when the shape has at least gemm_wide_min_tiles of its
+  // 64x128 tiles, else gemm. The same on both paths: over a bus the kernels run between bus
+  // copies (copies_over_bus()), so they read device memory there too.
+  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape) noexcept;
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
     return path == conv2d_path::zero_copy && !caps.uma;
   }
-  // Whether a session of `kernel` whose input is read over a bus runs the kernel in device
-  // memory between two bus copies (conv2d_bus_copy.comp: the input in, the output out, 16 bytes
-  // at a time) instead of reading and writing host memory in place. winograd: yes, it touches
-  // host memory in 4-byte pieces several times over (N32 C64 56x56 on the H100: 1.33 ms with the
-  // copies, 13.5 without). The others: not measured with the copies yet; tiled reads its input
-  // once per 8 output channels and wins on the small shapes it is picked for as it is.
-  [[nodiscard]] static bool copies_over_bus(conv2d_kernel kernel) noexcept { return kernel == conv2d_kernel::winograd; }
+  // Whether a session of `kernel` on `shape` whose input is read over a bus runs the kernel in
+  // device memory between two bus copies (conv2d_bus_copy.comp: the input in, the output out,
+  // 16 bytes at a time) instead of reading and writing host memory in place, 4 bytes at a time
+  // and several times over. On the H100 (kernel alone, without -> with the copies) they won for
+  // every kernel and shape measured: gemm_wide N32 C128 28x28 K256 1x1 13.2 -> 0.90 ms, gemm
+  // N8 C64 56x56 K128 3x3 s2 1.77 -> 0.33 ms, gemm N1 C256 14x14 1x1 172 -> 73 µs, winograd
+  // N32 C64 56x56 13.5 -> 1.33 ms, tiled N1 C16 64x64 78 -> 60 µs; except tiled on a 12 KB
+  // input (N1 C3 32x32 K16: 22.6 -> 24.4 µs): tiled reads each element a few times from shared
+  // memory, and on so small an input two more launches cost more than that saves.
+  [[nodiscard]] static bool copies_over_bus(conv2d_kernel kernel, const conv2d_shape& shape) noexcept {
+    return kernel != conv2d_kernel::tiled || shape.input_elements() * sizeof(float) >= tiled_bus_copy_min_bytes;
+  }
+  // Between the two tiled inputs measured (12 and 256 KB); a guess, not a measured crossover.
+  static constexpr std::uint64_t tiled_bus_copy_min_bytes = std::uint64_t{64} << 10;
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
@@ -138,7 +142,7 @@ struct session_options {
                                                                 // rasterizer takes seconds on large batches
   std::string tag = "conv2d";                                   // prefixes every buffer's tag
   bool time_kernel = false;                                     // a GPU timer query around each dispatch: kernel_time()
-  // Whether the input is read over a bus (pick() and the bus copies); default: from the
+  // Whether the input is read over a bus (the bus copies); default: from the
   // context, conv2d_kernels::input_over_bus. Tests set it to run the bus path on a UMA driver.
   std::optional<bool> input_over_bus;
 };
