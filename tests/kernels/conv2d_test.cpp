@@ -492,7 +492,7 @@ TEST_F(Conv2dKernelTime, TimesTheDispatchOnlyWhenAsked) {
 
 // checks the back-to-back profiling dispatches: refused before a timed run, then one GPU time
 // per dispatch, and the output still right afterwards (the kernel rewrote the same values);
-// with the automatic pick and with winograd (whose timer spans its three dispatches)
+// with the automatic pick and with winograd (whose timer spans all of its dispatches)
 TEST_F(Conv2dKernelTime, BackToBackDispatchesKeepTheOutput) {
   const conv2d_shape shape = *parse_conv2d_shape("N1 C6 15x13 K36 3x3 p1 bias");
   for (const conv2d_kernel kernel : {conv2d_kernel::automatic, conv2d_kernel::winograd}) {

@@ -16,6 +16,10 @@
 //               (or pinned memory): no copy        gpu_reads_many pick,  a fence: no copy
 //   staging     host array, glNamedBufferSubData   written once)         glGetNamedBufferSubData
 //
+// On a discrete GPU the zero_copy input and output sit in host memory across the bus; most
+// kernels then run between two bus copies, shaders that move the input into device scratch and
+// the output back, once each and 16 bytes at a time (no API copy; copies_over_bus()).
+//
 // Layout of every buffer: float32, tightly packed from the start of the buffer, which is 64-byte
 // aligned in the CPU view. input()[((n*C + c)*H + ih)*W + iw], weights()[((k*C/groups + c)*R +
 // r)*S + s], output[((n*K + k)*P + p)*Q + q]. Rows are not padded: a row starts 64-byte aligned
