@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Ran at 1fbd9fd with a temporary patch, not committed: conv2d_kernels::copies_over_bus began with
+#   if (const char* e = std::getenv("GPUSOAK_EXP_BUS_COPY")) return e[0] == '1' || kernel == conv2d_kernel::winograd;
+# so that GPUSOAK_EXP_BUS_COPY=1 ran every kernel between bus copies and =0 only winograd.
 source .gpu/env.sh
 S="N1 C3 32x32 K16 3x3 p1;N1 C16 64x64 K16 3x3 p1;N1 C256 14x14 K256 1x1;N8 C64 56x56 K128 3x3 s2 p1;N32 C128 28x28 K256 1x1"
 for k in tiled gemm gemm_wide; do
