@@ -19,6 +19,8 @@ struct conv2d_machine {
 
 // Dispatches conv2d_session::time_dispatches runs per sync cell on a real GPU timer.
 inline constexpr int back_to_back_dispatches = 20;
+// Timed batches per sync cell for kernel_ms (at most the cell's end-to-end batches).
+inline constexpr int kernel_timed_batches = 20;
 
 struct conv2d_cell {
   std::string shape;  // canonical text
@@ -31,8 +33,8 @@ struct conv2d_cell {
   int depth = 1;
   summary latency_ms;            // per batch, end to end
   double gflops_per_second = 0;  // sync: gflop / median; pipelined: total gflop / total time
-  // Sync: median GPU time of the dispatch alone (a timer query), and gflop over it. On the staging
-  // path the kernel reads device memory; on zero-copy it reads the mapped input over the bus.
+  // Sync: median GPU time of the dispatch alone (a timer query, in kernel_timed_batches batches
+  // of their own, after the end-to-end ones). With bus copies, from the copy in to the copy out.
   std::optional<double> kernel_ms;
   // Sync, where the timer sees the dispatch: median of back_to_back_dispatches run back to back
   // (the GPU at its working clock, as cuDNN's conv alone is timed); GFLOP/s over this one.
@@ -40,9 +42,11 @@ struct conv2d_cell {
   std::optional<double> kernel_gflops_per_second;
   // Sync: where a batch's span goes, medians of each part (they need not add up to the span's
   // median): the producer writing the input, submit (a flush or the upload, the dispatch, the
-  // fence), finish (the fence wait, and on staging the readback).
+  // fence), finish (the fence wait, and on staging the readback). past_producer: submit and
+  // finish together, the input in host memory .. the output readable, the span PyTorch's
+  // end-to-end reference times (its input tensor exists before its clock starts).
   struct split {
-    double produce_ms = 0, submit_ms = 0, finish_ms = 0;
+    double produce_ms = 0, submit_ms = 0, finish_ms = 0, past_producer_ms = 0;
   };
   std::optional<split> sync_split;
   double total_ms = 0;  // pipelined: the whole back-to-back run

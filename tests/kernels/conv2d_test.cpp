@@ -449,7 +449,7 @@ TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
            "N1 C1 7x9 K5 3x3",             // pad 0, C 1, P x Q 5x7: odd both ways
            "N1 C1 3x3 K1 3x3",             // one output pixel: one tile, three quarters outside
            "N1 C3 1x6 K2 3x3 p1",          // P 1: every tile half outside
-           "N3 C5 9x8 K70 3x3 p2 bias",    // pad 2 (P x Q 11x10), N 3, K past one 64-channel tile
+           "N3 C5 9x8 K70 3x3 p2 bias",    // pad 2 (P x Q 11x10: even Q, paired stores), N 3, K > 64
            "N2 C19 11x13 K17 3x3 p1",      // C and K past 16, not multiples of 4
            "N1 C33 6x6 K3 3x3 p1 bias",    // C past two 16-element chunks, K 3
            "N2 C6 10x7 K9 3x3 p0x2 bias",  // unequal padding, odd Q
