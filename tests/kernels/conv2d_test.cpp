@@ -302,8 +302,13 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm_wide);
   EXPECT_EQ(conv2d_kernels::pick(shape("N8 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm);
   EXPECT_EQ(conv2d_kernels::pick(shape("N4 C128 28x28 K128 3x3 s2 p1")), conv2d_kernel::gemm);
-  // Over a bus: which kernels run between bus copies (tiled only from 64 KiB of input).
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C16 8x8 K32 3x3 p1")));
+  // Over a bus: which kernels run between bus copies (tiled only from 64 KiB of input, winograd
+  // from 2 MiB).
+  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C16 8x8 K32 3x3 p1")));
+  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C64 56x56 K64 3x3 p1")));
+  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C32 128x127 K16 3x3 p1")));
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C32 128x128 K16 3x3 p1")));  // 2 MiB
+  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N8 C64 56x56 K64 3x3 p1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm, shape("N1 C256 14x14 K256 1x1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm_wide, shape("N1 C1 2x2 K1 1x1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::direct, shape("N1 C64 16x16 K64 3x3 g2")));

@@ -174,7 +174,8 @@ TEST_P(OverABus, EveryOutputMatchesAndNoCopyIsCounted) {
 // Odd sizes everywhere: copies of a float count that is not a multiple of four (the tail).
 INSTANTIATE_TEST_SUITE_P(
     Kernels, OverABus,
-    ::testing::Values(bus_case{"winograd", conv2d_kernel::winograd, "N2 C17 13x11 K9 3x3 p1 bias", true},
+    ::testing::Values(bus_case{"winograd_2MiB", conv2d_kernel::winograd, "N1 C34 125x127 K9 3x3 p1 bias", true},
+                      bus_case{"winograd_small", conv2d_kernel::winograd, "N2 C17 13x11 K9 3x3 p1 bias", false},
                       bus_case{"gemm", conv2d_kernel::gemm, "N2 C17 13x11 K9 3x3 s2 p1 bias", true},
                       bus_case{"gemm_wide", conv2d_kernel::gemm_wide, "N1 C5 9x7 K70 1x1 bias", true},
                       bus_case{"direct", conv2d_kernel::direct, "N1 C8 9x9 K8 3x3 g4 p1", true},

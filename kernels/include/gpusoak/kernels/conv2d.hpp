@@ -18,7 +18,8 @@
 //
 // On a discrete GPU the zero_copy input and output sit in host memory across the bus; most
 // kernels then run between two bus copies, shaders that move the input into device scratch and
-// the output back, once each and 16 bytes at a time (no API copy; copies_over_bus()).
+// the output back, once each and 16 bytes at a time (no API copy); tiled and winograd on small
+// inputs read and write host memory in place (copies_over_bus()).
 //
 // Layout of every buffer: float32, tightly packed from the start of the buffer, which is 64-byte
 // aligned in the CPU view. input()[((n*C + c)*H + ih)*W + iw], weights()[((k*C/groups + c)*R +
@@ -98,14 +99,22 @@ class conv2d_kernels {
   // and several times over. On the H100 (kernel alone, without -> with the copies) they won for
   // every kernel and shape measured: gemm_wide N32 C128 28x28 K256 1x1 13.2 -> 0.90 ms, gemm
   // N8 C64 56x56 K128 3x3 s2 1.77 -> 0.33 ms, gemm N1 C256 14x14 1x1 172 -> 73 µs, winograd
-  // N32 C64 56x56 13.5 -> 1.33 ms, tiled N1 C16 64x64 78 -> 60 µs; except tiled on a 12 KB
-  // input (N1 C3 32x32 K16: 22.6 -> 24.4 µs): tiled reads each element a few times from shared
-  // memory, and on so small an input two more launches cost more than that saves.
+  // N32 C128 28x28 0.86 -> 0.73 ms, tiled N1 C16 64x64 78 -> 60 µs; except on small inputs,
+  // where two more launches and barriers cost more than the copies save: tiled below
+  // tiled_bus_copy_min_bytes (N1 C3 32x32 K16, 12 KB: 22.6 -> 24.4 µs), winograd below
+  // winograd_bus_copy_min_bytes (N1 C16 64x64 K16, 256 KB: 37 -> 45 µs; N1 C64 56x56, 800 KB:
+  // 83 -> 94 µs), whose transforms read the input in rows and store the output in pixel pairs.
   [[nodiscard]] static bool copies_over_bus(conv2d_kernel kernel, const conv2d_shape& shape) noexcept {
-    return kernel != conv2d_kernel::tiled || shape.input_elements() * sizeof(float) >= tiled_bus_copy_min_bytes;
+    const std::uint64_t input_bytes = shape.input_elements() * sizeof(float);
+    if (kernel == conv2d_kernel::tiled) return input_bytes >= tiled_bus_copy_min_bytes;
+    if (kernel == conv2d_kernel::winograd) return input_bytes >= winograd_bus_copy_min_bytes;
+    return true;
   }
   // Between the two tiled inputs measured (12 and 256 KB); a guess, not a measured crossover.
   static constexpr std::uint64_t tiled_bus_copy_min_bytes = std::uint64_t{64} << 10;
+  // Between 800 KB (in place wins) and 6.4 MB (N8 C64 56x56: even, 0.36 ms both ways); at
+  // 12.8 MB in place loses (N32 C128 28x28, above). Not a measured crossover.
+  static constexpr std::uint64_t winograd_bus_copy_min_bytes = std::uint64_t{2} << 20;
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
