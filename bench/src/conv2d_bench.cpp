@@ -72,14 +72,14 @@ void produce(std::span<float> out, std::uint32_t seed) {
   produce_range(out, 0, out.size(), seed);
 }
 
-// The same values, written by `threads` threads in page-sized parts from
+// The same values, written by the pool's threads in page-sized parts from
 // detail::parallel_produce_min_bytes up (the upload bench's producer rule).
-void produce(std::span<float> out, std::uint32_t seed, int threads) {
-  if (threads <= 1 || out.size_bytes() < detail::parallel_produce_min_bytes) {
+void produce(std::span<float> out, std::uint32_t seed, detail::part_pool& threads) {
+  if (threads.threads() <= 1 || out.size_bytes() < detail::parallel_produce_min_bytes) {
     produce(out, seed);
     return;
   }
-  detail::for_each_part(out.size(), 4096 / sizeof(float), threads,
+  threads.for_each_part(out.size(), 4096 / sizeof(float),
                         [&](std::size_t first, std::size_t last) { produce_range(out, first, last, seed); });
 }
 
@@ -114,6 +114,7 @@ struct cell_context {
   gpu::context& ctx;
   std::shared_ptr<const kernels::conv2d_kernels> kernels;
   const conv2d_bench_options& options;
+  detail::part_pool& producers;  // options.producer_threads of them
   std::uint32_t next_seed = 1;
   std::map<std::string, double> batch_ms;  // shape -> median sync batch, for pipelined budgets
 };
@@ -153,7 +154,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
   if (auto ok = session.poison_outputs(); !ok) return ok;
 
   for (int i = 0; i < (shape.flops() <= warmup_max_flops ? o.warmup : 0); ++i) {
-    produce(session.input(), cc.next_seed++, o.producer_threads);
+    produce(session.input(), cc.next_seed++, cc.producers);
     auto out = session.run();
     if (!out) return std::unexpected(out.error());
     cell.outputs_finite = cell.outputs_finite && all_finite(*out);
@@ -171,7 +172,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       const auto t0 = clock_type::now();
       auto in = session.begin();
       if (!in) return std::unexpected(in.error());
-      produce(*in, seed, o.producer_threads);
+      produce(*in, seed, cc.producers);
       const auto produced = clock_type::now();
       if (auto ok = session.submit(); !ok) return ok;
       const auto submitted = clock_type::now();
@@ -228,7 +229,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       begun[static_cast<std::size_t>(i)] = clock_type::now();
       auto in = session.begin();
       if (!in) return std::unexpected(in.error());
-      produce(*in, seeds[static_cast<std::size_t>(i)], o.producer_threads);
+      produce(*in, seeds[static_cast<std::size_t>(i)], cc.producers);
       if (auto ok = session.submit(); !ok) return ok;
     }
     while (session.in_flight() > 0) {
@@ -261,7 +262,7 @@ gpu::result<void> measure_kernel(cell_context& cc, const conv2d_shape& shape, co
   if (auto ok = session.commit_weights(); !ok) return ok;
   std::vector<double> kernel_ms;
   for (int i = 0; i <= std::min(cell.iterations, detail::kernel_timed_batches); ++i) {
-    produce(session.input(), cc.next_seed++, cc.options.producer_threads);
+    produce(session.input(), cc.next_seed++, cc.producers);
     auto out = session.run();
     if (!out) return std::unexpected(out.error());
     cell.outputs_finite = cell.outputs_finite && all_finite(*out);
@@ -351,7 +352,8 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
       progress << "conv2d bench: " << kernels.error().message << '\n';
       return 2;
     }
-    cell_context cc{.ctx = *ctx, .kernels = *kernels, .options = o};
+    detail::part_pool producers(o.producer_threads);
+    cell_context cc{.ctx = *ctx, .kernels = *kernels, .options = o, .producers = producers};
     // One tiny dispatch of each kernel: the driver compiles (JITs) on first use, and the large
     // shapes have no warm-up batch of their own.
     for (const char* tiny : {"N1 C8 8x8 K8 3x3 p1", "N1 C3 9x9 K5 3x3 d2"}) {
@@ -360,7 +362,7 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
       quiet.iterations = 1;
       quiet.warmup = 0;
       quiet.kernel = kernels::conv2d_kernel::automatic;
-      cell_context warm{.ctx = *ctx, .kernels = *kernels, .options = quiet};
+      cell_context warm{.ctx = *ctx, .kernels = *kernels, .options = quiet, .producers = producers};
       if (auto ok = measure(warm, *kernels::parse_conv2d_shape(tiny), o.paths.front(), conv2d_mode::sync, scratch);
           !ok) {
         progress << "conv2d bench: warm-up on " << tiny << ": " << ok.error().message << '\n';

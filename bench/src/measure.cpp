@@ -30,7 +30,7 @@ gpu::result<void> upload(const sweep& s, upload_path& path, std::uint64_t seed) 
   if (!bytes) {
     return std::unexpected(bytes.error());
   }
-  produce(*bytes, seed, s.producer_threads);
+  produce(*bytes, seed, s.producers);
   return path.end();
 }
 
@@ -139,7 +139,7 @@ gpu::result<std::vector<double>> through_ring(sweep& s, gpu::persistent_ring& ri
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     auto segment = ring.acquire();
     if (!segment) return std::unexpected(segment.error());
-    produce(segment->bytes, seed, s.producer_threads);
+    produce(segment->bytes, seed, s.producers);
     return ring.submit(*segment, [&] { s.reader.dispatch(ring.gl_name(), segment->offset, size, slot); });
   });
 }

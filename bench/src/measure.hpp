@@ -10,6 +10,7 @@
 
 #include "gpusoak/buffers/context.hpp"
 #include "gpusoak/buffers/gpu_timer.hpp"
+#include "part_pool.hpp"
 #include "read_every_byte.hpp"
 #include "report.hpp"
 #include "upload_paths.hpp"
@@ -22,7 +23,7 @@ struct sweep {
   gpu::context& ctx;
   read_every_byte& reader;  // slots >= 2 * trials + pipeline_depth
   int pipeline_depth = 3;
-  int producer_threads = 1;   // threads writing each upload (see produce)
+  part_pool& producers;       // threads writing each upload (see produce)
   gpu::gpu_timer read_timer;  // around each sync trial's read dispatch
   std::string ring_strategy;  // the path whose pipelined run goes through persistent_ring
   std::uint64_t next_seed = 0;

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <thread>
-#include <vector>
 
 namespace gpusoak::bench::detail {
 namespace {
@@ -40,30 +38,19 @@ void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
   }
 }
 
-void produce(std::span<std::byte> bytes, std::uint64_t seed, int threads) {
-  if (threads <= 1 || bytes.size() < parallel_produce_min_bytes) {
+void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& threads) {
+  if (threads.threads() <= 1 || bytes.size() < parallel_produce_min_bytes) {
     produce(bytes, seed);
     return;
   }
   const std::size_t words = bytes.size() / sizeof(std::uint64_t);
   auto* out = reinterpret_cast<std::uint64_t*>(bytes.data());
-  for_each_part(words, 4096 / sizeof(std::uint64_t), threads,
-                [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed); });
+  threads.for_each_part(words, 4096 / sizeof(std::uint64_t),
+                        [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed); });
   if (const std::size_t tail = bytes.size() % sizeof(std::uint64_t); tail != 0) {
     const std::uint64_t value = start(seed) + words * step;
     std::memcpy(bytes.data() + words * sizeof(std::uint64_t), &value, tail);
   }
-}
-
-void for_each_part(std::size_t count, std::size_t align, int threads,
-                   const std::function<void(std::size_t first, std::size_t last)>& body) {
-  const auto parts = static_cast<std::size_t>(std::max(threads, 1));
-  const std::size_t part = (count + parts - 1) / parts / align * align + align;
-  std::vector<std::jthread> workers;
-  for (std::size_t first = part; first < count; first += part) {
-    workers.emplace_back([&body, first, last = std::min(count, first + part)] { body(first, last); });
-  }
-  body(0, std::min(count, part));
 }
 
 std::uint32_t expected_sum(std::uint64_t size, std::uint64_t seed) noexcept {

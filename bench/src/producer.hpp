@@ -3,8 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <span>
+
+#include "part_pool.hpp"
 
 namespace gpusoak::bench::detail {
 
@@ -12,17 +13,11 @@ namespace gpusoak::bench::detail {
 // sequence (one add per word): cheap enough that the memory path, not the generator, is timed.
 // Never reads `bytes` (it may be write-combined memory).
 void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept;
-// The same bytes, written by `threads` threads in page-aligned parts when `bytes` is at least
-// parallel_produce_min_bytes (below that, starting threads costs more than they save). One core
+// The same bytes, written by the pool's threads in page-aligned parts when `bytes` is at least
+// parallel_produce_min_bytes (below that, waking threads costs more than they save). One core
 // writing write-combined memory is what caps a single producer (about 8 GB/s on the H100 host).
-void produce(std::span<std::byte> bytes, std::uint64_t seed, int threads);
+void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& threads);
 inline constexpr std::size_t parallel_produce_min_bytes = std::size_t{4} << 20;
-
-// Runs body(first, last) over [0, count) in up to `threads` parts, one on the calling thread,
-// the rest on threads joined before it returns. Part boundaries are multiples of `align`
-// elements (a page's worth: no two threads share a cache line or a write-combining buffer).
-void for_each_part(std::size_t count, std::size_t align, int threads,
-                   const std::function<void(std::size_t first, std::size_t last)>& body);
 
 // What read_every_byte sums for `size` bytes of the pattern of `seed`: the 32-bit little-endian
 // words added modulo 2^32. Computed from the seed, not by reading the buffer back.

@@ -109,10 +109,11 @@ int run_upload_bench(const upload_bench_options& options, std::ostream& out, std
       progress << "upload bench: read shader: " << reader.error().message << '\n';
       return 2;
     }
+    detail::part_pool producers(o.producer_threads);
     detail::sweep sweep{.ctx = *ctx,
                         .reader = *reader,
                         .pipeline_depth = o.pipeline_depth,
-                        .producer_threads = o.producer_threads,
+                        .producers = producers,
                         .read_timer = gpu::gpu_timer::create(),
                         .ring_strategy = machine.ring_strategy,
                         .progress = progress,

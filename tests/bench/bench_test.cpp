@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -59,9 +60,39 @@ TEST(Producer, ThreadsWriteWhatOneThreadWrites) {
     for (const int threads : {2, 3, 7}) {
       const std::uint64_t seed = rng();
       std::vector<std::byte> one(size, std::byte{0xa5}), many(size, std::byte{0x5a});
+      detail::part_pool pool(threads);
       detail::produce(one, seed);
-      detail::produce(many, seed, threads);
+      detail::produce(many, seed, pool);
       EXPECT_TRUE(one == many) << size << " bytes, " << threads << " threads";
+    }
+  }
+}
+
+// checks the parked pool over many batches in a row (the threads are reused, not restarted):
+// each batch covers every element exactly once, in parts aligned as asked, and a batch that
+// fits one part runs on the caller alone
+TEST(PartPool, EveryBatchCoversEachElementOnce) {
+  std::mt19937_64 rng(test::test_seed());
+  for (const int threads : {1, 2, 5}) {
+    detail::part_pool pool(threads);
+    EXPECT_EQ(pool.threads(), threads);
+    for (int batch = 0; batch < 200; ++batch) {
+      const std::size_t align = std::size_t{1} << (rng() % 6);
+      const std::size_t count = rng() % 5000;
+      std::vector<std::atomic<int>> hits(count);
+      std::atomic<int> parts = 0;
+      std::atomic<bool> misaligned = false;
+      pool.for_each_part(count, align, [&](std::size_t first, std::size_t last) {
+        if (first % align != 0) misaligned = true;
+        for (std::size_t i = first; i < last; ++i) hits[i].fetch_add(1);
+        parts.fetch_add(1);
+      });
+      for (std::size_t i = 0; i < count; ++i) ASSERT_EQ(hits[i].load(), 1) << i << " of " << count;
+      EXPECT_FALSE(misaligned.load()) << count << ", align " << align;
+      EXPECT_LE(parts.load(), threads);
+      if (count <= align) {
+        EXPECT_EQ(parts.load(), 1) << count << ", align " << align;
+      }
     }
   }
 }
