@@ -66,16 +66,17 @@ std::optional<double> least_squares_slope(std::span<const point> points) {
   return sxy / sxx;
 }
 
-void thinned_series::add(point p) {
+bool thinned_series::add(point p) {
   // Points held are those whose offer index is a multiple of the stride; halving keeps the even
   // ones among them, the multiples of the doubled stride, so the rule holds across halvings.
-  if (offered_++ % stride_ != 0) return;
+  if (offered_++ % stride_ != 0) return false;
   points_.push_back(p);
-  if (points_.size() < 2 * max_points_) return;
+  if (points_.size() < 2 * max_points_) return true;
   std::size_t kept = 0;
   for (std::size_t i = 0; i < points_.size(); i += 2) points_[kept++] = points_[i];
   points_.resize(kept);
   stride_ *= 2;
+  return true;
 }
 
 void thinned_series::clear() {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -83,7 +84,8 @@ TEST(LeakSlope, DegenerateInput) {
 }
 
 // checks that a thinned series stays bounded over a long run, keeps its points evenly spread from
-// the first to within one stride of the latest, and fits the same slope as the full series
+// the first to within one stride of the latest, fits the same slope as the full series, and says
+// on each offer whether what it holds changed
 TEST(ThinnedSeries, StaysBoundedAndEvenAndFitsTheSameSlope) {
   std::mt19937_64 rng(std::random_device{}());
   const auto max_points = std::uniform_int_distribution<std::size_t>(3, 300)(rng);
@@ -95,7 +97,12 @@ TEST(ThinnedSeries, StaysBoundedAndEvenAndFitsTheSameSlope) {
   for (std::size_t i = 0; i < total; ++i) {
     const point p{static_cast<double>(i), slope * static_cast<double>(i) + noise(rng)};
     all.push_back(p);
-    series.add(p);
+    const std::vector<point> before(series.points().begin(), series.points().end());
+    const bool changed = series.add(p);
+    const auto after = series.points();
+    ASSERT_EQ(changed, !std::ranges::equal(before, after,
+                                           [](const point& a, const point& b) { return a.x == b.x && a.y == b.y; }))
+        << "offer " << i;
     ASSERT_LT(series.points().size(), 2 * max_points) << "after " << i + 1 << " points";
   }
   const auto held = series.points();

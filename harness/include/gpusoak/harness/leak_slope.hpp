@@ -34,7 +34,9 @@ class thinned_series {
  public:
   explicit thinned_series(std::size_t max_points) : max_points_(max_points < 2 ? 2 : max_points) {}
 
-  void add(point p);
+  // Offers the next point; returns whether the points held changed (only then does a fit over
+  // them need redoing: past the first 2 * max_points offers, most points are skipped).
+  bool add(point p);
   void clear();
   [[nodiscard]] std::span<const point> points() const { return points_; }
   [[nodiscard]] std::size_t stride() const { return stride_; }
