@@ -74,13 +74,13 @@ void produce(std::span<float> out, std::uint32_t seed) {
 
 // The same values, written by the pool's threads in page-sized parts from
 // detail::parallel_produce_min_bytes up (the upload bench's producer rule).
-void produce(std::span<float> out, std::uint32_t seed, detail::part_pool& threads) {
-  if (threads.threads() <= 1 || out.size_bytes() < detail::parallel_produce_min_bytes) {
+void produce(std::span<float> out, std::uint32_t seed, detail::part_pool& pool) {
+  if (pool.threads() <= 1 || out.size_bytes() < detail::parallel_produce_min_bytes) {
     produce(out, seed);
     return;
   }
-  threads.for_each_part(out.size(), 4096 / sizeof(float),
-                        [&](std::size_t first, std::size_t last) { produce_range(out, first, last, seed); });
+  pool.for_each_part(out.size(), 4096 / sizeof(float),
+                     [&](std::size_t first, std::size_t last) { produce_range(out, first, last, seed); });
 }
 
 bool all_finite(std::span<const float> values) {

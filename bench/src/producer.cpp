@@ -38,15 +38,15 @@ void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
   }
 }
 
-void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& threads) {
-  if (threads.threads() <= 1 || bytes.size() < parallel_produce_min_bytes) {
+void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& pool) {
+  if (pool.threads() <= 1 || bytes.size() < parallel_produce_min_bytes) {
     produce(bytes, seed);
     return;
   }
   const std::size_t words = bytes.size() / sizeof(std::uint64_t);
   auto* out = reinterpret_cast<std::uint64_t*>(bytes.data());
-  threads.for_each_part(words, 4096 / sizeof(std::uint64_t),
-                        [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed); });
+  pool.for_each_part(words, 4096 / sizeof(std::uint64_t),
+                     [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed); });
   if (const std::size_t tail = bytes.size() % sizeof(std::uint64_t); tail != 0) {
     const std::uint64_t value = start(seed) + words * step;
     std::memcpy(bytes.data() + words * sizeof(std::uint64_t), &value, tail);

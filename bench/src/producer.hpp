@@ -16,7 +16,7 @@ void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept;
 // The same bytes, written by the pool's threads in page-aligned parts when `bytes` is at least
 // parallel_produce_min_bytes (below that, waking threads costs more than they save). One core
 // writing write-combined memory is what caps a single producer (about 8 GB/s on the H100 host).
-void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& threads);
+void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& pool);
 inline constexpr std::size_t parallel_produce_min_bytes = std::size_t{4} << 20;
 
 // What read_every_byte sums for `size` bytes of the pattern of `seed`: the 32-bit little-endian
