@@ -1,5 +1,6 @@
 #include "producer.hpp"
 
+#include <immintrin.h>
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -17,11 +18,42 @@ constexpr std::uint64_t start(std::uint64_t seed) noexcept {
 }
 
 // Words [first, last) of the pattern of `seed` (word i is start + i * step, wrapping).
-void produce_words(std::uint64_t* out, std::size_t first, std::size_t last, std::uint64_t seed) noexcept {
+void produce_words_plain(std::uint64_t* out, std::size_t first, std::size_t last, std::uint64_t seed) noexcept {
   std::uint64_t value = start(seed) + first * step;
   for (std::size_t i = first; i < last; ++i) {
     out[i] = value;
     value += step;
+  }
+}
+
+// The same words with 32-byte non-temporal stores. The NVIDIA driver's persistent mapping is
+// write-back memory, not write-combined: a plain store first reads its line in (read for
+// ownership), a streaming store does not. On the H100 host one core wrote 64 MiB in 9.4 ms
+// with plain stores and 3.7 with these, 16 cores in 1.2–1.8 and 0.56–0.91 ms. The sfence makes
+// the weakly ordered stores visible before whatever the caller does next (the pool's release,
+// the flush that publishes the buffer).
+__attribute__((target("avx2"))) void produce_words_streaming(std::uint64_t* out, std::size_t first, std::size_t last,
+                                                             std::uint64_t seed) noexcept {
+  constexpr std::size_t lane_words = sizeof(__m256i) / sizeof(std::uint64_t);
+  std::size_t i = first;
+  while (i < last && std::bit_cast<std::uintptr_t>(out + i) % sizeof(__m256i) != 0) ++i;
+  produce_words_plain(out, first, i, seed);  // up to the first 32-byte boundary
+  const auto word = [&](std::size_t k) { return static_cast<long long>(start(seed) + k * step); };
+  __m256i lanes = _mm256_set_epi64x(word(i + 3), word(i + 2), word(i + 1), word(i));
+  const __m256i advance = _mm256_set1_epi64x(static_cast<long long>(lane_words * step));
+  for (; i + lane_words <= last; i += lane_words) {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), lanes);
+    lanes = _mm256_add_epi64(lanes, advance);
+  }
+  produce_words_plain(out, i, last, seed);  // the last < 4 words
+  _mm_sfence();
+}
+
+void produce_words(std::uint64_t* out, std::size_t first, std::size_t last, std::uint64_t seed) noexcept {
+  if (__builtin_cpu_supports("avx2")) {
+    produce_words_streaming(out, first, last, seed);
+  } else {
+    produce_words_plain(out, first, last, seed);
   }
 }
 

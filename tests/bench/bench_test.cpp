@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -64,6 +65,15 @@ TEST(Producer, ThreadsWriteWhatOneThreadWrites) {
       detail::produce(one, seed);
       detail::produce(many, seed, pool);
       EXPECT_TRUE(one == many) << size << " bytes, " << threads << " threads";
+      // And both hold the pattern itself (the sum the read shader checks, from the seed alone),
+      // whichever stores wrote it: streaming ones where the CPU has AVX2.
+      std::uint32_t sum = 0;
+      for (std::size_t i = 0; i + 4 <= many.size(); i += 4) {
+        std::uint32_t word = 0;
+        std::memcpy(&word, many.data() + i, 4);
+        sum += word;
+      }
+      EXPECT_EQ(sum, detail::expected_sum(size, seed)) << size << " bytes, " << threads << " threads";
     }
   }
 }

@@ -32,7 +32,7 @@ struct conv2d_bench_options {
                              // shapes at seconds to a minute per batch
   int pipeline_depth = 3;    // slots in pipelined mode, >= 2
   int producer_threads = 1;  // threads writing each input of 4 MiB or more, >= 1 (the upload
-                             // bench's rule: one core caps writes into write-combined memory)
+                             // bench's rule: one core caps writes into the mapping)
   std::string json_path;     // "" = no JSON file
   gpu::context_options context;
 };
