@@ -38,9 +38,10 @@ __attribute__((target("avx2"))) void produce_words_streaming(std::uint64_t* out,
   std::size_t i = first;
   while (i < last && std::bit_cast<std::uintptr_t>(out + i) % sizeof(__m256i) != 0) ++i;
   produce_words_plain(out, first, i, seed);  // up to the first 32-byte boundary
-  const auto word = [&](std::size_t k) { return static_cast<long long>(start(seed) + k * step); };
+  // The intrinsics take signed lanes; the words wrap as unsigned: the same bits either way.
+  const auto word = [&](std::size_t k) { return std::bit_cast<long long>(std::uint64_t{start(seed) + k * step}); };
   __m256i lanes = _mm256_set_epi64x(word(i + 3), word(i + 2), word(i + 1), word(i));
-  const __m256i advance = _mm256_set1_epi64x(static_cast<long long>(lane_words * step));
+  const __m256i advance = _mm256_set1_epi64x(std::bit_cast<long long>(std::uint64_t{lane_words * step}));
   for (; i + lane_words <= last; i += lane_words) {
     _mm256_stream_si256(reinterpret_cast<__m256i*>(out + i), lanes);
     lanes = _mm256_add_epi64(lanes, advance);
