@@ -75,12 +75,8 @@ void produce(std::span<float> out, std::uint32_t seed) {
 // The same values, written by the pool's threads in page-sized parts from
 // detail::parallel_produce_min_bytes up (the upload bench's producer rule).
 void produce(std::span<float> out, std::uint32_t seed, detail::part_pool& pool) {
-  if (pool.threads() <= 1 || out.size_bytes() < detail::parallel_produce_min_bytes) {
-    produce(out, seed);
-    return;
-  }
-  pool.for_each_part(out.size(), 4096 / sizeof(float),
-                     [&](std::size_t first, std::size_t last) { produce_range(out, first, last, seed); });
+  detail::produce_in_parts(pool, out.size(), sizeof(float),
+                           [&](std::size_t first, std::size_t last) { produce_range(out, first, last, seed); });
 }
 
 bool all_finite(std::span<const float> values) {
@@ -134,13 +130,24 @@ double reference_error(const conv2d_shape& shape, std::uint32_t seed, std::span<
   return kernels::relative_l2_error(out, ref);
 }
 
+// A session of the cell's shape with the bench's weights and bias (seeds 0x5eed / 0xb1a5, as
+// reference_error assumes) written and committed.
+gpu::result<conv2d_session> open_session(cell_context& cc, const conv2d_shape& shape,
+                                         const kernels::session_options& options) {
+  auto made = conv2d_session::create(cc.ctx, cc.kernels, shape, options);
+  if (!made) return made;
+  produce(made->weights(), 0x5eed);
+  produce(made->bias(), 0xb1a5);
+  if (auto ok = made->commit_weights(); !ok) return std::unexpected(ok.error());
+  return made;
+}
+
 // Measures one (shape, path, mode) cell into `cell`. Errors go to the caller as results.
 gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_path path, conv2d_mode mode,
                           conv2d_cell& cell) {
   const conv2d_bench_options& o = cc.options;
   const std::uint32_t depth = mode == conv2d_mode::sync ? 1u : static_cast<std::uint32_t>(o.pipeline_depth);
-  auto made = conv2d_session::create(cc.ctx, cc.kernels, shape,
-                                     {.path = path, .pipeline_depth = depth, .kernel = o.kernel, .tag = "bench"});
+  auto made = open_session(cc, shape, {.path = path, .pipeline_depth = depth, .kernel = o.kernel, .tag = "bench"});
   if (!made) return std::unexpected(made.error());
   conv2d_session& session = *made;
   cell.kernel = std::string(kernels::to_string(session.kernel()));
@@ -148,9 +155,6 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
   cell.output_strategy = std::string(gpu::to_string(session.output_strategy()));
   cell.weight_strategy = std::string(gpu::to_string(session.weight_strategy()));
   cell.depth = static_cast<int>(depth);
-  produce(session.weights(), 0x5eed);
-  produce(session.bias(), 0xb1a5);
-  if (auto ok = session.commit_weights(); !ok) return ok;
   if (auto ok = session.poison_outputs(); !ok) return ok;
 
   for (int i = 0; i < (shape.flops() <= warmup_max_flops ? o.warmup : 0); ++i) {
@@ -253,13 +257,9 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
 // driver a round trip, so the end-to-end batches run without them, as PyTorch's end-to-end
 // reference runs without CUDA events. The first batch is a warm-up (new buffers).
 gpu::result<void> measure_kernel(cell_context& cc, const conv2d_shape& shape, conv2d_path path, conv2d_cell& cell) {
-  auto made = conv2d_session::create(cc.ctx, cc.kernels, shape,
-                                     {.path = path, .kernel = cc.options.kernel, .tag = "bench", .time_kernel = true});
+  auto made = open_session(cc, shape, {.path = path, .kernel = cc.options.kernel, .tag = "bench", .time_kernel = true});
   if (!made) return std::unexpected(made.error());
   conv2d_session& session = *made;
-  produce(session.weights(), 0x5eed);
-  produce(session.bias(), 0xb1a5);
-  if (auto ok = session.commit_weights(); !ok) return ok;
   std::vector<double> kernel_ms;
   for (int i = 0; i <= std::min(cell.iterations, detail::kernel_timed_batches); ++i) {
     produce(session.input(), cc.next_seed++, cc.producers);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace gpusoak::bench::detail {
@@ -27,9 +28,10 @@ class part_pool {
   // One batch at a time: not reentrant, and only the owning thread calls it.
   template <class Body>
   void for_each_part(std::size_t count, std::size_t align, Body&& body) {
+    using body_type = std::remove_reference_t<Body>;  // an lvalue body deduces a reference
     run(
-        count, align, [](void* b, std::size_t first, std::size_t last) { (*static_cast<Body*>(b))(first, last); },
-        &body);
+        count, align, [](void* b, std::size_t first, std::size_t last) { (*static_cast<body_type*>(b))(first, last); },
+        const_cast<void*>(static_cast<const void*>(&body)));
   }
 
  private:

@@ -60,30 +60,31 @@ void produce_words(std::uint64_t* out, std::size_t first, std::size_t last, std:
 
 }  // namespace
 
-void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
-  const std::size_t words = bytes.size() / sizeof(std::uint64_t);
-  // Mappings, host shadows and ring segments are at least 64-byte aligned; std::byte storage
-  // handed out by GL is where these words live, so the aliasing is the point.
-  produce_words(reinterpret_cast<std::uint64_t*>(bytes.data()), 0, words, seed);
-  if (const std::size_t tail = bytes.size() % sizeof(std::uint64_t); tail != 0) {
-    const std::uint64_t value = start(seed) + words * step;
-    std::memcpy(bytes.data() + words * sizeof(std::uint64_t), &value, tail);  // < 8 bytes
-  }
-}
+namespace {
 
-void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& pool) {
-  if (pool.threads() <= 1 || bytes.size() < parallel_produce_min_bytes) {
-    produce(bytes, seed);
-    return;
-  }
+// The bytes past the last whole word (< 8): the start of the next word of the pattern.
+void produce_tail(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
   const std::size_t words = bytes.size() / sizeof(std::uint64_t);
-  auto* out = reinterpret_cast<std::uint64_t*>(bytes.data());
-  pool.for_each_part(words, 4096 / sizeof(std::uint64_t),
-                     [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed); });
   if (const std::size_t tail = bytes.size() % sizeof(std::uint64_t); tail != 0) {
     const std::uint64_t value = start(seed) + words * step;
     std::memcpy(bytes.data() + words * sizeof(std::uint64_t), &value, tail);
   }
+}
+
+}  // namespace
+
+void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
+  // Mappings, host shadows and ring segments are at least 64-byte aligned; std::byte storage
+  // handed out by GL is where these words live, so the aliasing is the point.
+  produce_words(reinterpret_cast<std::uint64_t*>(bytes.data()), 0, bytes.size() / sizeof(std::uint64_t), seed);
+  produce_tail(bytes, seed);
+}
+
+void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& pool) {
+  auto* out = reinterpret_cast<std::uint64_t*>(bytes.data());
+  produce_in_parts(pool, bytes.size() / sizeof(std::uint64_t), sizeof(std::uint64_t),
+                   [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed); });
+  produce_tail(bytes, seed);
 }
 
 std::uint32_t expected_sum(std::uint64_t size, std::uint64_t seed) noexcept {

@@ -19,6 +19,18 @@ void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept;
 void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& pool);
 inline constexpr std::size_t parallel_produce_min_bytes = std::size_t{4} << 20;
 
+// The producers' one rule for threads: body(first, last) over `count` elements of
+// `element_bytes` each, in page-sized parts on the pool's threads from parallel_produce_min_bytes
+// up, else in one call on this thread.
+template <class Body>
+void produce_in_parts(part_pool& pool, std::size_t count, std::size_t element_bytes, Body&& body) {
+  if (pool.threads() <= 1 || count * element_bytes < parallel_produce_min_bytes) {
+    body(std::size_t{0}, count);
+    return;
+  }
+  pool.for_each_part(count, 4096 / element_bytes, body);
+}
+
 // What read_every_byte sums for `size` bytes of the pattern of `seed`: the 32-bit little-endian
 // words added modulo 2^32. Computed from the seed, not by reading the buffer back.
 [[nodiscard]] std::uint32_t expected_sum(std::uint64_t size, std::uint64_t seed) noexcept;
