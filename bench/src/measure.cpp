@@ -20,6 +20,20 @@ double micros(clock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
 }
 
+// Pipelined reads are timed only in large cells: a query pair is noise against a dispatch of
+// hundreds of microseconds, but not against a 256 B cell's ~20 us iteration.
+bool pipelined_reads_timed(std::uint64_t size) {
+  return size >= large_cell_bytes;
+}
+
+// Every read dispatch of the sweep goes through here; `timed` puts slot's timer around it.
+void read_into(const sweep& s, unsigned buffer, std::uint64_t offset, std::uint64_t size, std::uint32_t slot,
+               bool timed) {
+  if (timed) s.read_timers[slot].begin();
+  s.reader.dispatch(buffer, offset, size, slot);
+  if (timed) s.read_timers[slot].end();
+}
+
 gpu::result<void> wait_for_gpu(gpu::context& ctx) {
   return gpu::fence::insert(ctx).wait();
 }
@@ -87,9 +101,7 @@ gpu::result<void> sync_trial(sweep& s, sync_cell& c, std::uint64_t size, bool ti
   const auto t0 = clock::now();
   if (auto done = upload(s, *c.path, seed); !done) return done;
   const auto t1 = clock::now();
-  s.read_timer.begin();
-  s.reader.dispatch(c.path->gl_name(), 0, size, 0);
-  s.read_timer.end();
+  read_into(s, c.path->gl_name(), 0, size, 0, true);
   if (auto done = wait_for_gpu(s.ctx); !done) return done;
   const auto t2 = clock::now();
   const copy_totals after = copies_now(s.ctx);
@@ -98,7 +110,7 @@ gpu::result<void> sync_trial(sweep& s, sync_cell& c, std::uint64_t size, bool ti
   if (timed) {
     c.api.push_back(micros(t1 - t0));
     c.e2e.push_back(micros(t2 - t0));
-    if (auto read = s.read_timer.read()) c.gpu_read.push_back(micros(*read));
+    if (auto read = s.read_timers[0].read()) c.gpu_read.push_back(micros(*read));
     c.copies.copies += after.copies - before.copies;
     c.copies.bytes += after.bytes - before.bytes;
   }
@@ -107,10 +119,12 @@ gpu::result<void> sync_trial(sweep& s, sync_cell& c, std::uint64_t size, bool ti
 
 // Runs `step` once per upload, `runs` times: pipeline_depth warm-up uploads, then `iterations`
 // timed back to back with one wait at the end, then the checksums. Returns each run's
-// microseconds per timed iteration.
+// microseconds per timed iteration; in large cells also the GPU time of each timed upload's
+// read dispatch into cell.pipelined_gpu_read_us (their median).
 template <class Step>
 gpu::result<std::vector<double>> time_pipeline(sweep& s, cell_result& cell, int runs, Step step) {
   std::vector<double> per_iteration;
+  std::vector<double> read_us;
   for (int r = 0; r < runs; ++r) {
     checked_run run(s);
     std::uint64_t seed = 0;
@@ -127,8 +141,16 @@ gpu::result<std::vector<double>> time_pipeline(sweep& s, cell_result& cell, int 
     }
     if (auto done = wait_for_gpu(s.ctx); !done) return std::unexpected(done.error());
     per_iteration.push_back(micros(clock::now() - t0) / cell.pipelined_iterations);
+    if (pipelined_reads_timed(cell.size)) {
+      for (int i = 0; i < cell.pipelined_iterations; ++i) {
+        if (auto read = s.read_timers[static_cast<std::size_t>(s.pipeline_depth + i)].read()) {
+          read_us.push_back(micros(*read));
+        }
+      }
+    }
     run.check(cell, cell.size);
   }
+  if (!read_us.empty()) cell.pipelined_gpu_read_us = summarize(std::move(read_us)).median;
   return per_iteration;
 }
 
@@ -140,7 +162,8 @@ gpu::result<std::vector<double>> through_ring(sweep& s, gpu::persistent_ring& ri
     auto segment = ring.acquire();
     if (!segment) return std::unexpected(segment.error());
     produce(segment->bytes, seed, s.producers);
-    return ring.submit(*segment, [&] { s.reader.dispatch(ring.gl_name(), segment->offset, size, slot); });
+    return ring.submit(*segment,
+                       [&] { read_into(s, ring.gl_name(), segment->offset, size, slot, pipelined_reads_timed(size)); });
   });
 }
 
@@ -154,7 +177,7 @@ gpu::result<std::vector<double>> through_rotation(sweep& s, std::vector<std::uni
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     if (auto done = guards[next].wait(); !done) return done;
     if (auto done = upload(s, *paths[next], seed); !done) return done;
-    s.reader.dispatch(paths[next]->gl_name(), 0, size, slot);
+    read_into(s, paths[next]->gl_name(), 0, size, slot, pipelined_reads_timed(size));
     guards[next] = gpu::fence::insert(s.ctx);
     next = (next + 1) % paths.size();
     return {};
@@ -166,7 +189,7 @@ gpu::result<std::vector<double>> through_driver(sweep& s, upload_path& path, cel
   const std::uint64_t size = cell.size;
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     if (auto done = upload(s, path, seed); !done) return done;
-    s.reader.dispatch(path.gl_name(), 0, size, slot);
+    read_into(s, path.gl_name(), 0, size, slot, pipelined_reads_timed(size));
     return {};
   });
 }

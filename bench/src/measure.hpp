@@ -23,8 +23,10 @@ struct sweep {
   gpu::context& ctx;
   read_every_byte& reader;  // slots >= 2 * trials + pipeline_depth
   int pipeline_depth = 3;
-  part_pool& producers;       // threads writing each upload (see produce)
-  gpu::gpu_timer read_timer;  // around each sync trial's read dispatch
+  part_pool& producers;  // threads writing each upload (see produce)
+  // One per reader slot, around the read dispatch into that slot: every sync trial's, and the
+  // pipelined ones of large cells (see run_size).
+  std::vector<gpu::gpu_timer> read_timers;
   std::string ring_strategy;  // the path whose pipelined run goes through persistent_ring
   std::uint64_t next_seed = 0;
   std::ostream& progress;  // a line per cell

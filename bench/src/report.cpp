@@ -23,6 +23,12 @@ std::optional<double> gbps(std::uint64_t bytes, std::optional<double> micros) {
   return static_cast<double>(bytes) / (*micros * 1e3);
 }
 
+// GB/s from a GPU timer's microseconds; none below 1 us: llvmpipe's timer does not see compute
+// dispatches (~1 ns), and a rate from it would be nonsense.
+std::optional<double> gpu_rate(std::uint64_t bytes, std::optional<double> micros) {
+  return micros && *micros >= 1 ? gbps(bytes, micros) : std::nullopt;
+}
+
 std::string rate(const std::optional<double>& value) {
   return value ? fmt::format("{:.3f}", *value) : "n/a";
 }
@@ -108,14 +114,18 @@ void print_header(std::ostream& out, const machine_info& m, const upload_bench_o
          "              upload (n/a for raw GL: what the driver copies is invisible to us).\n"
          "              read GB/s = size / GPU time of the read shader alone (timer query): the bus's share of\n"
          "              e2e for mapped paths (the shader reads host memory), VRAM for the copying ones.\n"
+      << fmt::format(
+             "              pread GB/s = the same inside the pipelined run (sizes >= {}), while the\n"
+             "              producer writes the next upload: below read when the writers slow the GPU.\n",
+             format_size(large_cell_bytes))
       << fmt::format("producer:     {} thread(s) per upload from {}\n\n", o.producer_threads,
                      format_size(parallel_produce_min_bytes));
 }
 
 void print_cells(std::ostream& out, const std::vector<cell_result>& cells) {
-  const std::string header = fmt::format("{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>7} {:>6}  {}",
-                                         "path", "size", "api med", "api p99", "e2e med", "e2e p99", "pipe/iter",
-                                         "GB/s", "pipe", "read", "copies", "pipelined via");
+  const std::string header = fmt::format(
+      "{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>7} {:>7} {:>6}  {}", "path", "size", "api med",
+      "api p99", "e2e med", "e2e p99", "pipe/iter", "GB/s", "pipe", "read", "pread", "copies", "pipelined via");
   out << header << '\n' << std::string(header.size() + 8, '-') << '\n';
   for (const std::uint64_t size : sizes_of(cells)) {
     for (const cell_result& c : cells) {
@@ -127,12 +137,12 @@ void print_cells(std::ostream& out, const std::vector<cell_result>& cells) {
       }
       const auto sync_rate = gbps(c.size, c.e2e_sync_us.median);
       const auto pipe_rate = gbps(c.size, c.pipelined_us_per_iter);
-      // llvmpipe's timer does not see compute dispatches (~1 ns): no rate from it.
-      const auto read_rate = c.gpu_read_us && *c.gpu_read_us >= 1 ? gbps(c.size, c.gpu_read_us) : std::nullopt;
-      out << fmt::format("{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>7} {:>6}  {}\n", path,
+      const auto read_rate = gpu_rate(c.size, c.gpu_read_us);
+      const auto pipelined_read_rate = gpu_rate(c.size, c.pipelined_gpu_read_us);
+      out << fmt::format("{:<21} {:>7} {:>9} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7} {:>7} {:>7} {:>6}  {}\n", path,
                          format_size(c.size), us(c.api_us.median), us(c.api_us.p99), us(c.e2e_sync_us.median),
                          us(c.e2e_sync_us.p99), us(c.pipelined_us_per_iter), rate(sync_rate), rate(pipe_rate),
-                         rate(read_rate), count(c.copies_per_iter), notes(c));
+                         rate(read_rate), rate(pipelined_read_rate), count(c.copies_per_iter), notes(c));
     }
     const cell_result* best = fastest(cells, size, sync_median);
     const cell_result* best_pipe = fastest(cells, size, pipelined);
@@ -227,6 +237,7 @@ nlohmann::ordered_json to_json(const machine_info& m, const upload_bench_options
     row["gbps"] = optional_json(gbps(c.size, c.e2e_sync_us.median));
     row["gbps_pipelined"] = optional_json(gbps(c.size, c.pipelined_us_per_iter));
     row["gpu_read_us"] = optional_json(c.gpu_read_us);
+    row["pipelined_gpu_read_us"] = optional_json(c.pipelined_gpu_read_us);
     row["copies_per_iter"] = optional_json(c.copies_per_iter);
     row["copied_bytes_per_iter"] = optional_json(c.copied_bytes_per_iter);
     row["checksum_checks"] = c.checksum_checks;

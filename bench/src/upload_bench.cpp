@@ -110,11 +110,13 @@ int run_upload_bench(const upload_bench_options& options, std::ostream& out, std
       return 2;
     }
     detail::part_pool producers(o.producer_threads);
+    std::vector<gpu::gpu_timer> read_timers;
+    for (std::uint32_t i = 0; i < reader->slots(); ++i) read_timers.push_back(gpu::gpu_timer::create());
     detail::sweep sweep{.ctx = *ctx,
                         .reader = *reader,
                         .pipeline_depth = o.pipeline_depth,
                         .producers = producers,
-                        .read_timer = gpu::gpu_timer::create(),
+                        .read_timers = std::move(read_timers),
                         .ring_strategy = machine.ring_strategy,
                         .progress = progress,
                         .cells_total = o.sizes.size() * specs.size()};
