@@ -95,3 +95,25 @@ done
 python3 bench/torch_reference.py --shapes "N1 C3 32x32 K16 3x3 p1" 2>&1 | grep -A7 "pinned H2D"
 } > $log 2>&1
 cat $log
+
+### exp8e.sh (main at 22cbc9f with copy-engine-knob.patch: GPUSOAK_EXP_CE copies each upload into VRAM with
+### glCopyNamedBufferSubData before the read shader; GPUSOAK_EXP_NO_PRODUCE as above)
+# Session 8, experiment E: the copy engine (glCopyNamedBufferSubData mapped -> VRAM, then the read
+# shader on VRAM) against the shader reading the mapping, under the same writers.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8e.txt
+b() { gpusoak bench upload --paths persistent_coherent,persistent_flush "$@" 2>/dev/null | grep -E "^[ *]persistent"; }
+{
+date -u
+for rep in 1 2; do
+  for w in 16 3 4; do
+    echo "== rep $rep writers $w shader"; b --sizes 16MiB,64MiB --producer-threads $w
+    echo "== rep $rep writers $w copy engine"; GPUSOAK_EXP_CE=1 b --sizes 16MiB,64MiB --producer-threads $w
+  done
+done
+echo "== no writer, copy engine"; GPUSOAK_EXP_NO_PRODUCE=1 GPUSOAK_EXP_CE=1 gpusoak bench upload --paths persistent_coherent --sizes 64MiB 2>/dev/null | grep -E "^[ *]persistent"
+echo "== no writer, shader"; GPUSOAK_EXP_NO_PRODUCE=1 gpusoak bench upload --paths persistent_coherent --sizes 64MiB 2>/dev/null | grep -E "^[ *]persistent"
+python3 bench/torch_reference.py --shapes "N1 C3 32x32 K16 3x3 p1" 2>&1 | grep -A6 "pinned H2D"
+} > $log 2>&1
+cat $log
