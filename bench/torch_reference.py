@@ -54,6 +54,47 @@ def pcie_limit(sizes, trials):
     return rows
 
 
+def pcie_with_writer(size, iterations, writers):
+    """The copy engine streaming `size`-byte batches from three pinned buffers in turn while
+    `writers` CPU threads fill the next one (torch's parallel fill_, plain stores): CUDA's side of
+    what the upload bench's pipelined rows measure, where the GPU reads host memory that the
+    producer threads share. Returns GB/s end to end and of the fill alone."""
+    torch.set_num_threads(writers)
+    n = size // 4
+    ring = [torch.empty(n, dtype=torch.int32, pin_memory=True) for _ in range(3)]
+    dev = torch.empty(n, dtype=torch.int32, device="cuda")
+    stream = torch.cuda.Stream()
+    copied = [None] * len(ring)
+
+    def step(i):
+        b = i % len(ring)
+        if copied[b] is not None:
+            copied[b].synchronize()  # the copy that last read this buffer is done
+        ring[b].fill_(i)
+        with torch.cuda.stream(stream):
+            dev.copy_(ring[b], non_blocking=True)
+            copied[b] = torch.cuda.Event()
+            copied[b].record(stream)
+
+    for i in range(len(ring)):
+        step(i)
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for i in range(len(ring), len(ring) + iterations):
+        step(i)
+    torch.cuda.synchronize()
+    elapsed = time.perf_counter() - start
+    fills = []
+    for i in range(5):
+        t0 = time.perf_counter()
+        ring[0].fill_(i)
+        fills.append(time.perf_counter() - t0)
+    if int(dev[-1].item()) != len(ring) + iterations - 1:
+        raise SystemExit("pcie_with_writer: the device copy does not hold the last batch")
+    return {"bytes": size, "writers": writers, "gbps": size * iterations / elapsed / 1e9,
+            "fill_gbps": size / statistics.median(fills) / 1e9}
+
+
 def conv(shape_text, trials):
     s = parse_shape(shape_text)
     h, w = s["hw"]
@@ -96,6 +137,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shapes", default=";".join(SHAPES), help="';'-separated conv2d shapes")
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--writers", default="3,16",
+                        help="','-separated CPU thread counts filling pinned buffers beside the copies")
     parser.add_argument("--json", help="write results here")
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -107,11 +150,15 @@ def main():
     result = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
               "cudnn": torch.backends.cudnn.version(),
               "pcie": pcie_limit([4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20], args.trials),
+              "pcie_with_writer": [pcie_with_writer(64 << 20, 20, int(w)) for w in args.writers.split(",")],
               "conv2d": [conv(s, args.trials) for s in args.shapes.split(";")]}
     print(f"device {result['device']}, torch {result['torch']}, cuDNN {result['cudnn']}, TF32 off")
     print(f"{'pinned H2D bytes':>18} {'median us':>10} {'GB/s':>7}")
     for row in result["pcie"]:
         print(f"{row['bytes']:>18} {row['median_s'] * 1e6:>10.2f} {row['gbps']:>7.2f}")
+    print(f"{'pinned H2D, CPU filling the next':>34} {'writers':>7} {'GB/s':>7} {'fill GB/s':>9}")
+    for row in result["pcie_with_writer"]:
+        print(f"{row['bytes']:>34} {row['writers']:>7} {row['gbps']:>7.2f} {row['fill_gbps']:>9.2f}")
     print(f"{'cuDNN conv2d':<30} {'e2e med us':>10} {'e2e p99':>9} {'conv us':>9} {'TFLOP/s':>8}")
     for row in result["conv2d"]:
         print(f"{row['shape']:<30} {row['e2e_us']['median']:>10.1f} {row['e2e_us']['p99']:>9.1f} "
