@@ -46,8 +46,8 @@ struct cell_result {
   std::string pipelined_via;                       // "persistent_ring", "buffer_rotation" or "driver" (see run)
   std::uint64_t ring_blocked_acquisitions = 0;     // persistent_ring only
   // Median GPU time of one read dispatch inside the pipelined runs (large cells only). Above
-  // gpu_read_us when the host slows the bus while the pipeline runs: on the H100 host, producer
-  // threads writing the next upload slowed the GPU's reads of the previous one by ~20%.
+  // gpu_read_us when the pipeline slows the GPU's reads of host memory: on the H100, 16 producer
+  // threads writing the next upload slowed its reads of the previous one by ~20%.
   std::optional<double> pipelined_gpu_read_us;
   // From the layer's copy counters over the timed sync trials; nullopt where the layer cannot
   // see copies (map_write_unmap: whatever the driver copies at unmap is invisible to us).
