@@ -117,3 +117,40 @@ echo "== no writer, shader"; GPUSOAK_EXP_NO_PRODUCE=1 gpusoak bench upload --pat
 python3 bench/torch_reference.py --shapes "N1 C3 32x32 K16 3x3 p1" 2>&1 | grep -A6 "pinned H2D"
 } > $log 2>&1
 cat $log
+
+### exp8j.sh and exp8k.sh (at 15ecdb4; .gpu/vk_stream built here from vk_stream.cpp with
+### g++ -std=c++20 -O2 -mavx2 vk_stream.cpp -lvulkan -lpthread, against Debian 12 libvulkan-dev)
+# Session 8, experiment J: Vulkan's transfer queue (copy engines) streaming 64 MiB batches from
+# host-visible memory while CPU threads write the next batch (.gpu/src/vk_stream.cpp).
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8j.txt
+{
+date -u
+for rep in 1 2; do
+  for mem in uncached cached; do
+    for w in 0 3 8 16; do .gpu/vk_stream $w $mem; done
+  done
+done
+python3 bench/torch_reference.py --shapes "N1 C3 32x32 K16 3x3 p1" --writers 16 2>&1 | grep -A7 "pinned H2D bytes"
+} > $log 2>&1
+cat $log
+# Session 8, experiment K: the three ways to stream 64 MiB batches beside CPU writers, interleaved
+# three times in one call: CUDA's copy (torch_reference pcie_with_writer), Vulkan's transfer
+# queue (.gpu/vk_stream), and ours (the shader reading the mapping, upload bench).
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8k.txt
+{
+date -u; cat /proc/loadavg
+for rep in 1 2 3; do
+  echo "== rep $rep CUDA"
+  python3 bench/torch_reference.py --shapes "N1 C3 32x32 K16 3x3 p1" --writers 3,8,16 2>&1 | grep -A10 "pinned H2D bytes" | grep -E "67108864"
+  echo "== rep $rep Vulkan (cached host memory)"
+  for w in 0 3 8 16; do .gpu/vk_stream $w cached; done
+  echo "== rep $rep ours"
+  for w in 3 8 16; do gpusoak bench upload --sizes 64MiB --paths persistent_coherent,persistent_flush --producer-threads $w 2>/dev/null | grep -E "^[ *]persistent"; done
+done
+cat /proc/loadavg
+} > $log 2>&1
+cat $log
