@@ -154,3 +154,46 @@ done
 cat /proc/loadavg
 } > $log 2>&1
 cat $log
+
+### exp8k.sh again on an H200 host (exp8k-h200.txt); exp8l.sh on the H200 (exp8l-h200.txt) and exp8m.sh on an
+### H100 (exp8m.txt) with store-kind-knobs.patch (GPUSOAK_EXP_CE, GPUSOAK_EXP_PLAIN, GPUSOAK_EXP_STORE) on e61e87a;
+### vk_stream.cpp as kept here takes a third argument, plain or stream.
+# Session 8, experiment L: the writer's store kind beside a copy engine. Vulkan's transfer queue
+# with plain against streaming stores; ours with plain stores (GPUSOAK_EXP_PLAIN), the shader
+# reading the mapping and GL's buffer copy into VRAM first (GPUSOAK_EXP_CE).
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8l.txt
+b() { gpusoak bench upload --sizes 64MiB --paths persistent_coherent,persistent_flush "$@" 2>/dev/null | grep -E "^[ *]persistent"; }
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for rep in 1 2; do
+  for w in 3 16; do
+    .gpu/vk_stream $w cached plain; .gpu/vk_stream $w cached stream
+  done
+  for w in 3 16; do
+    echo "== rep $rep ours, plain stores, shader, writers $w"; GPUSOAK_EXP_PLAIN=1 b --producer-threads $w
+    echo "== rep $rep ours, plain stores, GL copy first, writers $w"; GPUSOAK_EXP_PLAIN=1 GPUSOAK_EXP_CE=1 b --producer-threads $w
+    echo "== rep $rep ours, streaming stores, GL copy first, writers $w"; GPUSOAK_EXP_CE=1 b --producer-threads $w
+  done
+done
+} > $log 2>&1
+cat $log
+# Session 8, experiment M: the producer's store kind at 64 MiB (GPUSOAK_EXP_STORE: avx2plain,
+# avx512 = 64-byte plain stores, avx512nt; GPUSOAK_EXP_PLAIN: scalar; default: AVX2 streaming).
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8m.txt
+b() { gpusoak bench upload --sizes 64MiB --paths persistent_coherent,persistent_flush "$@" 2>&1 | grep -E "^[ *]persistent|MISMATCH|error"; }
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader; grep -o -m1 "avx512f" /proc/cpuinfo
+for rep in 1 2; do
+  for w in 16 8 4; do
+    echo "== rep $rep writers $w streaming (default)"; b --producer-threads $w
+    echo "== rep $rep writers $w avx2plain"; GPUSOAK_EXP_STORE=avx2plain b --producer-threads $w
+    echo "== rep $rep writers $w avx512 plain"; GPUSOAK_EXP_STORE=avx512 b --producer-threads $w
+    echo "== rep $rep writers $w avx512nt"; GPUSOAK_EXP_STORE=avx512nt b --producer-threads $w
+  done
+done
+} > $log 2>&1
+cat $log

@@ -54,11 +54,16 @@ struct pool {
   }
 };
 
+static bool plain_stores = false;
 static void write_part(std::uint32_t* words, std::size_t first, std::size_t last, std::uint32_t seed) {
   std::size_t i = first;
   for (; i + 8 <= last; i += 8) {
     const __m256i v = _mm256_add_epi32(_mm256_set1_epi32((int)(seed + i)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(words + i), v);
+    if (plain_stores) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(words + i), v);
+    } else {
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(words + i), v);
+    }
   }
   for (; i < last; ++i) words[i] = seed + (std::uint32_t)i;
   _mm_sfence();
@@ -69,6 +74,7 @@ int main(int argc, char** argv) {
   const int iterations = 30, ring = 3;
   const int writers = argc > 1 ? std::atoi(argv[1]) : 0;
   const bool cached = argc > 2 && std::string(argv[2]) == "cached";
+  plain_stores = argc > 3 && std::string(argv[3]) == "plain";
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.apiVersion = VK_API_VERSION_1_1;
   VkInstanceCreateInfo ici{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
@@ -216,9 +222,9 @@ int main(int argc, char** argv) {
   if (writers > 0)
     for (std::size_t i = 0; i < n; i += 4099) bad += got[i] != seed + (std::uint32_t)i;
   std::printf("%s, queue family %d (flags 0x%x), host memory type %d (flags 0x%x): writers %d, write alone %.1f GB/s, "
-              "pipeline %.2f GB/s, mismatches %zu\n",
+              "pipeline %.2f GB/s, mismatches %zu%s\n",
               props.deviceName, family, families[family].queueFlags, host_type,
               mem.memoryTypes[host_type].propertyFlags, writers, writers ? size / write_s / 1e9 : 0.0,
-              size * (double)iterations / s / 1e9, bad);
+              size * (double)iterations / s / 1e9, bad, plain_stores ? " (plain stores)" : " (streaming stores)");
   return bad == 0 ? 0 : 1;
 }
