@@ -197,3 +197,22 @@ for rep in 1 2; do
 done
 } > $log 2>&1
 cat $log
+
+### exp8n.sh (store-kind-knobs.patch now with GPUSOAK_EXP_STORE=movsb: 16 KiB blocks made in a cached
+### thread-local block, then copied with rep movsb)
+# Session 8, experiment N: the producer copying each 16 KiB block of words with rep movsb
+# (GPUSOAK_EXP_STORE=movsb) against the AVX2 streaming stores, 64 MiB.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8n.txt
+b() { gpusoak bench upload --sizes 64MiB --paths persistent_coherent,persistent_flush "$@" 2>&1 | grep -E "^[ *]persistent|MISMATCH|error"; }
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for rep in 1 2; do
+  for w in 16 8 4; do
+    echo "== rep $rep writers $w movsb"; GPUSOAK_EXP_STORE=movsb b --producer-threads $w
+    echo "== rep $rep writers $w streaming"; b --producer-threads $w
+  done
+done
+} > $log 2>&1
+cat $log
