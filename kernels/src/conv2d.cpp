@@ -34,8 +34,9 @@ struct variant {
   // The gemm shader's 4x4 register blocks per invocation along the pixels (1 or 2); along the
   // channels it is always 1 (a 128-channel tile lost on every shape we measured).
   int gemm_pixel_blocks = 1;
-  int gemm_batched = 0;    // 1: the Winograd kernel's 16 plain GEMMs instead of im2col
-  int winograd_stage = 0;  // conv2d_winograd.comp: 0 weights, 1 input, 2 output transform
+  int gemm_batched = 0;     // 1: the Winograd kernel's 16 plain GEMMs instead of im2col
+  int winograd_stage = 0;   // conv2d_winograd.comp: 0 weights, 1 input, 2 output transform
+  int gemm_from_input = 0;  // batched: V computed from the input in the B loads (no input stage)
 };
 
 std::string program_source(std::string_view kernel, const variant& v) {
@@ -43,9 +44,10 @@ std::string program_source(std::string_view kernel, const variant& v) {
       "#version 450 core\n"
       "#define TILED_OUT_CHANNELS {}\n#define TILED_IN_CHANNELS {}\n"
       "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n"
-      "#define GEMM_HM {}\n#define GEMM_HN {}\n#define GEMM_BATCHED {}\n#define WINOGRAD_STAGE {}\n",
+      "#define GEMM_HM {}\n#define GEMM_HN {}\n#define GEMM_BATCHED {}\n#define WINOGRAD_STAGE {}\n"
+      "#define GEMM_FROM_INPUT {}\n",
       tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride, 1,
-      v.gemm_pixel_blocks, v.gemm_batched, v.winograd_stage);
+      v.gemm_pixel_blocks, v.gemm_batched, v.winograd_stage, v.gemm_from_input);
   source += detail::conv2d_common_glsl;
   source += "\n#line 1\n";  // compiler messages count lines of the kernel file
   source += kernel;
@@ -183,6 +185,10 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
        "conv2d_gemm.comp (batched)",
        detail::conv2d_gemm_comp,
        {.gemm_pixel_blocks = 2, .gemm_batched = 1}},
+      {&kernels->winograd_gemm_from_input_,
+       "conv2d_gemm.comp (batched, from the input)",
+       detail::conv2d_gemm_comp,
+       {.gemm_pixel_blocks = 2, .gemm_batched = 1, .gemm_from_input = 1}},
       {&kernels->winograd_output_,
        "conv2d_winograd.comp (output)",
        detail::conv2d_winograd_comp,
@@ -296,12 +302,14 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     };
     auto u = scratch(std::uint64_t{shape.k} * shape.c, "winograd_u");
     if (!u) return std::unexpected(u.error());
-    auto v = scratch(shape.c * tiles, "winograd_v");
-    if (!v) return std::unexpected(v.error());
+    if (!conv2d_kernels::fuses_winograd_input(shape)) {  // else the GEMM computes V as it loads it
+      auto v = scratch(shape.c * tiles, "winograd_v");
+      if (!v) return std::unexpected(v.error());
+      session.winograd_v_ = std::move(*v);
+    }
     auto m = scratch(shape.k * tiles, "winograd_m");
     if (!m) return std::unexpected(m.error());
     session.winograd_u_ = std::move(*u);
-    session.winograd_v_ = std::move(*v);
     session.winograd_m_ = std::move(*m);
   }
   if (over_bus && conv2d_kernels::copies_over_bus(session.kernel_, shape)) {
@@ -409,7 +417,7 @@ gpu::result<void> conv2d_session::submit() {
   slot& s = slots_[next_];
   // Zero-copy: coherent maps need nothing, non-coherent ones a flush. Staging: the upload.
   if (auto visible = s.input.make_visible_to_gpu(); !visible) return visible;
-  dispatch(s);
+  dispatch(s, true, in_flight_ > 0);
   s.done = gpu::fence::insert(*ctx_);
   begun_ = false;
   next_ = (next_ + 1) % depth();
@@ -443,7 +451,7 @@ gpu::result<std::vector<std::chrono::nanoseconds>> conv2d_session::time_dispatch
   for (int i = 0; i < count; ++i) {
     timers.push_back(gpu::gpu_timer::create());
     timers.back().begin();
-    dispatch(s, false);
+    dispatch(s, false, true);
     timers.back().end();
   }
   if (auto waited = gpu::fence::insert(*ctx_).wait(timeout_); !waited) return std::unexpected(waited.error());
@@ -464,7 +472,7 @@ void conv2d_session::bus_copy(unsigned from, unsigned to, std::uint64_t floats) 
                     1, 1);
 }
 
-void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name) const {
+void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name, bool earlier_in_flight) const {
   const conv2d_shape& sh = shape_;
   const std::uint64_t tiles = winograd_tiles(sh);
   const auto run = [&](const gpu::compute_program& program, std::uint64_t groups_x, std::uint64_t groups_y,
@@ -477,17 +485,23 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
   // slots share them): a shader-storage barrier between each pair of steps orders both, as
   // glMemoryBarrier orders all accesses before it, reads included, against those after it.
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
-  const gpu::compute_program& input = kernels_->winograd_input_;
-  run(input, ceil_div(tiles, input.local_size()[0]), sh.c, 1);
-  glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+  // Small inputs: the GEMM computes V from the input itself (fuses_winograd_input). It rewrites
+  // the M an earlier conv's output stage reads: a barrier first if that conv may still run (a
+  // sync conv waited for the last one; the barrier cost N1 C16 ~3 µs on the H100).
+  const bool fused = conv2d_kernels::fuses_winograd_input(sh);
+  if (!fused) {
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
+    const gpu::compute_program& input = kernels_->winograd_input_;
+    run(input, ceil_div(tiles, input.local_size()[0]), sh.c, 1);
+  }
+  if (!fused || earlier_in_flight) glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
 
   // 16 GEMMs, z picks one: 4 local.x tiles wide (twice: 64x128 tiles) by 4 local.y channels.
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, winograd_v_.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, fused ? input_name : winograd_v_.gl_name());
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, winograd_u_.gl_name());
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_m_.gl_name());
-  const gpu::compute_program& gemm = kernels_->winograd_gemm_;
+  const gpu::compute_program& gemm = fused ? kernels_->winograd_gemm_from_input_ : kernels_->winograd_gemm_;
   run(gemm, ceil_div(tiles, 4 * 2 * gemm.local_size()[0]), ceil_div(sh.k, 4 * gemm.local_size()[1]), 16);
   glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
 
@@ -501,10 +515,10 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   // after the barrier that followed this conv's last read of V.
 }
 
-void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name) const {
+void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name, bool earlier_in_flight) const {
   const conv2d_shape& sh = shape_;
   if (kernel_ == conv2d_kernel::winograd) {
-    dispatch_winograd(input_name, output_name);
+    dispatch_winograd(input_name, output_name, earlier_in_flight);
     return;
   }
   const gpu::compute_program& program = kernels_->program(kernel_);
@@ -534,7 +548,7 @@ void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name) 
   glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
 }
 
-void conv2d_session::dispatch(const slot& s, bool timed) const {
+void conv2d_session::dispatch(const slot& s, bool timed, bool earlier_in_flight) const {
   // On a bus (copies_over_bus()): the slot's input and output cross it once each, in whole
   // lines, and the kernel works in device memory between the two copies.
   const bool over_bus = device_input_.gl_name() != 0;
@@ -545,7 +559,7 @@ void conv2d_session::dispatch(const slot& s, bool timed) const {
     bus_copy(s.input.gl_name(), input_name, shape_.input_elements());
     glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
   }
-  dispatch_kernel(input_name, output_name);
+  dispatch_kernel(input_name, output_name, earlier_in_flight);
   if (over_bus) {
     // device_output_ is rewritten only by the next conv's kernel, after this copy and its barrier.
     glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);

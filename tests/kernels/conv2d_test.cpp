@@ -311,6 +311,11 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N8 C64 56x56 K64 3x3 p1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm, shape("N1 C256 14x14 K256 1x1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm_wide, shape("N1 C1 2x2 K1 1x1")));
+  // Winograd's input transform inside the GEMM below 512 KiB of input.
+  EXPECT_TRUE(conv2d_kernels::fuses_winograd_input(shape("N1 C16 64x64 K16 3x3 p1")));   // 256 KiB
+  EXPECT_TRUE(conv2d_kernels::fuses_winograd_input(shape("N1 C31 64x64 K16 3x3 p1")));   // 496 KiB
+  EXPECT_FALSE(conv2d_kernels::fuses_winograd_input(shape("N1 C32 64x64 K16 3x3 p1")));  // 512 KiB
+  EXPECT_FALSE(conv2d_kernels::fuses_winograd_input(shape("N1 C64 56x56 K64 3x3 p1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::direct, shape("N1 C64 16x16 K64 3x3 g2")));
   EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C3 32x32 K16 3x3 p1")));
   EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 32x31 K16 3x3 p1")));  // 62 KiB
@@ -448,7 +453,8 @@ TEST_F(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
 
 // checks winograd on the shapes that hit its edges: odd P and Q (the last tiles half outside),
 // P or Q of 1, padding 0, 1, 2 and unequal, N > 1 (tiles of several images in one GEMM tile),
-// C = 1, C and K not multiples of 4, 16 or 64, K < 64 and K > 64; both paths, poisoned outputs
+// C = 1, C and K not multiples of 4, 16 or 64, K < 64 and K > 64; the input transform inside the
+// GEMM (every shape but the last) and in its own dispatch (the last); both paths, poisoned outputs
 TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
   for (const char* text : {
            "N1 C1 7x9 K5 3x3",             // pad 0, C 1, P x Q 5x7: odd both ways
@@ -458,6 +464,7 @@ TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
            "N2 C19 11x13 K17 3x3 p1",      // C and K past 16, not multiples of 4
            "N1 C33 6x6 K3 3x3 p1 bias",    // C past two 16-element chunks, K 3
            "N2 C6 10x7 K9 3x3 p0x2 bias",  // unequal padding, odd Q
+           "N1 C40 64x63 K9 3x3 p1 bias",  // 630 KiB of input: the input stage's own dispatch
        }) {
     const conv2d_shape shape = *parse_conv2d_shape(text);
     ASSERT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;

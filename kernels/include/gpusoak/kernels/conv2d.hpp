@@ -115,6 +115,17 @@ class conv2d_kernels {
   // Between 800 KB (in place wins) and 6.4 MB (N8 C64 56x56: even, 0.36 ms both ways); at
   // 12.8 MB in place loses (N32 C128 28x28, above). Not a measured crossover.
   static constexpr std::uint64_t winograd_bus_copy_min_bytes = std::uint64_t{2} << 20;
+  // Whether a winograd session on `shape` computes the input transform inside the batched GEMM's
+  // loads (two dispatches, no V scratch) instead of in a dispatch of its own. A small conv's time
+  // is mostly per-dispatch cost: on the H100, N1 C16 64x64 K16 (256 KB of input) went from
+  // 57.0-66.5 to 51.3-58.5 µs input-to-output (sync, rounds in one call). Each GEMM group computes
+  // its V entries from four inputs each, 16 z-slices over: N1 C64 56x56 (800 KB) lost 4-15 µs,
+  // N32 C128 28x28 23%.
+  [[nodiscard]] static bool fuses_winograd_input(const conv2d_shape& shape) noexcept {
+    return shape.input_elements() * sizeof(float) < winograd_fused_input_max_bytes;
+  }
+  // Between 256 KB (fused wins) and 800 KB (it loses); not a measured crossover.
+  static constexpr std::uint64_t winograd_fused_input_max_bytes = std::uint64_t{512} << 10;
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
@@ -141,6 +152,7 @@ class conv2d_kernels {
   gpu::compute_program winograd_weights_;
   gpu::compute_program winograd_input_;
   gpu::compute_program winograd_gemm_;
+  gpu::compute_program winograd_gemm_from_input_;  // fuses_winograd_input()
   gpu::compute_program winograd_output_;
   gpu::compute_program bus_copy_;  // host memory <-> device scratch (copies_over_bus())
 
@@ -229,11 +241,13 @@ class conv2d_session {
     gpu::gpu_timer timer;
   };
   conv2d_session() = default;
-  void dispatch(const slot& s, bool timed = true) const;
+  // `earlier_in_flight`: an earlier conv of this session may still run on the GPU (pipelined
+  // submits, back-to-back timing), so scratch it reads must not be rewritten before a barrier.
+  void dispatch(const slot& s, bool timed, bool earlier_in_flight) const;
   // The kernel alone, from `input` to `output` (the slot's buffers, or device scratch between
   // bus copies); inside dispatch()'s timer and barriers.
-  void dispatch_kernel(unsigned input, unsigned output) const;
-  void dispatch_winograd(unsigned input, unsigned output) const;
+  void dispatch_kernel(unsigned input, unsigned output, bool earlier_in_flight) const;
+  void dispatch_winograd(unsigned input, unsigned output, bool earlier_in_flight) const;
   void bus_copy(unsigned from, unsigned to, std::uint64_t floats) const;
 
   gpu::context* ctx_ = nullptr;
