@@ -87,3 +87,63 @@ for r in 1 2 3 4; do
 done
 } > $log 2>&1
 cat $log
+
+### exp8o.sh: main at f6c00a7 with fused-input-knob.patch (GPUSOAK_EXP_FUSE: every winograd conv fused, no
+### barrier before the GEMM). exp8p.sh: the fused rule as first written (a barrier before every GEMM).
+### exp8q.sh: the rule as committed in 24b1c5d (a barrier only where an earlier conv may run) against
+### a temporary GPUSOAK_EXP_BARRIER_ALWAYS knob (the exp8p behaviour).
+# Session 8, experiment O: winograd with the input transform fused into the batched GEMM's loads
+# (GPUSOAK_EXP_FUSE: two dispatches instead of three) against three dispatches, in rounds with
+# PyTorch; the kernel alone on larger shapes.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8o.txt
+S="N1 C16 64x64 K16 3x3 p1;N1 C64 56x56 K64 3x3 p1"
+L="N8 C64 56x56 K64 3x3 p1;N32 C128 28x28 K128 3x3 p1"
+one() { env "$@" gpusoak bench conv2d --shape "$S" --path zero-copy --mode sync --iterations 200 2>&1 | grep -E "^N1 .*zero-copy +[0-9]"; }
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for r in 1 2 3 4; do
+  echo "== round $r three dispatches"; one A=1
+  echo "== round $r fused"; one GPUSOAK_EXP_FUSE=1
+  echo "== round $r torch"; python3 bench/torch_reference.py --shapes "$S" --trials 200 2>&1 | grep -A2 "cuDNN conv2d" | tail -2
+done
+echo "== large, three dispatches"; gpusoak bench conv2d --shape "$L" --kernel winograd --mode sync --iterations 10 2>&1 | grep -E "^N[0-9]+ .*(zero-copy|staging) +[0-9]"
+echo "== large, fused"; GPUSOAK_EXP_FUSE=1 gpusoak bench conv2d --shape "$L" --kernel winograd --mode sync --iterations 10 2>&1 | grep -E "^N[0-9]+ .*(zero-copy|staging) +[0-9]"
+echo "== tests, fused"; GPUSOAK_EXP_FUSE=1 .gpu/bin/conv2d_test --gtest_brief=1 2>&1 | tail -1; GPUSOAK_EXP_FUSE=1 .gpu/bin/conv2d_zero_copy_test --gtest_brief=1 --gtest_filter='-*Apitrace*' 2>&1 | tail -1
+} > $log 2>&1
+cat $log
+# Session 8, experiment P: the committed fused input transform (inputs under 512 KiB, with its
+# barrier) in rounds with PyTorch on the small shapes; winograd's GL tests on the driver.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8p.txt
+S="N1 C3 32x32 K16 3x3 p1;N1 C16 64x64 K16 3x3 p1"
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for r in 1 2 3 4 5 6; do
+  echo "== round $r ours"; gpusoak bench conv2d --shape "$S" --path zero-copy --mode sync --iterations 200 2>&1 | grep -E "^N1 .*zero-copy +[0-9]"
+  echo "== round $r torch"; python3 bench/torch_reference.py --shapes "$S" --trials 200 2>&1 | grep -A2 "cuDNN conv2d" | tail -2
+done
+echo "== pipelined, both paths"; gpusoak bench conv2d --shape "N1 C16 64x64 K16 3x3 p1;N1 C64 56x56 K64 3x3 p1" --iterations 50 2>&1 | grep -E "^N1 .*(zero-copy|staging) +[a-z]+ +[0-9]"
+for t in conv2d_test conv2d_zero_copy_test; do .gpu/bin/$t --gtest_brief=1 --gtest_filter='-*Apitrace*' 2>&1 | grep -vE '^\[20' | tail -2; done
+} > $log 2>&1
+cat $log
+# Session 8, experiment Q: the fused input transform with its barrier only where an earlier conv
+# may still run (sync: none) against always (GPUSOAK_EXP_BARRIER_ALWAYS), in rounds with PyTorch.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp8q.txt
+S="N1 C3 32x32 K16 3x3 p1;N1 C16 64x64 K16 3x3 p1"
+one() { env "$@" gpusoak bench conv2d --shape "$S" --path zero-copy --mode sync --iterations 200 2>&1 | grep -E "^N1 .*zero-copy +[0-9]"; }
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for r in 1 2 3 4 5 6; do
+  echo "== round $r barrier when needed"; one A=1
+  echo "== round $r barrier always"; one GPUSOAK_EXP_BARRIER_ALWAYS=1
+  echo "== round $r torch"; python3 bench/torch_reference.py --shapes "$S" --trials 200 2>&1 | grep -A2 "cuDNN conv2d" | tail -2
+done
+echo "== pipelined"; gpusoak bench conv2d --shape "N1 C16 64x64 K16 3x3 p1" --iterations 50 2>&1 | grep -E "^N1 .*(zero-copy|staging) +[a-z]+ +[0-9]"
+for t in conv2d_test conv2d_zero_copy_test bench_test; do .gpu/bin/$t --gtest_brief=1 --gtest_filter='-*Apitrace*' 2>&1 | grep -vE '^\[20' | tail -1; done
+} > $log 2>&1
+cat $log
