@@ -511,8 +511,9 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, output_name);
   const gpu::compute_program& output = kernels_->winograd_output_;
   run(output, ceil_div(tiles, output.local_size()[0]), sh.k, 1);
-  // No barrier after: the output's is dispatch()'s, and the next conv's first write (V) comes
-  // after the barrier that followed this conv's last read of V.
+  // No barrier after: the output's is dispatch()'s, and the next conv's first write (V, or M when
+  // fused) comes after the barrier that followed this conv's last read of V (fused: after the one
+  // the next conv issues first while this one may still run).
 }
 
 void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name, bool earlier_in_flight) const {
