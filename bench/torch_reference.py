@@ -56,9 +56,10 @@ def pcie_limit(sizes, trials):
 
 def pcie_with_writer(size, iterations, writers):
     """The copy engine streaming `size`-byte batches from three pinned buffers in turn while
-    `writers` CPU threads fill the next one (torch's parallel fill_, plain stores): CUDA's side of
+    `writers` CPU threads fill the next one (torch's parallel fill_): CUDA's side of
     what the upload bench's pipelined rows measure, where the GPU reads host memory that the
     producer threads share. Returns GB/s end to end and of the fill alone."""
+    threads_before = torch.get_num_threads()  # restored below: the conv references come after
     torch.set_num_threads(writers)
     n = size // 4
     ring = [torch.empty(n, dtype=torch.int32, pin_memory=True) for _ in range(3)]
@@ -89,6 +90,7 @@ def pcie_with_writer(size, iterations, writers):
         t0 = time.perf_counter()
         ring[0].fill_(i)
         fills.append(time.perf_counter() - t0)
+    torch.set_num_threads(threads_before)
     if int(dev[-1].item()) != len(ring) + iterations - 1:
         raise SystemExit("pcie_with_writer: the device copy does not hold the last batch")
     return {"bytes": size, "writers": writers, "gbps": size * iterations / elapsed / 1e9,

@@ -72,8 +72,7 @@ void produce(std::span<float> out, std::uint32_t seed) {
   produce_range(out, 0, out.size(), seed);
 }
 
-// The same values, written by the pool's threads in page-sized parts from
-// detail::parallel_produce_min_bytes up (the upload bench's producer rule).
+// The same values, on the pool's threads where detail::produce_in_parts says so.
 void produce(std::span<float> out, std::uint32_t seed, detail::part_pool& pool) {
   detail::produce_in_parts(pool, out.size(), sizeof(float),
                            [&](std::size_t first, std::size_t last) { produce_range(out, first, last, seed); });

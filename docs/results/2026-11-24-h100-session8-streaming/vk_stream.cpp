@@ -17,13 +17,13 @@
 #include <thread>
 #include <vector>
 
-#define CK(x)                                                  \
-  do {                                                         \
-    VkResult r_ = (x);                                         \
-    if (r_ != VK_SUCCESS) {                                    \
-      std::fprintf(stderr, "%s failed: %d\n", #x, (int)r_);    \
-      std::exit(1);                                            \
-    }                                                          \
+#define CK(x)                                               \
+  do {                                                      \
+    VkResult r_ = (x);                                      \
+    if (r_ != VK_SUCCESS) {                                 \
+      std::fprintf(stderr, "%s failed: %d\n", #x, (int)r_); \
+      std::exit(1);                                         \
+    }                                                       \
   } while (0)
 
 struct pool {
@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
   }
   VkBuffer dst, back;
   VkDeviceMemory dst_mem, back_mem;
-  make(VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0,
-       dst, dst_mem);
+  make(VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, dst,
+       dst_mem);
   make(VK_BUFFER_USAGE_TRANSFER_DST_BIT, host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT, 0, back, back_mem);
   VkCommandPoolCreateInfo pci{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   pci.queueFamilyIndex = (std::uint32_t)family;
@@ -221,10 +221,11 @@ int main(int argc, char** argv) {
   std::size_t bad = 0;
   if (writers > 0)
     for (std::size_t i = 0; i < n; i += 4099) bad += got[i] != seed + (std::uint32_t)i;
-  std::printf("%s, queue family %d (flags 0x%x), host memory type %d (flags 0x%x): writers %d, write alone %.1f GB/s, "
-              "pipeline %.2f GB/s, mismatches %zu%s\n",
-              props.deviceName, family, families[family].queueFlags, host_type,
-              mem.memoryTypes[host_type].propertyFlags, writers, writers ? size / write_s / 1e9 : 0.0,
-              size * (double)iterations / s / 1e9, bad, plain_stores ? " (plain stores)" : " (streaming stores)");
+  std::printf(
+      "%s, queue family %d (flags 0x%x), host memory type %d (flags 0x%x): writers %d, write alone %.1f GB/s, "
+      "pipeline %.2f GB/s, mismatches %zu%s\n",
+      props.deviceName, family, families[family].queueFlags, host_type, mem.memoryTypes[host_type].propertyFlags,
+      writers, writers ? size / write_s / 1e9 : 0.0, size * (double)iterations / s / 1e9, bad,
+      plain_stores ? " (plain stores)" : " (streaming stores)");
   return bad == 0 ? 0 : 1;
 }
