@@ -140,7 +140,7 @@ def main():
     parser.add_argument("--shapes", default=";".join(SHAPES), help="';'-separated conv2d shapes")
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--writers", default="3,16",
-                        help="','-separated CPU thread counts filling pinned buffers beside the copies")
+                        help="','-separated CPU thread counts filling pinned buffers beside the copies; '' for none")
     parser.add_argument("--json", help="write results here")
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -152,7 +152,7 @@ def main():
     result = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
               "cudnn": torch.backends.cudnn.version(),
               "pcie": pcie_limit([4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20], args.trials),
-              "pcie_with_writer": [pcie_with_writer(64 << 20, 20, int(w)) for w in args.writers.split(",")],
+              "pcie_with_writer": [pcie_with_writer(64 << 20, 20, int(w)) for w in args.writers.split(",") if w],
               "conv2d": [conv(s, args.trials) for s in args.shapes.split(";")]}
     print(f"device {result['device']}, torch {result['torch']}, cuDNN {result['cudnn']}, TF32 off")
     print(f"{'pinned H2D bytes':>18} {'median us':>10} {'GB/s':>7}")

@@ -17,7 +17,7 @@
 // group multiplies plain row-major matrices, 16 of them, gl_WorkGroupID.z = xi selecting one:
 // M[xi] (K x T, bound as y) = U[xi] (K x C, bound as wt) * V[xi] (C x T, bound as x), with
 // T = N ceil(P/2) ceil(Q/2) the Winograd tiles. No bias (the output transform adds it).
-// GEMM_FROM_INPUT 1 (with GEMM_BATCHED; conv2d_kernels::fuses_winograd_input, small inputs): x is
+// GEMM_FROM_INPUT 1 (with GEMM_BATCHED; winograd_steps::input_in_gemm, small inputs): x is
 // the NCHW input, and each V entry is computed as it is loaded (winograd_v), so the input
 // transform needs no dispatch and no V scratch of its own.
 // Batched, each invocation stages four neighbouring channels or tiles with one vec4 store: a

@@ -45,9 +45,13 @@ std::string program_source(std::string_view kernel, const variant& v) {
       "#define TILED_OUT_CHANNELS {}\n#define TILED_IN_CHANNELS {}\n"
       "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n"
       "#define GEMM_HM {}\n#define GEMM_HN {}\n#define GEMM_BATCHED {}\n#define WINOGRAD_STAGE {}\n"
-      "#define GEMM_FROM_INPUT {}\n",
+      "#define GEMM_FROM_INPUT {}\n"
+      "#define WINOGRAD_TILES_W {}\n#define WINOGRAD_TILES_H {}\n#define WINOGRAD_OUT_CHANNELS {}\n"
+      "#define WINOGRAD_IN_CHANNELS {}\n",
       tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride, 1,
-      v.gemm_pixel_blocks, v.gemm_batched, v.winograd_stage, v.gemm_from_input);
+      v.gemm_pixel_blocks, v.gemm_batched, v.winograd_stage, v.gemm_from_input, winograd_one_dispatch_params::tiles_w,
+      winograd_one_dispatch_params::tiles_h, winograd_one_dispatch_params::out_channels,
+      winograd_one_dispatch_params::in_channels);
   source += detail::conv2d_common_glsl;
   source += "\n#line 1\n";  // compiler messages count lines of the kernel file
   source += kernel;
@@ -193,6 +197,10 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
        "conv2d_winograd.comp (output)",
        detail::conv2d_winograd_comp,
        {.winograd_stage = 2}},
+      {&kernels->winograd_one_dispatch_,
+       "conv2d_winograd_one_dispatch.comp",
+       detail::conv2d_winograd_one_dispatch_comp,
+       {}},
       {&kernels->bus_copy_, "conv2d_bus_copy.comp", detail::conv2d_bus_copy_comp, {}}};
   for (const auto& [program, file, text, defines] : programs) {
     auto made = gpu::compute_program::create(ctx, program_source(text, defines));
@@ -300,17 +308,21 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     const auto scratch = [&](std::uint64_t floats, const char* what) {
       return gpu::scratch_buffer::create(ctx, 16 * floats * sizeof(float), fmt::format("{}.{}", options.tag, what));
     };
+    using steps = conv2d_kernels::winograd_steps;
+    const steps plan = conv2d_kernels::winograd_steps_for(shape);
     auto u = scratch(std::uint64_t{shape.k} * shape.c, "winograd_u");
     if (!u) return std::unexpected(u.error());
-    if (!conv2d_kernels::fuses_winograd_input(shape)) {  // else the GEMM computes V as it loads it
+    session.winograd_u_ = std::move(*u);
+    if (plan == steps::separate) {  // else the GEMM or the one dispatch computes V as it loads it
       auto v = scratch(shape.c * tiles, "winograd_v");
       if (!v) return std::unexpected(v.error());
       session.winograd_v_ = std::move(*v);
     }
-    auto m = scratch(shape.k * tiles, "winograd_m");
-    if (!m) return std::unexpected(m.error());
-    session.winograd_u_ = std::move(*u);
-    session.winograd_m_ = std::move(*m);
+    if (plan != steps::one_dispatch) {  // which keeps M in registers
+      auto m = scratch(shape.k * tiles, "winograd_m");
+      if (!m) return std::unexpected(m.error());
+      session.winograd_m_ = std::move(*m);
+    }
   }
   if (over_bus && conv2d_kernels::copies_over_bus(session.kernel_, shape)) {
     auto in = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
@@ -485,10 +497,26 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
   // slots share them): a shader-storage barrier between each pair of steps orders both, as
   // glMemoryBarrier orders all accesses before it, reads included, against those after it.
-  // Small inputs: the GEMM computes V from the input itself (fuses_winograd_input). It rewrites
+  // winograd_steps::input_in_gemm: the GEMM computes V from the input itself. It rewrites
   // the M an earlier conv's output stage reads: a barrier first if that conv may still run (a
   // sync conv waited for the last one; the barrier cost N1 C16 ~3 µs on the H100).
-  const bool fused = conv2d_kernels::fuses_winograd_input(sh);
+  // winograd_steps::one_dispatch writes no scratch, so it needs no barrier at all.
+  using steps = conv2d_kernels::winograd_steps;
+  const steps plan = conv2d_kernels::winograd_steps_for(sh);
+  if (plan == steps::one_dispatch) {
+    using params = winograd_one_dispatch_params;
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, winograd_u_.gl_name());
+    // Without bias the shader never reads binding 2; bind something valid anyway.
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, sh.bias ? bias_.gl_name() : winograd_u_.gl_name());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, output_name);
+    // x: the (image, tile block) pairs; y: blocks of output channels.
+    const std::uint64_t blocks = std::uint64_t{sh.n} * ceil_div(ceil_div(sh.p(), 2), params::tiles_h) *
+                                 ceil_div(ceil_div(sh.q(), 2), params::tiles_w);
+    run(kernels_->winograd_one_dispatch_, blocks, ceil_div(sh.k, params::out_channels), 1);
+    return;
+  }
+  const bool fused = plan == steps::input_in_gemm;
   if (!fused) {
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());

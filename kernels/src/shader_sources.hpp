@@ -11,6 +11,7 @@ extern const std::string_view conv2d_direct_comp;
 extern const std::string_view conv2d_tiled_comp;
 extern const std::string_view conv2d_gemm_comp;
 extern const std::string_view conv2d_winograd_comp;
+extern const std::string_view conv2d_winograd_one_dispatch_comp;
 extern const std::string_view conv2d_bus_copy_comp;
 
 }  // namespace gpusoak::kernels::detail

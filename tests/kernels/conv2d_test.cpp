@@ -311,11 +311,17 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N8 C64 56x56 K64 3x3 p1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm, shape("N1 C256 14x14 K256 1x1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm_wide, shape("N1 C1 2x2 K1 1x1")));
-  // Winograd's input transform inside the GEMM below 512 KiB of input.
-  EXPECT_TRUE(conv2d_kernels::fuses_winograd_input(shape("N1 C16 64x64 K16 3x3 p1")));   // 256 KiB
-  EXPECT_TRUE(conv2d_kernels::fuses_winograd_input(shape("N1 C31 64x64 K16 3x3 p1")));   // 496 KiB
-  EXPECT_FALSE(conv2d_kernels::fuses_winograd_input(shape("N1 C32 64x64 K16 3x3 p1")));  // 512 KiB
-  EXPECT_FALSE(conv2d_kernels::fuses_winograd_input(shape("N1 C64 56x56 K64 3x3 p1")));
+  // Winograd's steps fused below 512 KiB of input: all in one dispatch up to 64 input channels,
+  // else the input transform inside the GEMM.
+  using steps = conv2d_kernels::winograd_steps;
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C16 64x64 K16 3x3 p1")), steps::one_dispatch);  // 256 KiB
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C31 64x64 K16 3x3 p1")), steps::one_dispatch);  // 496 KiB
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C64 28x28 K64 3x3 p1")), steps::one_dispatch);
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C65 14x14 K64 3x3 p1")), steps::input_in_gemm);
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C128 14x14 K128 3x3 p1")), steps::input_in_gemm);
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C32 64x64 K16 3x3 p1")), steps::separate);  // 512 KiB
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C128 32x32 K16 3x3 p1")), steps::separate);
+  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C64 56x56 K64 3x3 p1")), steps::separate);
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::direct, shape("N1 C64 16x16 K64 3x3 g2")));
   EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C3 32x32 K16 3x3 p1")));
   EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 32x31 K16 3x3 p1")));  // 62 KiB
@@ -457,14 +463,17 @@ TEST_F(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
 // GEMM (every shape but the last) and in its own dispatch (the last); both paths, poisoned outputs
 TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
   for (const char* text : {
-           "N1 C1 7x9 K5 3x3",             // pad 0, C 1, P x Q 5x7: odd both ways
-           "N1 C1 3x3 K1 3x3",             // one output pixel: one tile, three quarters outside
-           "N1 C3 1x6 K2 3x3 p1",          // P 1: every tile half outside
-           "N3 C5 9x8 K70 3x3 p2 bias",    // pad 2 (P x Q 11x10: even Q, paired stores), N 3, K > 64
-           "N2 C19 11x13 K17 3x3 p1",      // C and K past 16, not multiples of 4
-           "N1 C33 6x6 K3 3x3 p1 bias",    // C past two 16-element chunks, K 3
-           "N2 C6 10x7 K9 3x3 p0x2 bias",  // unequal padding, odd Q
-           "N1 C40 64x63 K9 3x3 p1 bias",  // 630 KiB of input: the input stage's own dispatch
+           "N1 C1 7x9 K5 3x3",              // pad 0, C 1, P x Q 5x7: odd both ways
+           "N1 C1 3x3 K1 3x3",              // one output pixel: one tile, three quarters outside
+           "N1 C3 1x6 K2 3x3 p1",           // P 1: every tile half outside
+           "N3 C5 9x8 K70 3x3 p2 bias",     // pad 2 (P x Q 11x10: even Q, paired stores), N 3, K > 64
+           "N2 C19 11x13 K17 3x3 p1",       // C and K past 16, not multiples of 4
+           "N1 C33 6x6 K3 3x3 p1 bias",     // C past two 16-element chunks, K 3
+           "N2 C6 10x7 K9 3x3 p0x2 bias",   // unequal padding, odd Q
+           "N1 C9 20x36 K18 3x3 p1 bias",   // W 36: aligned rows, several tile blocks each way
+           "N2 C8 17x40 K16 3x3 p3",        // pad 3: rows start 3 floats before an aligned load
+           "N1 C72 10x10 K20 3x3 p1 bias",  // C past 64: the input transform inside the GEMM
+           "N1 C40 64x63 K9 3x3 p1 bias",   // 630 KiB of input: the input stage's own dispatch
        }) {
     const conv2d_shape shape = *parse_conv2d_shape(text);
     ASSERT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;

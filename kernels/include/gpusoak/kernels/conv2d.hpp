@@ -7,7 +7,8 @@
 // problems large enough to fill the GPU with them) and winograd (groups 1, 3x3, stride 1,
 // dilation 1: Winograd F(2x2, 3x3), 2.25x fewer multiplies, as three dispatches per conv, input
 // transform, 16 batched GEMMs (gemm_wide's shader and tiles), output transform, through GPU-only
-// scratch, four times the input and output in GPU memory). docs/mapping_strategies.md and
+// scratch, four times the input and output in GPU memory; small inputs in one or two, see
+// winograd_steps_for()). docs/mapping_strategies.md and
 // docs/performance.md have the numbers.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
@@ -74,6 +75,18 @@ struct tiled_params {
   static constexpr std::uint32_t max_stride = 2;    // stride_h == stride_w <= this
 };
 
+// The one-dispatch winograd kernel's block (conv2d_winograd_one_dispatch.comp), injected the same way.
+// A row of 16 tiles is 32 output pixels: a warp's stores of one output row cover whole lines.
+// On the H100 (N1 C16 64x64 K16, past the producer): 16x1 tiles with 4 channels a chunk
+// 40.9-51.1 µs, 8x2 with 4 41.3-48.2, 16x1 with 8 43.5-49.7, 8x2 with 8 46.1-50.3, 4x4 with 8
+// 48.9-56.6.
+struct winograd_one_dispatch_params {
+  static constexpr std::uint32_t tiles_w = 16;       // output tiles (2x2 pixels) per group, along Q
+  static constexpr std::uint32_t tiles_h = 1;        // and along P; tiles_w * tiles_h == 16
+  static constexpr std::uint32_t out_channels = 16;  // per group: local_size_y
+  static constexpr std::uint32_t in_channels = 4;    // per shared-memory chunk
+};
+
 class conv2d_kernels {
  public:
   // The context's programs: compiled and linked on first use on ctx's thread, then found in the
@@ -115,17 +128,30 @@ class conv2d_kernels {
   // Between 800 KB (in place wins) and 6.4 MB (N8 C64 56x56: even, 0.36 ms both ways); at
   // 12.8 MB in place loses (N32 C128 28x28, above). Not a measured crossover.
   static constexpr std::uint64_t winograd_bus_copy_min_bytes = std::uint64_t{2} << 20;
-  // Whether a winograd session on `shape` computes the input transform inside the batched GEMM's
-  // loads (two dispatches, no V scratch) instead of in a dispatch of its own. A small conv's time
-  // is mostly per-dispatch cost: on the H100, N1 C16 64x64 K16 (256 KB of input) went from
-  // 57.0-66.5 to 51.3-58.5 µs input-to-output (sync, rounds in one call). Each GEMM group computes
-  // its V entries from four inputs each, 16 z-slices over: N1 C64 56x56 (800 KB) lost 4-15 µs,
-  // N32 C128 28x28 23%.
-  [[nodiscard]] static bool fuses_winograd_input(const conv2d_shape& shape) noexcept {
-    return shape.input_elements() * sizeof(float) < winograd_fused_input_max_bytes;
+  // How a winograd session on `shape` runs its three steps. A small conv's time is mostly
+  // per-dispatch cost, so small inputs (below winograd_fused_input_max_bytes) fuse: with at most
+  // winograd_one_dispatch_max_in_channels input channels all three steps run in one dispatch
+  // (conv2d_winograd_one_dispatch.comp); with more, that dispatch's per-group reduction runs too long in
+  // series, and the input transform alone moves into the batched GEMM's loads (two dispatches).
+  // On the H100 (sync zero-copy, input to output, rounds in one call): N1 C16 64x64 K16, 256 KB,
+  // three 57.0-66.5 µs, two 51.3-58.5 (another host: 51.3-53.7), one 40.9-51.1; one against two
+  // N1 C32 56x56 K32 (392 KB) 58 vs 69-74, N1 C64 28x28 K64 56-58 vs 78-81, N1 C128 14x14 K128
+  // 115 vs 103 (hence the channel limit). Fusing loses from N1 C64 56x56 (800 KB): every GEMM
+  // z-slice recomputes its entries, 16 x 4 loads per input element.
+  enum class winograd_steps {
+    separate,       // input transform, batched GEMM, output transform: three dispatches
+    input_in_gemm,  // the GEMM computes V as it loads it (GEMM_FROM_INPUT): two dispatches, no V
+    one_dispatch,   // conv2d_winograd_one_dispatch.comp: no V, no M
+  };
+  [[nodiscard]] static winograd_steps winograd_steps_for(const conv2d_shape& shape) noexcept {
+    if (shape.input_elements() * sizeof(float) >= winograd_fused_input_max_bytes) return winograd_steps::separate;
+    return shape.c <= winograd_one_dispatch_max_in_channels ? winograd_steps::one_dispatch
+                                                            : winograd_steps::input_in_gemm;
   }
   // Between 256 KB (fused wins) and 800 KB (it loses); not a measured crossover.
   static constexpr std::uint64_t winograd_fused_input_max_bytes = std::uint64_t{512} << 10;
+  // Between 64 (one dispatch won) and 128 (it lost); not a measured crossover.
+  static constexpr std::uint32_t winograd_one_dispatch_max_in_channels = 64;
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
@@ -152,9 +178,10 @@ class conv2d_kernels {
   gpu::compute_program winograd_weights_;
   gpu::compute_program winograd_input_;
   gpu::compute_program winograd_gemm_;
-  gpu::compute_program winograd_gemm_from_input_;  // fuses_winograd_input()
+  gpu::compute_program winograd_gemm_from_input_;  // winograd_steps::input_in_gemm
   gpu::compute_program winograd_output_;
-  gpu::compute_program bus_copy_;  // host memory <-> device scratch (copies_over_bus())
+  gpu::compute_program winograd_one_dispatch_;  // winograd_steps::one_dispatch
+  gpu::compute_program bus_copy_;               // host memory <-> device scratch (copies_over_bus())
 
   friend class conv2d_session;
 };
