@@ -134,8 +134,8 @@ class conv2d_kernels {
   // (conv2d_winograd_one_dispatch.comp); with more, that dispatch's per-group reduction runs too long in
   // series, and the input transform alone moves into the batched GEMM's loads (two dispatches).
   // On the H100 (sync zero-copy, input to output, rounds in one call): N1 C16 64x64 K16, 256 KB,
-  // three 57.0-66.5 µs, two 51.3-58.5 (another host: 51.3-53.7), one 40.9-51.1; one against two
-  // N1 C32 56x56 K32 (392 KB) 58 vs 69-74, N1 C64 28x28 K64 56-58 vs 78-81, N1 C128 14x14 K128
+  // three 57.0-66.5 µs, two 51.3-58.5 (another host: 51.4-53.7), one 40.9-51.1; one against two
+  // N1 C32 56x56 K32 (392 KB) 58 vs 69-74, N1 C64 28x28 K64 56-60 vs 78-81, N1 C128 14x14 K128
   // 115 vs 103 (hence the channel limit). Fusing loses from N1 C64 56x56 (800 KB): every GEMM
   // z-slice recomputes its entries, 16 x 4 loads per input element.
   enum class winograd_steps {
