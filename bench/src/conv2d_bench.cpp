@@ -376,8 +376,9 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
         for (const conv2d_mode mode : o.modes) {
           conv2d_cell cell{
               .shape = shape.to_string(),
-              .kernel = std::string(kernels::to_string(
-                  o.kernel == kernels::conv2d_kernel::automatic ? kernels::conv2d_kernels::pick(shape) : o.kernel)),
+              .kernel = std::string(kernels::to_string(o.kernel == kernels::conv2d_kernel::automatic
+                                                           ? kernels::conv2d_kernels::pick(shape, !ctx->caps().uma)
+                                                           : o.kernel)),
               .path = std::string(kernels::to_string(path)),
               .mode = std::string(to_string(mode)),
               .gflop = shape.flops() / 1e9};

@@ -236,10 +236,11 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
   return false;
 }
 
-conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape) noexcept {
+conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool discrete) noexcept {
   if (shape.groups != 1) return conv2d_kernel::direct;
   if (supports(conv2d_kernel::winograd, shape) &&
-      (shape.k >= gemm_min_channels || shape.c >= winograd_min_in_channels)) {
+      (shape.k >= gemm_min_channels || shape.c >= winograd_min_in_channels ||
+       (discrete && winograd_steps_for(shape) == winograd_steps::one_dispatch))) {
     return conv2d_kernel::winograd;
   }
   if (shape.k < gemm_min_channels && supports(conv2d_kernel::tiled, shape)) return conv2d_kernel::tiled;
@@ -286,7 +287,8 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   session.shape_ = shape;
   session.path_ = options.path;
   const bool over_bus = options.input_over_bus.value_or(conv2d_kernels::input_over_bus(ctx.caps(), options.path));
-  session.kernel_ = options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape) : options.kernel;
+  session.kernel_ =
+      options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape, !ctx.caps().uma) : options.kernel;
   session.timeout_ = options.timeout;
 
   const auto weights_desc = [&](std::uint64_t count, const char* what) {

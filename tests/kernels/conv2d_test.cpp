@@ -275,33 +275,44 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dFamily, ::testing::ValuesIn(families),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // checks that the dispatcher picks winograd for 3x3 stride-1 shapes with many output or input
-// channels (over a bus too: it fetches the input first), gemm or gemm_wide (by size) for the
-// other ungrouped ones, tiled for few channels where it applies or where the input is read over
-// a bus, and direct for grouped ones
+// channels, and on a discrete GPU also for few channels where it runs in one dispatch, gemm or
+// gemm_wide (by size) for the other ungrouped ones, tiled for few channels where it applies, and
+// direct for grouped ones
 TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   auto shape = [](const char* text) { return *parse_conv2d_shape(text); };
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C128 28x28 K128 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 3x3")), conv2d_kernel::winograd);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K32 3x3 s2 p1")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 56x56 K32 3x3 d2 p2")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K16 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C3 224x224 K32 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C15 64x64 K31 3x3 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N1 C64 16x16 K64 3x3 g2")), conv2d_kernel::direct);
+  const bool integrated = false, discrete = true;
+  const auto pick = [](bool on_discrete, const conv2d_shape& s) { return conv2d_kernels::pick(s, on_discrete); };
+  // Few channels on a discrete GPU: winograd where it is one dispatch (below 512 KiB of input, C
+  // <= 64), else as on an integrated one.
+  EXPECT_EQ(pick(discrete, shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(discrete, shape("N1 C8 64x64 K8 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(discrete, shape("N1 C3 224x224 K16 3x3 p1")), conv2d_kernel::tiled);  // 588 KiB
+  EXPECT_EQ(pick(discrete, shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(pick(discrete, shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(discrete, shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(discrete, shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
+  EXPECT_EQ(pick(integrated, shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(integrated, shape("N32 C128 28x28 K128 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(integrated, shape("N32 C64 56x56 K64 3x3")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(integrated, shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N1 C64 56x56 K32 3x3 s2 p1")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N1 C64 56x56 K32 3x3 d2 p2")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(pick(integrated, shape("N1 C16 64x64 K16 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(integrated, shape("N1 C3 224x224 K32 3x3 p1")), conv2d_kernel::winograd);
+  EXPECT_EQ(pick(integrated, shape("N1 C15 64x64 K31 3x3 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(pick(integrated, shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
+  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
+  EXPECT_EQ(pick(integrated, shape("N1 C64 16x16 K64 3x3 g2")), conv2d_kernel::direct);
   // Not winograd's: at least 256 tiles of 64x128, the wide gemm; fewer, gemm.
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C128 56x56 K128 3x3 s2 p1")), conv2d_kernel::gemm_wide);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N32 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm_wide);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N8 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm);
-  EXPECT_EQ(conv2d_kernels::pick(shape("N4 C128 28x28 K128 3x3 s2 p1")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N32 C128 56x56 K128 3x3 s2 p1")), conv2d_kernel::gemm_wide);
+  EXPECT_EQ(pick(integrated, shape("N32 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm_wide);
+  EXPECT_EQ(pick(integrated, shape("N8 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm);
+  EXPECT_EQ(pick(integrated, shape("N4 C128 28x28 K128 3x3 s2 p1")), conv2d_kernel::gemm);
   // Over a bus: which kernels run between bus copies (tiled only from 64 KiB of input, winograd
   // from 2 MiB).
   EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C16 8x8 K32 3x3 p1")));

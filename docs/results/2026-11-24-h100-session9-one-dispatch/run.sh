@@ -147,3 +147,42 @@ done
 python3 bench/torch_reference.py --writers "" --shapes "$T" --trials 100 2>&1 | grep -A8 "cuDNN conv2d"
 } > $log 2>&1
 cat $log
+
+### exp9f.sh (the working tree of the next commit: pick(shape, discrete))
+# Session 9, experiment F: pick(shape, discrete) gives the small few-channel shapes to the
+# one-dispatch winograd on this GPU. Every GL test binary on the driver, then rounds of ours
+# (auto pick) and PyTorch on the small shapes, then both paths and modes on them.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp9f.txt
+S="N1 C3 32x32 K16 3x3 p1;N1 C16 64x64 K16 3x3 p1;N1 C8 64x64 K8 3x3 p1"
+export GPUSOAK_GPUSOAKD=$(command -v gpusoakd)
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+status=0
+for t in .gpu/bin/*_test; do echo "== $(basename $t)"; "$t" --gtest_brief=1 --gtest_filter='-*Apitrace*' 2>&1 | grep -vE '^\[20' | tail -3 || status=1; done
+echo "tests exit: $status"
+for r in 1 2 3 4 5 6; do
+  echo "== round $r ours"; gpusoak bench conv2d --shape "$S" --path zero-copy --mode sync --iterations 200 2>&1 | grep -E "^N1 .*zero-copy +[0-9]"
+  echo "== round $r torch"; python3 bench/torch_reference.py --writers "" --shapes "$S" --trials 200 2>&1 | grep -A3 "cuDNN conv2d" | tail -3
+done
+echo "== both paths, both modes"; gpusoak bench conv2d --shape "$S" --iterations 50 2>&1 | grep -E "^N1 .*(zero-copy|staging) +[a-z]+ +[0-9]"
+} > $log 2>&1
+cat $log
+
+### exp9g.sh (same tree)
+# Session 9, experiment G: N1 C3 32x32 K16 pipelined, the new pick (winograd) against tiled,
+# alternating, both paths.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp9g.txt
+S="N1 C3 32x32 K16 3x3 p1"
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for r in 1 2 3 4 5; do
+  for k in winograd tiled; do
+    echo "== round $r $k"; gpusoak bench conv2d --shape "$S" --kernel $k --iterations 200 2>&1 | grep -E "^N1 .*(zero-copy|staging) +[a-z]+ +[0-9]"
+  done
+done
+} > $log 2>&1
+cat $log

@@ -101,7 +101,12 @@ class conv2d_kernels {
   // K < gemm_min_channels. Else gemm_wide when the shape has at least gemm_wide_min_tiles of its
   // 64x128 tiles, else gemm. The same on both paths: over a bus the kernels run between bus
   // copies (copies_over_bus()), so they read device memory there too.
-  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape) noexcept;
+  // On a discrete GPU (`discrete`: !capabilities::uma) winograd also takes the shapes below those
+  // channel counts when it runs them in one dispatch (winograd_steps_for): on the H100 it beat
+  // tiled on every such shape measured, sync zero-copy input to output, N1 C3 32x32 K16 24-27
+  // against 37-39 µs, N1 C8 64x64 K8 31-35 against 54-63 (device memory, staging: 9.5 against
+  // 16.4 µs of kernel). Not on llvmpipe: N1 C8 64x64 K8 16.6 against tiled's 4.2 ms.
+  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool discrete) noexcept;
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
     return path == conv2d_path::zero_copy && !caps.uma;
