@@ -57,7 +57,7 @@ void main() {
     }
   }
 #elif WINOGRAD_STAGE == 1
-  // V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]; d is zero outside the image.
+  // V = B^T d B (winograd_input_transform, conv2d_common.glsl); d is zero outside the image.
   // Neighbours take neighbouring tiles: their V writes are contiguous.
   for (int c = int(gl_GlobalInvocationID.y); c < C; c += y_step) {
     for (int t = int(gl_GlobalInvocationID.x); t < T; t += x_step) {
@@ -73,19 +73,16 @@ void main() {
           d[r][s] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? x[base + ih * W + iw] : 0.0;
         }
       }
-      const vec4 e[4] = vec4[4](d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]);  // B^T d
+      vec4 v[4];
+      winograd_input_transform(d, v);
       const int CT = C * T, at = c * T + t;
       for (int i = 0; i < 4; ++i) {
-        const vec4 v = e[i];  // row i of (B^T d) B
-        y[(i * 4 + 0) * CT + at] = v.x - v.z;
-        y[(i * 4 + 1) * CT + at] = v.y + v.z;
-        y[(i * 4 + 2) * CT + at] = v.z - v.y;
-        y[(i * 4 + 3) * CT + at] = v.y - v.w;
+        for (int j = 0; j < 4; ++j) y[(i * 4 + j) * CT + at] = v[i][j];
       }
     }
   }
 #elif WINOGRAD_STAGE == 2
-  // out = A^T m A + bias, A^T = [1 1 1 0; 0 1 -1 -1], for the 2x2 outputs inside P x Q.
+  // out = A^T m A + bias (winograd_output_transform), for the 2x2 outputs inside P x Q.
   const bool has_bias = u_kernel.z != 0;
   for (int k = int(gl_GlobalInvocationID.y); k < K; k += y_step) {
     const float bias = has_bias ? b[k] : 0.0;
@@ -96,7 +93,8 @@ void main() {
         m[i] = vec4(x[(i * 4 + 0) * KT + at], x[(i * 4 + 1) * KT + at], x[(i * 4 + 2) * KT + at],
                     x[(i * 4 + 3) * KT + at]);
       }
-      const vec4 a[2] = vec4[2](m[0] + m[1] + m[2], m[1] - m[2] - m[3]);  // A^T m
+      vec2 rows[2];
+      winograd_output_transform(m, rows);
       const int n = t / (TP * TQ), tpq = t - n * (TP * TQ);
       const int tp = tpq / TQ, tq = tpq - tp * TQ;
       for (int i = 0; i < 2; ++i) {
@@ -104,7 +102,7 @@ void main() {
         if (p >= P) break;
         const int row = ((n * K + k) * P + p) * Q;
         const int q = 2 * tq;
-        const vec2 pair = vec2(a[i].x + a[i].y + a[i].z, a[i].y - a[i].z - a[i].w) + bias;
+        const vec2 pair = rows[i] + bias;
         if ((Q & 1) == 0) {
           y2[(row + q) / 2] = pair;  // row + q is even: an 8-byte aligned pair
         } else {

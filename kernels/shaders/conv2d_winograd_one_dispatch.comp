@@ -116,7 +116,7 @@ void main() {
         if (chunk + 1 < chunks) {
           SMALL_LOAD_PATCH(chunk + 1)
         }
-        // V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]: one (tile, channel) each.
+        // V = B^T d B (winograd_input_transform, conv2d_common.glsl): one (tile, channel) each.
         if (tid < 16 * CB) {
           const int t = tid % 16, c = tid / 16;
           const int base = c * PR * PS + 2 * (t / TILES_W) * PS + 2 * (t % TILES_W) + off;
@@ -124,13 +124,10 @@ void main() {
           for (int r = 0; r < 4; ++r) {
             d[r] = vec4(s_in[base + r * PS], s_in[base + r * PS + 1], s_in[base + r * PS + 2], s_in[base + r * PS + 3]);
           }
-          const vec4 e[4] = vec4[4](d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]);  // B^T d
+          vec4 v[4];
+          winograd_input_transform(d, v);
           for (int i = 0; i < 4; ++i) {
-            const vec4 v = e[i];  // row i of (B^T d) B
-            s_v[((i * 4 + 0) * CB + c) * 16 + t] = v.x - v.z;
-            s_v[((i * 4 + 1) * CB + c) * 16 + t] = v.y + v.z;
-            s_v[((i * 4 + 2) * CB + c) * 16 + t] = v.z - v.y;
-            s_v[((i * 4 + 3) * CB + c) * 16 + t] = v.y - v.w;
+            for (int j = 0; j < 4; ++j) s_v[((i * 4 + j) * CB + c) * 16 + t] = v[i][j];
           }
         }
         barrier();
@@ -145,17 +142,18 @@ void main() {
       }
 #undef SMALL_LOAD_PATCH
 
-      // out = A^T m A + bias, A^T = [1 1 1 0; 0 1 -1 -1], for the 2x2 outputs inside P x Q.
+      // out = A^T m A + bias (winograd_output_transform), for the 2x2 outputs inside P x Q.
       const int k = k0 + ty, tp = tp0 + tx / TILES_W, tq = tq0 + tx % TILES_W;
       if (k < K && tp < TP && tq < TQ) {
         const float bias = has_bias ? b[k] : 0.0;
-        const vec4 a[2] = vec4[2](m[0] + m[1] + m[2], m[1] - m[2] - m[3]);  // A^T m
+        vec2 rows[2];
+        winograd_output_transform(m, rows);
         for (int i = 0; i < 2; ++i) {
           const int p = 2 * tp + i;
           if (p >= P) break;
           const int row = ((n * K + k) * P + p) * Q;
           const int q = 2 * tq;
-          const vec2 pair = vec2(a[i].x + a[i].y + a[i].z, a[i].y - a[i].z - a[i].w) + bias;
+          const vec2 pair = rows[i] + bias;
           if ((Q & 1) == 0) {
             y2[(row + q) / 2] = pair;  // row + q is even: an 8-byte aligned pair
           } else {

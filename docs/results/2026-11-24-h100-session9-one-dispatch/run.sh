@@ -186,3 +186,18 @@ for r in 1 2 3 4 5; do
 done
 } > $log 2>&1
 cat $log
+
+### exp9j.sh (the working tree of the commit after 82b2e18: the transforms as shared GLSL functions)
+# Session 9, experiment J: the Winograd transforms moved into conv2d_common.glsl functions: the
+# conv2d tests on the driver and N1 C16 / N1 C3 sync rounds (no change expected).
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp9j.txt
+S="N1 C3 32x32 K16 3x3 p1;N1 C16 64x64 K16 3x3 p1"
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for t in conv2d_test conv2d_zero_copy_test bench_test scenario_test; do .gpu/bin/$t --gtest_brief=1 --gtest_filter='-*Apitrace*' 2>&1 | grep -vE '^\[20' | tail -2; done
+for r in 1 2 3; do gpusoak bench conv2d --shape "$S" --path zero-copy --mode sync --iterations 200 2>&1 | grep -E "^N1 .*zero-copy +[0-9]"; done
+gpusoak bench conv2d --shape "N32 C128 28x28 K128 3x3 p1" --kernel winograd --mode sync --iterations 10 2>&1 | grep -E "^N32 .*(zero-copy|staging) +[0-9]"
+} > $log 2>&1
+cat $log

@@ -210,9 +210,9 @@ class conv2d_session {
   // mapped strategy (tried in the matrix's order for stream_to_gpu and gpu_to_cpu, mapped ones
   // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
   // Weights and bias follow the matrix for gpu_reads_many on both paths. winograd also gets
-  // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2),
-  // and N (C H W + K P Q) more when the input is read over a bus (input and output in device
-  // memory).
+  // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2)
+  // (by winograd_steps_for: without the C T of V when fused, 16 K C alone in one dispatch), and
+  // N (C H W + K P Q) more when the input is read over a bus (input and output in device memory).
   [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
                                                           std::shared_ptr<const conv2d_kernels> kernels,
                                                           const conv2d_shape& shape, const session_options& options);
