@@ -55,3 +55,28 @@ print(f"torch fill_ pinned threads 16 median {(n * 4) / statistics.median(s) / 1
 PY
 } > $log 2>&1
 cat $log
+
+### exp9k.sh (read-in-flight-knobs.patch applied to e198f0c)
+# Session 9, experiment K: does the read shader lose to the writers for want of reads in flight?
+# The upload bench's reader with 4 or 8 loads issued before use (GPUSOAK_EXP_UNROLL) and 4096
+# groups (GPUSOAK_EXP_GROUPS) against the committed one (1 load a step, 1024 groups), 64 MiB,
+# 16 and 3 streaming writers, interleaved.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp9k.txt
+one() { env "$@" gpusoak bench upload --sizes 64MiB --paths persistent_coherent --producer-threads $W 2>&1 | grep -E "^\*persistent_coherent +64"; }
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for r in 1 2; do
+  for W in 16 3; do
+    export W
+    echo "== round $r writers $W committed"; one A=1
+    echo "== round $r writers $W unroll 4"; one GPUSOAK_EXP_UNROLL=4
+    echo "== round $r writers $W unroll 8"; one GPUSOAK_EXP_UNROLL=8
+    echo "== round $r writers $W groups 4096"; one GPUSOAK_EXP_GROUPS=4096
+    echo "== round $r writers $W unroll 4 groups 4096"; one GPUSOAK_EXP_UNROLL=4 GPUSOAK_EXP_GROUPS=4096
+  done
+done
+python3 bench/torch_reference.py --writers "3,16" --shapes "N1 C3 32x32 K16 3x3 p1" --trials 20 2>&1 | grep -A8 "pinned H2D bytes"
+} > $log 2>&1
+cat $log
