@@ -17,9 +17,6 @@
 // group multiplies plain row-major matrices, 16 of them, gl_WorkGroupID.z = xi selecting one:
 // M[xi] (K x T, bound as y) = U[xi] (K x C, bound as wt) * V[xi] (C x T, bound as x), with
 // T = N ceil(P/2) ceil(Q/2) the Winograd tiles. No bias (the output transform adds it).
-// GEMM_FROM_INPUT 1 (with GEMM_BATCHED; winograd_steps::input_in_gemm, small inputs): x is
-// the NCHW input, and each V entry is computed as it is loaded (winograd_v), so the input
-// transform needs no dispatch and no V scratch of its own.
 // Batched, each invocation stages four neighbouring channels or tiles with one vec4 store: a
 // store to a vec4's component picked at run time (`s[i][m % 4] = v`) compiles on NVIDIA to a
 // four-way branch, divergent inside a warp: on the H100 the GEMM took 288 µs that way and 175 µs
@@ -47,37 +44,6 @@ shared vec4 s_b[BK * BN / 4];
 // load (two integer divisions each): (c * H * W + r * DH * W + s * DW, r * DH, s * DW, inside CRS).
 // Two chunks' worth: the next chunk's rows are written while this chunk's prefetch may read them.
 shared ivec4 s_rows[2][BK];
-
-#if GEMM_BATCHED && GEMM_FROM_INPUT
-// V[xi][c][t] = (B^T d B)[i][j], xi = 4 i + j, straight from the NCHW input: conv2d_winograd.comp's
-// input stage without its dispatch and its V. Rows of B^T (and columns of B) combine two rows
-// (columns) of the tile's 4x4 patch d: 0: d0 - d2, 1: d1 + d2, 2: d2 - d1, 3: d1 - d3; so each
-// entry is a signed sum of four inputs, zero outside the image.
-float winograd_v(int xi, int c, int t) {
-  const int C = u_input.y, H = u_input.z, W = u_input.w, P = u_output.y, Q = u_output.z;
-  const int TP = (P + 1) / 2, TQ = (Q + 1) / 2;
-  const int i = xi / 4, j = xi - 4 * (xi / 4);
-  const int n = t / (TP * TQ), tpq = t - n * (TP * TQ);
-  const int tp = tpq / TQ, tq = tpq - tp * TQ;
-  const int ih0 = 2 * tp - u_stride_pad.z, iw0 = 2 * tq - u_stride_pad.w;
-  const int base = (n * C + c) * H * W;
-  const ivec2 rows = i == 0 ? ivec2(0, 2) : i == 1 ? ivec2(1, 2) : i == 2 ? ivec2(2, 1) : ivec2(1, 3);
-  const ivec2 cols = j == 0 ? ivec2(0, 2) : j == 1 ? ivec2(1, 2) : j == 2 ? ivec2(2, 1) : ivec2(1, 3);
-  const float row_sign = i == 1 ? 1.0 : -1.0, col_sign = j == 1 ? 1.0 : -1.0;
-  float v = 0.0;
-  for (int a = 0; a < 2; ++a) {
-    const int ih = ih0 + rows[a];
-    if (ih < 0 || ih >= H) continue;
-    float row = 0.0;
-    for (int b = 0; b < 2; ++b) {
-      const int iw = iw0 + cols[b];
-      if (iw >= 0 && iw < W) row += (b == 0 ? 1.0 : col_sign) * x[base + ih * W + iw];
-    }
-    v += (a == 0 ? 1.0 : row_sign) * row;
-  }
-  return v;
-}
-#endif
 
 void main() {
   const int N = u_input.x, C = u_input.y, H = u_input.z, W = u_input.w;
@@ -142,11 +108,6 @@ void main() {
       barrier();
 
 #if GEMM_BATCHED
-#if GEMM_FROM_INPUT
-#define GEMM_V(c, t) winograd_v(xi, c, t)
-#else
-#define GEMM_V(c, t) x[b_base + (c) * T + (t)]
-#endif
       // Staged a vec4 at a time: A element kk = tid % BK of channels 4 (tid / BK + 16 i) .. + 3
       // (16 neighbours read 16 consecutive elements of each row); B tiles 4 (tid % (BN / 4)) .. + 3
       // of row kk = tid / (BN / 4) + (THREADS / (BN / 4)) i (neighbours read on along the row).
@@ -161,7 +122,7 @@ void main() {
   }                                                                                     \
   for (int i = 0; i < B_LOADS / 4; ++i) {                                               \
     const int kb = (chunk) * BK + v_kk + V_KK_STEP * i, n = n0 + 4 * v_n4;              \
-    for (int j = 0; j < 4; ++j) b_next[i][j] = (n + j < NPQ && kb < C) ? GEMM_V(kb, n + j) : 0.0; \
+    for (int j = 0; j < 4; ++j) b_next[i][j] = (n + j < NPQ && kb < C) ? x[b_base + kb * T + n + j] : 0.0; \
   }
 #else
       float a_next[A_LOADS];

@@ -8,9 +8,8 @@
 // buffers to the common bindings by role (x read, wt read, y written):
 //   stage 0, weights (commit_weights): wt = weights KCRS     -> y = U[xi][k][c]
 //   stage 1, input (per conv):         x = input NCHW        -> y = V[xi][c][t]
-//     (small inputs: none, conv2d_kernels::winograd_steps_for; with up to 64 channels
-//     conv2d_winograd_one_dispatch.comp does all three steps, else the GEMM computes V as it
-//     loads it, conv2d_gemm.comp GEMM_FROM_INPUT)
+//   (small inputs with few channels: none of these per conv; conv2d_winograd_one_dispatch.comp
+//   does all three steps, conv2d_kernels::winograd_in_one_dispatch)
 //   (GEMM_BATCHED:                     wt = U, x = V         -> y = M[xi][k][t])
 //   stage 2, output (per conv):        x = M, b = bias       -> y = output NKPQ
 // On the zero-copy path of a discrete GPU, x of stage 1 and y of stage 2 are the slot's host

@@ -34,9 +34,8 @@ struct variant {
   // The gemm shader's 4x4 register blocks per invocation along the pixels (1 or 2); along the
   // channels it is always 1 (a 128-channel tile lost on every shape we measured).
   int gemm_pixel_blocks = 1;
-  int gemm_batched = 0;     // 1: the Winograd kernel's 16 plain GEMMs instead of im2col
-  int winograd_stage = 0;   // conv2d_winograd.comp: 0 weights, 1 input, 2 output transform
-  int gemm_from_input = 0;  // batched: V computed from the input in the B loads (no input stage)
+  int gemm_batched = 0;    // 1: the Winograd kernel's 16 plain GEMMs instead of im2col
+  int winograd_stage = 0;  // conv2d_winograd.comp: 0 weights, 1 input, 2 output transform
 };
 
 std::string program_source(std::string_view kernel, const variant& v) {
@@ -45,11 +44,10 @@ std::string program_source(std::string_view kernel, const variant& v) {
       "#define TILED_OUT_CHANNELS {}\n#define TILED_IN_CHANNELS {}\n"
       "#define TILED_MAX_KERNEL {}\n#define TILED_MAX_STRIDE {}\n"
       "#define GEMM_HM {}\n#define GEMM_HN {}\n#define GEMM_BATCHED {}\n#define WINOGRAD_STAGE {}\n"
-      "#define GEMM_FROM_INPUT {}\n"
       "#define WINOGRAD_TILES_W {}\n#define WINOGRAD_TILES_H {}\n#define WINOGRAD_OUT_CHANNELS {}\n"
       "#define WINOGRAD_IN_CHANNELS {}\n",
       tiled_params::out_channels, tiled_params::in_channels, tiled_params::max_kernel, tiled_params::max_stride, 1,
-      v.gemm_pixel_blocks, v.gemm_batched, v.winograd_stage, v.gemm_from_input, winograd_one_dispatch_params::tiles_w,
+      v.gemm_pixel_blocks, v.gemm_batched, v.winograd_stage, winograd_one_dispatch_params::tiles_w,
       winograd_one_dispatch_params::tiles_h, winograd_one_dispatch_params::out_channels,
       winograd_one_dispatch_params::in_channels);
   source += detail::conv2d_common_glsl;
@@ -189,10 +187,6 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
        "conv2d_gemm.comp (batched)",
        detail::conv2d_gemm_comp,
        {.gemm_pixel_blocks = 2, .gemm_batched = 1}},
-      {&kernels->winograd_gemm_from_input_,
-       "conv2d_gemm.comp (batched, from the input)",
-       detail::conv2d_gemm_comp,
-       {.gemm_pixel_blocks = 2, .gemm_batched = 1, .gemm_from_input = 1}},
       {&kernels->winograd_output_,
        "conv2d_winograd.comp (output)",
        detail::conv2d_winograd_comp,
@@ -240,7 +234,7 @@ conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool discrete) noe
   if (shape.groups != 1) return conv2d_kernel::direct;
   if (supports(conv2d_kernel::winograd, shape) &&
       (shape.k >= gemm_min_channels || shape.c >= winograd_min_in_channels ||
-       (discrete && winograd_steps_for(shape) == winograd_steps::one_dispatch))) {
+       (discrete && winograd_in_one_dispatch(shape)))) {
     return conv2d_kernel::winograd;
   }
   if (shape.k < gemm_min_channels && supports(conv2d_kernel::tiled, shape)) return conv2d_kernel::tiled;
@@ -310,19 +304,15 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     const auto scratch = [&](std::uint64_t floats, const char* what) {
       return gpu::scratch_buffer::create(ctx, 16 * floats * sizeof(float), fmt::format("{}.{}", options.tag, what));
     };
-    using steps = conv2d_kernels::winograd_steps;
-    const steps plan = conv2d_kernels::winograd_steps_for(shape);
     auto u = scratch(std::uint64_t{shape.k} * shape.c, "winograd_u");
     if (!u) return std::unexpected(u.error());
     session.winograd_u_ = std::move(*u);
-    if (plan == steps::separate) {  // else the GEMM or the one dispatch computes V as it loads it
+    if (!conv2d_kernels::winograd_in_one_dispatch(shape)) {  // which keeps V and M on chip
       auto v = scratch(shape.c * tiles, "winograd_v");
       if (!v) return std::unexpected(v.error());
-      session.winograd_v_ = std::move(*v);
-    }
-    if (plan != steps::one_dispatch) {  // which keeps M in registers
       auto m = scratch(shape.k * tiles, "winograd_m");
       if (!m) return std::unexpected(m.error());
+      session.winograd_v_ = std::move(*v);
       session.winograd_m_ = std::move(*m);
     }
   }
@@ -431,7 +421,7 @@ gpu::result<void> conv2d_session::submit() {
   slot& s = slots_[next_];
   // Zero-copy: coherent maps need nothing, non-coherent ones a flush. Staging: the upload.
   if (auto visible = s.input.make_visible_to_gpu(); !visible) return visible;
-  dispatch(s, true, in_flight_ > 0);
+  dispatch(s, true);
   s.done = gpu::fence::insert(*ctx_);
   begun_ = false;
   next_ = (next_ + 1) % depth();
@@ -465,7 +455,7 @@ gpu::result<std::vector<std::chrono::nanoseconds>> conv2d_session::time_dispatch
   for (int i = 0; i < count; ++i) {
     timers.push_back(gpu::gpu_timer::create());
     timers.back().begin();
-    dispatch(s, false, true);
+    dispatch(s, false);
     timers.back().end();
   }
   if (auto waited = gpu::fence::insert(*ctx_).wait(timeout_); !waited) return std::unexpected(waited.error());
@@ -486,7 +476,7 @@ void conv2d_session::bus_copy(unsigned from, unsigned to, std::uint64_t floats) 
                     1, 1);
 }
 
-void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name, bool earlier_in_flight) const {
+void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name) const {
   const conv2d_shape& sh = shape_;
   const std::uint64_t tiles = winograd_tiles(sh);
   const auto run = [&](const gpu::compute_program& program, std::uint64_t groups_x, std::uint64_t groups_y,
@@ -499,13 +489,8 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
   // slots share them): a shader-storage barrier between each pair of steps orders both, as
   // glMemoryBarrier orders all accesses before it, reads included, against those after it.
-  // winograd_steps::input_in_gemm: the GEMM computes V from the input itself. It rewrites
-  // the M an earlier conv's output stage reads: a barrier first if that conv may still run (a
-  // sync conv waited for the last one; the barrier cost N1 C16 ~3 µs on the H100).
-  // winograd_steps::one_dispatch writes no scratch, so it needs no barrier at all.
-  using steps = conv2d_kernels::winograd_steps;
-  const steps plan = conv2d_kernels::winograd_steps_for(sh);
-  if (plan == steps::one_dispatch) {
+  // In one dispatch (winograd_in_one_dispatch) nothing is written but the output: no barrier.
+  if (conv2d_kernels::winograd_in_one_dispatch(sh)) {
     using params = winograd_one_dispatch_params;
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, winograd_u_.gl_name());
@@ -518,20 +503,17 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
     run(kernels_->winograd_one_dispatch_, blocks, ceil_div(sh.k, params::out_channels), 1);
     return;
   }
-  const bool fused = plan == steps::input_in_gemm;
-  if (!fused) {
-    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
-    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
-    const gpu::compute_program& input = kernels_->winograd_input_;
-    run(input, ceil_div(tiles, input.local_size()[0]), sh.c, 1);
-  }
-  if (!fused || earlier_in_flight) glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
+  const gpu::compute_program& input = kernels_->winograd_input_;
+  run(input, ceil_div(tiles, input.local_size()[0]), sh.c, 1);
+  glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
 
   // 16 GEMMs, z picks one: 4 local.x tiles wide (twice: 64x128 tiles) by 4 local.y channels.
-  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, fused ? input_name : winograd_v_.gl_name());
+  glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, winograd_v_.gl_name());
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, winograd_u_.gl_name());
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_m_.gl_name());
-  const gpu::compute_program& gemm = fused ? kernels_->winograd_gemm_from_input_ : kernels_->winograd_gemm_;
+  const gpu::compute_program& gemm = kernels_->winograd_gemm_;
   run(gemm, ceil_div(tiles, 4 * 2 * gemm.local_size()[0]), ceil_div(sh.k, 4 * gemm.local_size()[1]), 16);
   glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
 
@@ -541,15 +523,14 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, output_name);
   const gpu::compute_program& output = kernels_->winograd_output_;
   run(output, ceil_div(tiles, output.local_size()[0]), sh.k, 1);
-  // No barrier after: the output's is dispatch()'s, and the next conv's first write (V, or M when
-  // fused) comes after the barrier that followed this conv's last read of V (fused: after the one
-  // the next conv issues first while this one may still run).
+  // No barrier after: the output's is dispatch()'s, and the next conv's first write (V) comes
+  // after the barrier that followed this conv's last read of V.
 }
 
-void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name, bool earlier_in_flight) const {
+void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name) const {
   const conv2d_shape& sh = shape_;
   if (kernel_ == conv2d_kernel::winograd) {
-    dispatch_winograd(input_name, output_name, earlier_in_flight);
+    dispatch_winograd(input_name, output_name);
     return;
   }
   const gpu::compute_program& program = kernels_->program(kernel_);
@@ -579,7 +560,7 @@ void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name, 
   glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
 }
 
-void conv2d_session::dispatch(const slot& s, bool timed, bool earlier_in_flight) const {
+void conv2d_session::dispatch(const slot& s, bool timed) const {
   // On a bus (copies_over_bus()): the slot's input and output cross it once each, in whole
   // lines, and the kernel works in device memory between the two copies.
   const bool over_bus = device_input_.gl_name() != 0;
@@ -590,7 +571,7 @@ void conv2d_session::dispatch(const slot& s, bool timed, bool earlier_in_flight)
     bus_copy(s.input.gl_name(), input_name, shape_.input_elements());
     glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
   }
-  dispatch_kernel(input_name, output_name, earlier_in_flight);
+  dispatch_kernel(input_name, output_name);
   if (over_bus) {
     // device_output_ is rewritten only by the next conv's kernel, after this copy and its barrier.
     glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);

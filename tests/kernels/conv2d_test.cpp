@@ -282,11 +282,12 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   auto shape = [](const char* text) { return *parse_conv2d_shape(text); };
   const bool integrated = false, discrete = true;
   const auto pick = [](bool on_discrete, const conv2d_shape& s) { return conv2d_kernels::pick(s, on_discrete); };
-  // Few channels on a discrete GPU: winograd where it is one dispatch (below 512 KiB of input, C
+  // Few channels on a discrete GPU: winograd where it is one dispatch (below 2 MiB of input, C
   // <= 64), else as on an integrated one.
   EXPECT_EQ(pick(discrete, shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::winograd);
   EXPECT_EQ(pick(discrete, shape("N1 C8 64x64 K8 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(discrete, shape("N1 C3 224x224 K16 3x3 p1")), conv2d_kernel::tiled);  // 588 KiB
+  EXPECT_EQ(pick(discrete, shape("N1 C3 224x224 K16 3x3 p1")), conv2d_kernel::winograd);  // 588 KiB
+  EXPECT_EQ(pick(discrete, shape("N1 C8 256x256 K16 3x3 p1")), conv2d_kernel::tiled);     // 2 MiB
   EXPECT_EQ(pick(discrete, shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
   EXPECT_EQ(pick(discrete, shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::winograd);
   EXPECT_EQ(pick(discrete, shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
@@ -322,17 +323,14 @@ TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N8 C64 56x56 K64 3x3 p1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm, shape("N1 C256 14x14 K256 1x1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm_wide, shape("N1 C1 2x2 K1 1x1")));
-  // Winograd's steps fused below 512 KiB of input: all in one dispatch up to 64 input channels,
-  // else the input transform inside the GEMM.
-  using steps = conv2d_kernels::winograd_steps;
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C16 64x64 K16 3x3 p1")), steps::one_dispatch);  // 256 KiB
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C31 64x64 K16 3x3 p1")), steps::one_dispatch);  // 496 KiB
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C64 28x28 K64 3x3 p1")), steps::one_dispatch);
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C65 14x14 K64 3x3 p1")), steps::input_in_gemm);
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C128 14x14 K128 3x3 p1")), steps::input_in_gemm);
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C32 64x64 K16 3x3 p1")), steps::separate);  // 512 KiB
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C128 32x32 K16 3x3 p1")), steps::separate);
-  EXPECT_EQ(conv2d_kernels::winograd_steps_for(shape("N1 C64 56x56 K64 3x3 p1")), steps::separate);
+  // Winograd in one dispatch below 2 MiB of input with at most 64 input channels.
+  EXPECT_TRUE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C16 64x64 K16 3x3 p1")));     // 256 KiB
+  EXPECT_TRUE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C64 56x56 K64 3x3 p1")));     // 784 KiB
+  EXPECT_TRUE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C32 128x127 K16 3x3 p1")));   // 1.98 MiB
+  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C32 128x128 K16 3x3 p1")));  // 2 MiB
+  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N8 C64 56x56 K64 3x3 p1")));
+  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C65 14x14 K64 3x3 p1")));
+  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C128 14x14 K128 3x3 p1")));
   EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::direct, shape("N1 C64 16x16 K64 3x3 g2")));
   EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C3 32x32 K16 3x3 p1")));
   EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 32x31 K16 3x3 p1")));  // 62 KiB

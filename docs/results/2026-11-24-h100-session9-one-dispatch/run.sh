@@ -201,3 +201,63 @@ for r in 1 2 3; do gpusoak bench conv2d --shape "$S" --path zero-copy --mode syn
 gpusoak bench conv2d --shape "N32 C128 28x28 K128 3x3 p1" --kernel winograd --mode sync --iterations 10 2>&1 | grep -E "^N32 .*(zero-copy|staging) +[0-9]"
 } > $log 2>&1
 cat $log
+
+### exp9l.sh (e198f0c plus a knob GPUSOAK_EXP_STEPS=one|gemm|three forcing winograd_steps_for's plan)
+# Session 9, experiment L: pin winograd_steps_for's thresholds. Every winograd plan forced
+# (GPUSOAK_EXP_STEPS=one|gemm|three) on inputs around 512 KiB and channel counts around 64,
+# sync zero-copy, interleaved twice; cuDNN on the same shapes.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp9l.txt
+M="N1 C64 40x40 K64 3x3 p1;N1 C32 64x64 K32 3x3 p1;N1 C64 56x56 K64 3x3 p1;N1 C16 128x128 K16 3x3 p1;N2 C64 56x56 K64 3x3 p1;N1 C96 28x28 K96 3x3 p1;N1 C128 28x28 K128 3x3 p1;N4 C32 56x56 K32 3x3 p1"
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for r in 1 2; do
+  for st in one gemm three; do
+    echo "== round $r $st"; GPUSOAK_EXP_STEPS=$st gpusoak bench conv2d --shape "$M" --kernel winograd --path zero-copy --mode sync --iterations 100 2>&1 | grep -E "^N[0-9]+ .*zero-copy +[0-9]"
+  done
+done
+python3 bench/torch_reference.py --writers "" --shapes "$M" --trials 100 2>&1 | grep -A9 "cuDNN conv2d"
+} > $log 2>&1
+cat $log
+
+### exp9m.sh (the same tree)
+# Session 9, experiment M: confirm exp9l, four rounds, to pin winograd_steps_for's thresholds. Every winograd plan forced
+# (GPUSOAK_EXP_STEPS=one|gemm|three) on inputs around 512 KiB and channel counts around 64,
+# sync zero-copy, interleaved twice; cuDNN on the same shapes.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp9m.txt
+M="N1 C32 64x64 K32 3x3 p1;N1 C64 56x56 K64 3x3 p1;N1 C16 128x128 K16 3x3 p1;N2 C64 56x56 K64 3x3 p1;N1 C96 28x28 K96 3x3 p1;N1 C128 28x28 K128 3x3 p1;N1 C256 14x14 K256 3x3 p1"
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+for r in 1 2 3 4; do
+  for st in one gemm three; do
+    echo "== round $r $st"; GPUSOAK_EXP_STEPS=$st gpusoak bench conv2d --shape "$M" --kernel winograd --path zero-copy --mode sync --iterations 100 2>&1 | grep -E "^N[0-9]+ .*zero-copy +[0-9]"
+  done
+done
+} > $log 2>&1
+cat $log
+
+### exp9n.sh (the commit that removed the input-in-GEMM plan: winograd_in_one_dispatch)
+# Session 9, experiment N: winograd_in_one_dispatch (below 2 MiB, C <= 64; the input-in-GEMM plan
+# removed). Every GL test binary on the driver; the auto pick on shapes whose plan changed, with
+# tiled beside the one that moved from tiled; PyTorch on the same shapes.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp9n.txt
+S="N1 C64 56x56 K64 3x3 p1;N1 C3 224x224 K16 3x3 p1;N1 C96 28x28 K96 3x3 p1;N1 C128 14x14 K128 3x3 p1;N1 C32 64x64 K32 3x3 p1;N1 C16 64x64 K16 3x3 p1"
+export GPUSOAK_GPUSOAKD=$(command -v gpusoakd)
+{
+date -u; nvidia-smi --query-gpu=name --format=csv,noheader
+status=0
+for t in .gpu/bin/*_test; do echo "== $(basename $t)"; "$t" --gtest_brief=1 --gtest_filter='-*Apitrace*' 2>&1 | grep -vE '^\[20' | tail -2 || status=1; done
+echo "tests exit: $status"
+for r in 1 2 3; do
+  echo "== round $r auto"; gpusoak bench conv2d --shape "$S" --path zero-copy --mode sync --iterations 100 2>&1 | grep -E "^N[0-9]+ .*zero-copy +[0-9]"
+  echo "== round $r tiled"; gpusoak bench conv2d --shape "N1 C3 224x224 K16 3x3 p1" --kernel tiled --path zero-copy --mode sync --iterations 100 2>&1 | grep -E "^N[0-9]+ .*zero-copy +[0-9]"
+done
+python3 bench/torch_reference.py --writers "" --shapes "$S" --trials 100 2>&1 | grep -A7 "cuDNN conv2d"
+echo "== both paths, both modes"; gpusoak bench conv2d --shape "$S" --iterations 50 2>&1 | grep -E "^N1 .*(zero-copy|staging) +[a-z]+ +[0-9]"
+} > $log 2>&1
+cat $log

@@ -7,8 +7,8 @@
 // problems large enough to fill the GPU with them) and winograd (groups 1, 3x3, stride 1,
 // dilation 1: Winograd F(2x2, 3x3), 2.25x fewer multiplies, as three dispatches per conv, input
 // transform, 16 batched GEMMs (gemm_wide's shader and tiles), output transform, through GPU-only
-// scratch, four times the input and output in GPU memory; small inputs in one or two, see
-// winograd_steps_for()). docs/mapping_strategies.md and
+// scratch, four times the input and output in GPU memory; small inputs with few channels in
+// one, see winograd_in_one_dispatch()). docs/mapping_strategies.md and
 // docs/performance.md have the numbers.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
@@ -102,7 +102,7 @@ class conv2d_kernels {
   // 64x128 tiles, else gemm. The same on both paths: over a bus the kernels run between bus
   // copies (copies_over_bus()), so they read device memory there too.
   // On a discrete GPU (`discrete`: !capabilities::uma) winograd also takes the shapes below those
-  // channel counts when it runs them in one dispatch (winograd_steps_for): on the H100 it beat
+  // channel counts when it runs them in one dispatch (winograd_in_one_dispatch): on the H100 it beat
   // tiled on every such shape measured, sync zero-copy input to output, N1 C3 32x32 K16 24-27
   // against 37-39 µs, N1 C8 64x64 K8 31-35 against 54-63 (device memory, staging: 9.5 against
   // 16.4 µs of kernel). Not on llvmpipe: N1 C8 64x64 K8 16.6 against tiled's 4.2 ms.
@@ -133,29 +133,21 @@ class conv2d_kernels {
   // Between 800 KB (in place wins) and 6.4 MB (N8 C64 56x56: even, 0.36 ms both ways); at
   // 12.8 MB in place loses (N32 C128 28x28, above). Not a measured crossover.
   static constexpr std::uint64_t winograd_bus_copy_min_bytes = std::uint64_t{2} << 20;
-  // How a winograd session on `shape` runs its three steps. A small conv's time is mostly
-  // per-dispatch cost, so small inputs (below winograd_fused_input_max_bytes) fuse: with at most
-  // winograd_one_dispatch_max_in_channels input channels all three steps run in one dispatch
-  // (conv2d_winograd_one_dispatch.comp); with more, that dispatch's per-group reduction runs too long in
-  // series, and the input transform alone moves into the batched GEMM's loads (two dispatches).
-  // On the H100 (sync zero-copy, input to output, rounds in one call): N1 C16 64x64 K16, 256 KB,
-  // three 57.0-66.5 µs, two 51.3-58.5 (another host: 51.4-53.7), one 40.9-51.1; one against two
-  // N1 C32 56x56 K32 (392 KB) 58 vs 69-74, N1 C64 28x28 K64 56-60 vs 78-81, N1 C128 14x14 K128
-  // 115 vs 103 (hence the channel limit). Fusing loses from N1 C64 56x56 (800 KB): every GEMM
-  // z-slice recomputes its entries, 16 x 4 loads per input element.
-  enum class winograd_steps {
-    separate,       // input transform, batched GEMM, output transform: three dispatches
-    input_in_gemm,  // the GEMM computes V as it loads it (GEMM_FROM_INPUT): two dispatches, no V
-    one_dispatch,   // conv2d_winograd_one_dispatch.comp: no V, no M
-  };
-  [[nodiscard]] static winograd_steps winograd_steps_for(const conv2d_shape& shape) noexcept {
-    if (shape.input_elements() * sizeof(float) >= winograd_fused_input_max_bytes) return winograd_steps::separate;
-    return shape.c <= winograd_one_dispatch_max_in_channels ? winograd_steps::one_dispatch
-                                                            : winograd_steps::input_in_gemm;
+  // Whether a winograd session on `shape` runs its three steps in one dispatch
+  // (conv2d_winograd_one_dispatch.comp: no V or M scratch, no barrier) instead of three. A small
+  // conv's time is mostly per-dispatch cost; a group of the one dispatch reduces over the input
+  // channels in series, so it is for few of them. On the H100 (sync zero-copy, input to output,
+  // rounds in one call, one against three): N1 C16 64x64 K16 (256 KB) 41-56 µs against 57-66,
+  // N1 C32 64x64 K32 (512 KB) 76-90 against 95-123, N1 C16 128x128 K16 (1 MB) 112-121 against
+  // 135-161, N2 C64 56x56 K64 (1.6 MB) 133-161 against 184-192, N1 C64 56x56 (800 KB) 106-147
+  // against 129-136; with more channels it lost: N1 C96 28x28 84-98 against 78-91, N1 C256 14x14
+  // 220-240 against 98-102. The input limit is winograd_bus_copy_min_bytes: the one dispatch
+  // reads and writes host memory in place, as the three do below it.
+  [[nodiscard]] static bool winograd_in_one_dispatch(const conv2d_shape& shape) noexcept {
+    return shape.input_elements() * sizeof(float) < winograd_bus_copy_min_bytes &&
+           shape.c <= winograd_one_dispatch_max_in_channels;
   }
-  // Between 256 KB (fused wins) and 800 KB (it loses); not a measured crossover.
-  static constexpr std::uint64_t winograd_fused_input_max_bytes = std::uint64_t{512} << 10;
-  // Between 64 (one dispatch won) and 128 (it lost); not a measured crossover.
+  // Between 64 (one dispatch won) and 96 (it lost); not a measured crossover.
   static constexpr std::uint32_t winograd_one_dispatch_max_in_channels = 64;
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
@@ -183,9 +175,8 @@ class conv2d_kernels {
   gpu::compute_program winograd_weights_;
   gpu::compute_program winograd_input_;
   gpu::compute_program winograd_gemm_;
-  gpu::compute_program winograd_gemm_from_input_;  // winograd_steps::input_in_gemm
   gpu::compute_program winograd_output_;
-  gpu::compute_program winograd_one_dispatch_;  // winograd_steps::one_dispatch
+  gpu::compute_program winograd_one_dispatch_;  // winograd_in_one_dispatch()
   gpu::compute_program bus_copy_;               // host memory <-> device scratch (copies_over_bus())
 
   friend class conv2d_session;
@@ -211,7 +202,7 @@ class conv2d_session {
   // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
   // Weights and bias follow the matrix for gpu_reads_many on both paths. winograd also gets
   // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2)
-  // (by winograd_steps_for: without the C T of V when fused, 16 K C alone in one dispatch), and
+  // (16 K C alone when winograd_in_one_dispatch), and
   // N (C H W + K P Q) more when the input is read over a bus (input and output in device memory).
   [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
                                                           std::shared_ptr<const conv2d_kernels> kernels,
@@ -273,13 +264,11 @@ class conv2d_session {
     gpu::gpu_timer timer;
   };
   conv2d_session() = default;
-  // `earlier_in_flight`: an earlier conv of this session may still run on the GPU (pipelined
-  // submits, back-to-back timing), so scratch it reads must not be rewritten before a barrier.
-  void dispatch(const slot& s, bool timed, bool earlier_in_flight) const;
+  void dispatch(const slot& s, bool timed) const;
   // The kernel alone, from `input` to `output` (the slot's buffers, or device scratch between
   // bus copies); inside dispatch()'s timer and barriers.
-  void dispatch_kernel(unsigned input, unsigned output, bool earlier_in_flight) const;
-  void dispatch_winograd(unsigned input, unsigned output, bool earlier_in_flight) const;
+  void dispatch_kernel(unsigned input, unsigned output) const;
+  void dispatch_winograd(unsigned input, unsigned output) const;
   void bus_copy(unsigned from, unsigned to, std::uint64_t floats) const;
 
   gpu::context* ctx_ = nullptr;
