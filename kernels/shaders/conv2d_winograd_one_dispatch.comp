@@ -1,7 +1,7 @@
 // Winograd F(2x2, 3x3) conv2d in one dispatch, for small inputs with few channels
-// (conv2d_kernels::winograd_steps_for): the input transform, the 16 products summed over the
-// channels and the output transform of conv2d_winograd.comp, in shared memory and registers of one work group, with no
-// scratch between them. A small conv's time is mostly per-dispatch cost (launch, barrier, the
+// (conv2d_kernels::winograd_in_one_dispatch): the input transform, the 16 products summed over
+// the channels and the output transform of conv2d_winograd.comp, in shared memory and registers
+// of one work group, with no scratch between them. A small conv's time is mostly per-dispatch cost (launch, barrier, the
 // GPU's drain between dependent dispatches); the three-step kernel's GEMM tiles only pay off
 // when there are thousands of tiles to fill them.
 //
@@ -76,7 +76,7 @@ void main() {
       // The patch of chunk `chunk`, into registers: issued a chunk ahead of its use, so the
       // round trip across the bus overlaps the previous chunk's arithmetic.
       vec4 in_next[IN_LOADS];
-#define SMALL_LOAD_PATCH(chunk)                                                                   \
+#define LOAD_PATCH(chunk)                                                                         \
   for (int l = 0; l < IN_LOADS; ++l) {                                                            \
     const int e = tid + l * THREADS;                                                              \
     const int c = e / (PR * PCV), rv = e - c * (PR * PCV);                                        \
@@ -93,7 +93,7 @@ void main() {
       }                                                                                           \
     }                                                                                             \
   }
-      SMALL_LOAD_PATCH(0)
+      LOAD_PATCH(0)
 
       vec4 m[4];  // m[i][j]: product xi = 4 i + j of this invocation's tile and channel
       for (int i = 0; i < 4; ++i) m[i] = vec4(0.0);
@@ -114,7 +114,7 @@ void main() {
         }
         barrier();
         if (chunk + 1 < chunks) {
-          SMALL_LOAD_PATCH(chunk + 1)
+          LOAD_PATCH(chunk + 1)
         }
         // V = B^T d B (winograd_input_transform, conv2d_common.glsl): one (tile, channel) each.
         if (tid < 16 * CB) {
@@ -140,7 +140,7 @@ void main() {
           }
         }
       }
-#undef SMALL_LOAD_PATCH
+#undef LOAD_PATCH
 
       // out = A^T m A + bias (winograd_output_transform), for the 2x2 outputs inside P x Q.
       const int k = k0 + ty, tp = tp0 + tx / TILES_W, tq = tq0 + tx % TILES_W;

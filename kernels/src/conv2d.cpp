@@ -478,7 +478,6 @@ void conv2d_session::bus_copy(unsigned from, unsigned to, std::uint64_t floats) 
 
 void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name) const {
   const conv2d_shape& sh = shape_;
-  const std::uint64_t tiles = winograd_tiles(sh);
   const auto run = [&](const gpu::compute_program& program, std::uint64_t groups_x, std::uint64_t groups_y,
                        std::uint64_t groups_z) {
     set_uniforms(program, sh);
@@ -503,6 +502,7 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
     run(kernels_->winograd_one_dispatch_, blocks, ceil_div(sh.k, params::out_channels), 1);
     return;
   }
+  const std::uint64_t tiles = winograd_tiles(sh);
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_v_.gl_name());
   const gpu::compute_program& input = kernels_->winograd_input_;

@@ -468,8 +468,9 @@ TEST_F(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
 
 // checks winograd on the shapes that hit its edges: odd P and Q (the last tiles half outside),
 // P or Q of 1, padding 0, 1, 2 and unequal, N > 1 (tiles of several images in one GEMM tile),
-// C = 1, C and K not multiples of 4, 16 or 64, K < 64 and K > 64; the input transform inside the
-// GEMM (every shape but the last) and in its own dispatch (the last); both paths, poisoned outputs
+// C = 1, C and K not multiples of 4, 16 or 64, K < 64 and K > 64, aligned and unaligned rows; in
+// one dispatch (every shape but the last two) and in three (C past 64, 2 MiB of input); both
+// paths, poisoned outputs
 TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
   for (const char* text : {
            "N1 C1 7x9 K5 3x3",              // pad 0, C 1, P x Q 5x7: odd both ways
@@ -481,8 +482,9 @@ TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
            "N2 C6 10x7 K9 3x3 p0x2 bias",   // unequal padding, odd Q
            "N1 C9 20x36 K18 3x3 p1 bias",   // W 36: aligned rows, several tile blocks each way
            "N2 C8 17x40 K16 3x3 p3",        // pad 3: rows start 3 floats before an aligned load
-           "N1 C72 10x10 K20 3x3 p1 bias",  // C past 64: the input transform inside the GEMM
-           "N1 C40 64x63 K9 3x3 p1 bias",   // 630 KiB of input: the input stage's own dispatch
+           "N1 C40 64x63 K9 3x3 p1 bias",   // 630 KiB of input, odd W: one float per patch load
+           "N1 C72 10x10 K20 3x3 p1 bias",  // C past 64: three dispatches
+           "N1 C8 256x257 K5 3x3 p1",       // 2 MiB of input: three dispatches
        }) {
     const conv2d_shape shape = *parse_conv2d_shape(text);
     ASSERT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;

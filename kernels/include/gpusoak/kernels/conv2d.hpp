@@ -75,7 +75,8 @@ struct tiled_params {
   static constexpr std::uint32_t max_stride = 2;    // stride_h == stride_w <= this
 };
 
-// The one-dispatch winograd kernel's block (conv2d_winograd_one_dispatch.comp), injected the same way.
+// The one-dispatch winograd kernel's block (conv2d_winograd_one_dispatch.comp), injected the
+// same way.
 // A row of 16 tiles is 32 output pixels: a warp's stores of one output row cover whole lines.
 // On the H100 (N1 C16 64x64 K16, past the producer): 16x1 tiles with 4 channels a chunk
 // 40.9-51.1 µs, 8x2 with 4 41.3-48.2, 16x1 with 8 43.5-49.7, 8x2 with 8 46.1-50.3, 4x4 with 8
@@ -202,8 +203,8 @@ class conv2d_session {
   // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
   // Weights and bias follow the matrix for gpu_reads_many on both paths. winograd also gets
   // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2)
-  // (16 K C alone when winograd_in_one_dispatch), and
-  // N (C H W + K P Q) more when the input is read over a bus (input and output in device memory).
+  // (16 K C alone when winograd_in_one_dispatch), and N (C H W + K P Q) more when the input is
+  // read over a bus (input and output in device memory).
   [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
                                                           std::shared_ptr<const conv2d_kernels> kernels,
                                                           const conv2d_shape& shape, const session_options& options);
