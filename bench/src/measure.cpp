@@ -39,12 +39,12 @@ gpu::result<void> wait_for_gpu(gpu::context& ctx) {
 }
 
 // The unit every mode times: the producer writes in place, then the path makes it GPU-visible.
-gpu::result<void> upload(const sweep& s, upload_path& path, std::uint64_t seed) {
+gpu::result<void> upload(const sweep& s, upload_path& path, std::uint64_t seed, store_kind stores) {
   auto bytes = path.begin();
   if (!bytes) {
     return std::unexpected(bytes.error());
   }
-  produce(*bytes, seed, s.producers);
+  produce(*bytes, seed, stores, s.producers);
   return path.end();
 }
 
@@ -99,7 +99,7 @@ gpu::result<void> sync_trial(sweep& s, sync_cell& c, std::uint64_t size, bool ti
   const std::uint64_t seed = s.next_seed++;
   const copy_totals before = copies_now(s.ctx);
   const auto t0 = clock::now();
-  if (auto done = upload(s, *c.path, seed); !done) return done;
+  if (auto done = upload(s, *c.path, seed, store_kind::bypass_cache); !done) return done;
   const auto t1 = clock::now();
   read_into(s, c.path->gl_name(), 0, size, 0, true);
   if (auto done = wait_for_gpu(s.ctx); !done) return done;
@@ -161,7 +161,7 @@ gpu::result<std::vector<double>> through_ring(sweep& s, gpu::persistent_ring& ri
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     auto segment = ring.acquire();
     if (!segment) return std::unexpected(segment.error());
-    produce(segment->bytes, seed, s.producers);
+    produce(segment->bytes, seed, store_kind::through_cache, s.producers);
     return ring.submit(*segment,
                        [&] { read_into(s, ring.gl_name(), segment->offset, size, slot, pipelined_reads_timed(size)); });
   });
@@ -176,7 +176,7 @@ gpu::result<std::vector<double>> through_rotation(sweep& s, std::vector<std::uni
   std::size_t next = 0;
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     if (auto done = guards[next].wait(); !done) return done;
-    if (auto done = upload(s, *paths[next], seed); !done) return done;
+    if (auto done = upload(s, *paths[next], seed, store_kind::through_cache); !done) return done;
     read_into(s, paths[next]->gl_name(), 0, size, slot, pipelined_reads_timed(size));
     guards[next] = gpu::fence::insert(s.ctx);
     next = (next + 1) % paths.size();
@@ -188,7 +188,7 @@ gpu::result<std::vector<double>> through_rotation(sweep& s, std::vector<std::uni
 gpu::result<std::vector<double>> through_driver(sweep& s, upload_path& path, cell_result& cell, int runs) {
   const std::uint64_t size = cell.size;
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
-    if (auto done = upload(s, path, seed); !done) return done;
+    if (auto done = upload(s, path, seed, store_kind::through_cache); !done) return done;
     read_into(s, path.gl_name(), 0, size, slot, pipelined_reads_timed(size));
     return {};
   });
@@ -305,7 +305,8 @@ std::vector<cell_result> run_size(sweep& s, std::span<const path_spec> specs, st
     if (c.path) {
       finish_sync(c);
       // Sync numbers stand even when the pipelined run fails; the failure shows in its column.
-      if (auto done = run_pipelined(s, *c.spec, std::move(c.path), size, 2 * trials, c.cell); !done) {
+      const int uploads = size >= large_cell_bytes ? large_cell_pipelined_uploads : 2 * trials;
+      if (auto done = run_pipelined(s, *c.spec, std::move(c.path), size, uploads, c.cell); !done) {
         c.cell.pipelined_via += (c.cell.pipelined_via.empty() ? "" : " ") + describe(done.error());
       }
     }

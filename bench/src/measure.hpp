@@ -21,7 +21,7 @@ namespace gpusoak::bench::detail {
 // the bytes an earlier one left behind: stale data fails the checksum instead of passing.
 struct sweep {
   gpu::context& ctx;
-  read_every_byte& reader;  // slots >= 2 * trials + pipeline_depth
+  read_every_byte& reader;  // slots >= pipelined uploads (see run_size) + pipeline_depth
   int pipeline_depth = 3;
   part_pool& producers;  // threads writing each upload (see produce)
   // One per reader slot, around the read dispatch into that slot: every sync trial's, and the

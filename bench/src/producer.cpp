@@ -50,8 +50,35 @@ __attribute__((target("avx2"))) void produce_words_streaming(std::uint64_t* out,
   _mm_sfence();
 }
 
-void produce_words(std::uint64_t* out, std::size_t first, std::size_t last, std::uint64_t seed) noexcept {
-  if (__builtin_cpu_supports("avx2")) {
+// The same words with plain 64-byte stores, each line prefetched for ownership 16 lines ahead so
+// the reads that plain stores cost (read for ownership) overlap. Lines stay in the cache. On the
+// H100 host 16 threads wrote 64 MiB in 0.6-1.2 ms this way and 0.8-1.7 without the prefetch;
+// 16, 32 and 64 lines ahead measured alike. A prefetch for writing is `prefetchw` with prfchw
+// (GCC and Clang both emit it; Clang's headers lack _m_prefetchw under a target attribute).
+__attribute__((target("avx512f,prfchw"))) void produce_words_cached(std::uint64_t* out, std::size_t first,
+                                                                    std::size_t last, std::uint64_t seed) noexcept {
+  constexpr std::size_t line_words = sizeof(__m512i) / sizeof(std::uint64_t);
+  constexpr std::size_t prefetch_words = 16 * line_words;
+  std::size_t i = first;
+  while (i < last && std::bit_cast<std::uintptr_t>(out + i) % sizeof(__m512i) != 0) ++i;
+  produce_words_plain(out, first, i, seed);  // up to the first line boundary
+  const auto word = [&](std::size_t k) { return std::bit_cast<long long>(std::uint64_t{start(seed) + k * step}); };
+  __m512i lanes = _mm512_set_epi64(word(i + 7), word(i + 6), word(i + 5), word(i + 4), word(i + 3), word(i + 2),
+                                   word(i + 1), word(i));
+  const __m512i advance = _mm512_set1_epi64(std::bit_cast<long long>(std::uint64_t{line_words * step}));
+  for (; i + line_words <= last; i += line_words) {
+    if (i + prefetch_words < last) __builtin_prefetch(out + i + prefetch_words, 1);
+    _mm512_store_si512(reinterpret_cast<__m512i*>(out + i), lanes);
+    lanes = _mm512_add_epi64(lanes, advance);
+  }
+  produce_words_plain(out, i, last, seed);  // the last < 8 words
+}
+
+void produce_words(std::uint64_t* out, std::size_t first, std::size_t last, std::uint64_t seed,
+                   store_kind stores) noexcept {
+  if (stores == store_kind::through_cache && __builtin_cpu_supports("avx512f")) {
+    produce_words_cached(out, first, last, seed);
+  } else if (stores == store_kind::bypass_cache && __builtin_cpu_supports("avx2")) {
     produce_words_streaming(out, first, last, seed);
   } else {
     produce_words_plain(out, first, last, seed);
@@ -73,17 +100,17 @@ void produce_tail(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
 
 }  // namespace
 
-void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept {
+void produce(std::span<std::byte> bytes, std::uint64_t seed, store_kind stores) noexcept {
   // Mappings, host shadows and ring segments are at least 64-byte aligned; std::byte storage
   // handed out by GL is where these words live, so the aliasing is the point.
-  produce_words(reinterpret_cast<std::uint64_t*>(bytes.data()), 0, bytes.size() / sizeof(std::uint64_t), seed);
+  produce_words(reinterpret_cast<std::uint64_t*>(bytes.data()), 0, bytes.size() / sizeof(std::uint64_t), seed, stores);
   produce_tail(bytes, seed);
 }
 
-void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& pool) {
+void produce(std::span<std::byte> bytes, std::uint64_t seed, store_kind stores, part_pool& pool) {
   auto* out = reinterpret_cast<std::uint64_t*>(bytes.data());
   produce_in_parts(pool, bytes.size() / sizeof(std::uint64_t), sizeof(std::uint64_t),
-                   [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed); });
+                   [&](std::size_t first, std::size_t last) { produce_words(out, first, last, seed, stores); });
   produce_tail(bytes, seed);
 }
 

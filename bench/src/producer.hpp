@@ -9,14 +9,29 @@
 
 namespace gpusoak::bench::detail {
 
+// Which stores write the pattern. The NVIDIA driver's mappings are write-back memory, and which
+// kind leaves the GPU's reads fastest depends on when the GPU reads the bytes (H100 host,
+// docs/performance.md, sessions 7 and 10):
+enum class store_kind {
+  // Non-temporal stores, straight to memory: for bytes the GPU reads at once (a sync upload).
+  // Plain stores would leave the lines modified in the writers' caches, and the GPU's reads of
+  // them right after were 20-38 GB/s instead of 47-50.
+  bypass_cache,
+  // Plain 64-byte stores, the next lines prefetched for ownership: for a stream, where the GPU
+  // reads one batch while the next is written. The lines are not pushed to memory, and the GPU's
+  // reads in the stream ran at their idle rate (64 MiB ring, 16 writers: 50.4-50.9 GB/s), where
+  // the streaming stores' writes to memory slowed them by a fifth (42.2-43.2).
+  through_cache,
+};
+
 // Writes the pattern of `seed` into `bytes` in place, as 64-bit stores of a counter-derived
 // sequence (one add per word): cheap enough that the memory path, not the generator, is timed.
 // Never reads `bytes` (it may be write-combined memory).
-void produce(std::span<std::byte> bytes, std::uint64_t seed) noexcept;
+void produce(std::span<std::byte> bytes, std::uint64_t seed, store_kind stores) noexcept;
 // The same bytes, written by the pool's threads in page-aligned parts when `bytes` is at least
 // parallel_produce_min_bytes (below that, waking threads costs more than they save). One core
 // caps a single producer (about 17 GB/s with streaming stores on the H100 host, 6.6 without).
-void produce(std::span<std::byte> bytes, std::uint64_t seed, part_pool& pool);
+void produce(std::span<std::byte> bytes, std::uint64_t seed, store_kind stores, part_pool& pool);
 inline constexpr std::size_t parallel_produce_min_bytes = std::size_t{4} << 20;
 
 // The producers' one rule for threads: body(first, last) over `count` elements of

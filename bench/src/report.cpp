@@ -103,9 +103,9 @@ void print_header(std::ostream& out, const machine_info& m, const upload_bench_o
       << fmt::format("date:         {}{}\n", m.date, m.load_average.empty() ? "" : "   load average: " + m.load_average)
       << fmt::format(
              "trials:       {} per cell, {} for sizes >= {}; pipelined: 2 x trials uploads back to back, "
-             "depth {}, median of {} runs (1 for sizes >= {})\n",
+             "depth {}, median of {} runs (1 run of {} for sizes >= {})\n",
              o.trials, std::min(o.trials, large_cell_trials), format_size(large_cell_bytes), o.pipeline_depth,
-             pipelined_runs, format_size(large_cell_bytes))
+             pipelined_runs, large_cell_pipelined_uploads, format_size(large_cell_bytes))
       << fmt::format("matrix:       stream_to_gpu -> {} (rows marked *); persistent_ring uses {}\n", m.matrix_choice,
                      m.ring_strategy.empty() ? "nothing (no buffer storage)" : m.ring_strategy)
       << "times:        microseconds. api = producer writes the bytes in place + make visible to the GPU;\n"
@@ -118,8 +118,10 @@ void print_header(std::ostream& out, const machine_info& m, const upload_bench_o
              "              pread GB/s = the same inside the pipelined run (sizes >= {}), while the\n"
              "              producer writes the next upload: below read when the writers slow the GPU.\n",
              format_size(large_cell_bytes))
-      << fmt::format("producer:     {} thread(s) per upload from {}\n\n", o.producer_threads,
-                     format_size(parallel_produce_min_bytes));
+      << fmt::format(
+             "producer:     {} thread(s) per upload from {}; streaming stores in sync trials, cached\n"
+             "              ones in pipelined runs (the GPU reads a batch while the next is written)\n\n",
+             o.producer_threads, format_size(parallel_produce_min_bytes));
 }
 
 void print_cells(std::ostream& out, const std::vector<cell_result>& cells) {
@@ -273,6 +275,8 @@ nlohmann::ordered_json to_json(const machine_info& m, const upload_bench_options
         {"pipeline_depth", o.pipeline_depth},
         {"producer_threads", o.producer_threads},
         {"pipelined_runs", pipelined_runs},
+        {"large_cell_pipelined_uploads", large_cell_pipelined_uploads},
+        {"producer_stores", {{"sync", "bypass_cache"}, {"pipelined", "through_cache"}}},
         {"units", "microseconds; gbps = 1e9 bytes/s"}}},
       {"rows", std::move(rows)},
       {"per_size", std::move(per_size)},

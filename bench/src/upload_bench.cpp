@@ -3,6 +3,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -104,7 +105,8 @@ int run_upload_bench(const upload_bench_options& options, std::ostream& out, std
   bool checksum_failed = false;
   {
     // Everything holding GL objects lives in this scope and dies before the context.
-    auto reader = detail::read_every_byte::create(*ctx, static_cast<std::uint32_t>(2 * o.trials + o.pipeline_depth));
+    const int most_uploads = std::max(2 * o.trials, large_cell_pipelined_uploads);
+    auto reader = detail::read_every_byte::create(*ctx, static_cast<std::uint32_t>(most_uploads + o.pipeline_depth));
     if (!reader) {
       progress << "upload bench: read shader: " << reader.error().message << '\n';
       return 2;

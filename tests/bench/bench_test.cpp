@@ -53,24 +53,34 @@ std::vector<std::uint64_t> sizes_to_try(std::mt19937_64& rng) {
   return sizes;
 }
 
-// checks that several producer threads write exactly the bytes one thread writes, at sizes
-// around the threshold, with tails that are not whole words or pages; the buffer is poisoned
+// checks that several producer threads write exactly the bytes one thread writes, with either
+// kind of store, at sizes around the threshold, with tails that are not whole words or pages, from
+// a start that is not line-aligned; the buffers are poisoned
 TEST(Producer, ThreadsWriteWhatOneThreadWrites) {
   std::mt19937_64 rng(test::test_seed());
   for (const std::uint64_t size : sizes_to_try(rng)) {
     for (const int threads : {2, 3, 7}) {
       const std::uint64_t seed = rng();
-      std::vector<std::byte> one(size, std::byte{0xa5}), many(size, std::byte{0x5a});
-      detail::part_pool pool(threads);
-      detail::produce(one, seed);
-      detail::produce(many, seed, pool);
-      EXPECT_TRUE(one == many) << size << " bytes, " << threads << " threads";
-      // And both hold the pattern itself (the sum the read shader checks, from the seed alone),
-      // whichever stores wrote it: streaming ones where the CPU has AVX2.
+      // Streaming stores where the CPU has AVX2, cached 64-byte ones where it has AVX-512: each
+      // with a scalar head up to its first aligned store, which an offset of 8 bytes exercises.
+      std::vector<std::vector<std::byte>> written;
+      for (const auto stores : {detail::store_kind::bypass_cache, detail::store_kind::through_cache}) {
+        std::vector<std::byte> one(size + 8, std::byte{0xa5}), many(size + 8, std::byte{0x5a});
+        detail::part_pool pool(threads);
+        detail::produce(std::span(one).subspan(8), seed, stores);
+        detail::produce(std::span(many).subspan(8), seed, stores, pool);
+        EXPECT_TRUE(std::ranges::equal(std::span(one).subspan(8), std::span(many).subspan(8)))
+            << size << " bytes, " << threads << " threads";
+        EXPECT_TRUE(std::ranges::all_of(std::span(many).first(8), [](std::byte b) { return b == std::byte{0x5a}; }))
+            << "the producer wrote before its span";
+        written.push_back(std::move(many));
+      }
+      EXPECT_TRUE(written[0] == written[1]) << size << " bytes: the two kinds of stores wrote different bytes";
+      // And they hold the pattern itself (the sum the read shader checks, from the seed alone).
       std::uint32_t sum = 0;
-      for (std::size_t i = 0; i + 4 <= many.size(); i += 4) {
+      for (std::size_t i = 8; i + 4 <= written[1].size(); i += 4) {
         std::uint32_t word = 0;
-        std::memcpy(&word, many.data() + i, 4);
+        std::memcpy(&word, written[1].data() + i, 4);
         sum += word;
       }
       EXPECT_EQ(sum, detail::expected_sum(size, seed)) << size << " bytes, " << threads << " threads";
