@@ -17,12 +17,20 @@ enum class store_kind {
   // Plain stores would leave the lines modified in the writers' caches, and the GPU's reads of
   // them right after were 20-38 GB/s instead of 47-50.
   bypass_cache,
-  // Plain 64-byte stores, the next lines prefetched for ownership: for a stream, where the GPU
-  // reads one batch while the next is written. The lines are not pushed to memory, and the GPU's
-  // reads in the stream ran at their idle rate (64 MiB ring, 16 writers: 50.4-50.9 GB/s), where
-  // the streaming stores' writes to memory slowed them by a fifth (42.2-43.2).
+  // Plain 64-byte stores, the next lines prefetched for ownership: for a stream written by many
+  // threads, where the GPU reads one batch while the next is written. The lines are not pushed
+  // to memory, and the GPU's reads in the stream ran at their idle rate (64 MiB ring, 16
+  // writers: 50.4-50.9 GB/s), where the streaming stores' writes slowed them by a fifth (42.2-43.2).
   through_cache,
 };
+
+// The stores a stream's producer uses with `threads` writers. Few writers cannot outpace the bus
+// and need every byte a core can write (a plain store first reads its line): with 3 or 4 the
+// streaming stores' stream was faster (36-46 GB/s against 27-40), and their few writes left the
+// GPU's reads near their idle rate. From 8 the cached stores' stream was (47-49 against 41-42).
+[[nodiscard]] constexpr store_kind stream_stores(int threads) noexcept {
+  return threads >= 8 ? store_kind::through_cache : store_kind::bypass_cache;
+}
 
 // Writes the pattern of `seed` into `bytes` in place, as 64-bit stores of a counter-derived
 // sequence (one add per word): cheap enough that the memory path, not the generator, is timed.

@@ -118,16 +118,19 @@ TEST(PartPool, EveryBatchCoversEachElementOnce) {
 }
 
 // checks the upload benchmark end to end with threaded producers: every upload's GPU-side
-// checksum matches, and the JSON carries the GPU read time: the sync trials' in every cell, the
+// checksum matches, with streaming stores in the sync trials and, from 8 threads, cached ones in
+// the pipelined runs; and the JSON carries the GPU read time: the sync trials' in every cell, the
 // pipelined run's in large cells only
 TEST(UploadBench, ThreadedProducersPassTheShaderChecksum) {
   upload_bench_options options;
   options.sizes = {4096, detail::parallel_produce_min_bytes + 4096 + 12, large_cell_bytes};
   options.paths = {"persistent_coherent", "staging_copy"};
   options.trials = 2;
-  options.producer_threads = 3;
+  options.producer_threads = 8;
+  static_assert(detail::stream_stores(8) == detail::store_kind::through_cache);
   const auto run = run_bench(run_upload_bench, options);
   ASSERT_TRUE(run);
+  EXPECT_EQ(run->json.at("options").at("producer_stores").at("pipelined"), "through_cache");
   int checks = 0;
   for (const auto& cell : run->json.at("rows")) {
     ASSERT_FALSE(cell.contains("skipped_reason")) << cell.dump();
@@ -138,8 +141,8 @@ TEST(UploadBench, ThreadedProducersPassTheShaderChecksum) {
         << cell.dump();
   }
   EXPECT_GE(checks, 8);
-  EXPECT_EQ(run->json.at("options").at("producer_threads"), 3);
-  EXPECT_NE(run->out.find("producer:     3 thread(s)"), std::string::npos) << run->out;
+  EXPECT_EQ(run->json.at("options").at("producer_threads"), 8);
+  EXPECT_NE(run->out.find("producer:     8 thread(s)"), std::string::npos) << run->out;
 }
 
 // checks the conv2d benchmark on the gemm kernel: the output matches the reference, and sync rows
