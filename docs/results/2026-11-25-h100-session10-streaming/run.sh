@@ -129,3 +129,25 @@ done
 date -u
 } > $log 2>&1
 cat $log
+
+### exp10f.sh (ebac4ad + no-pread-knob.patch; a fresh machine: its PCIe limit 48.6-50.1 GB/s)
+# Session 10, experiment F (ebac4ad + no-pread-knob.patch): do the timer queries around each
+# pipelined read dispatch cost the stream? 64 MiB, 16 and 8 writers, with and without
+# (GPUSOAK_EXP_NO_PREAD), the PCIe limit each round, four rounds.
+source .gpu/env.sh
+cd "$(dirname "$0")/.."
+log=$OUT/exp10f.txt
+one() { env "$@" gpusoak bench upload --sizes 64MiB --paths persistent_coherent,persistent_flush --producer-threads $W 2>&1 | grep -E "^.persistent_(coherent|flush) +64|rror|ismatch"; }
+{
+date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+for r in 1 2 3 4; do
+  echo "== round $r pcie"; python3 bench/torch_reference.py --writers "" --shapes "N1 C3 32x32 K16 3x3 p1" --trials 20 2>&1 | grep -E "^ +67108864"
+  for W in 16 8; do
+    export W
+    echo "== round $r writers $W timed"; one A=1
+    echo "== round $r writers $W untimed"; one GPUSOAK_EXP_NO_PREAD=1
+  done
+done
+date -u
+} > $log 2>&1
+cat $log
