@@ -2,8 +2,10 @@
 # Session 10 (2026-11-25), H100 host: store kinds inside the streaming pipeline. exp10a-c ran
 # store-kind-knobs.patch (here) on dbf0e59: GPUSOAK_EXP_STORE picks the producer's stores,
 # GPUSOAK_EXP_PFD the prefetchw distance in lines, GPUSOAK_EXP_ITERS the pipelined uploads of
-# large cells (and prints the mean of their read dispatches). exp10d ran fa03334 (the committed
+# large cells (and prints the mean of their read dispatches). exp10d ran c6572ee (the committed
 # change, no knobs). Built here, packed with `bench/gpu-run --pack`, run with carry .gpu.
+# (c6572ee as run wrote the prefetch as _m_prefetchw, which Clang's headers lack; the commit
+# as landed uses __builtin_prefetch(p, 1), the same `prefetchw` instruction with GCC.)
 
 ### exp10a.sh
 # Session 10, experiment A: store kinds inside the pipeline (GPUSOAK_EXP_STORE, producer.cpp knob):
@@ -93,7 +95,7 @@ date -u
 cat $log
 
 ### exp10d.sh
-# Session 10, experiment D (fa03334, committed cached-store producer, no knobs): the 64 MiB stream
+# Session 10, experiment D (c6572ee, committed cached-store producer, no knobs): the 64 MiB stream
 # with 16 and 12 writers, ring depth 3 and 4, and the PCIe limit, interleaved over five rounds.
 source .gpu/env.sh
 cd "$(dirname "$0")/.."
@@ -111,8 +113,8 @@ date -u
 } > $log 2>&1
 cat $log
 
-### exp10e.sh (ebac4ad: cached stores from 8 writers, streaming below)
-# Session 10, experiment E (ebac4ad: cached stores from 8 writers, streaming below): 64 MiB with
+### exp10e.sh (dab4577: cached stores from 8 writers, streaming below)
+# Session 10, experiment E (dab4577: cached stores from 8 writers, streaming below): 64 MiB with
 # 1, 4, 8 and 16 writers, then the PCIe limit, two rounds.
 source .gpu/env.sh
 cd "$(dirname "$0")/.."
@@ -130,8 +132,8 @@ date -u
 } > $log 2>&1
 cat $log
 
-### exp10f.sh (ebac4ad + no-pread-knob.patch; a fresh machine: its PCIe limit 48.6-50.1 GB/s)
-# Session 10, experiment F (ebac4ad + no-pread-knob.patch): do the timer queries around each
+### exp10f.sh (dab4577 + no-pread-knob.patch; a fresh machine: its PCIe limit 48.6-50.1 GB/s)
+# Session 10, experiment F (dab4577 + no-pread-knob.patch): do the timer queries around each
 # pipelined read dispatch cost the stream? 64 MiB, 16 and 8 writers, with and without
 # (GPUSOAK_EXP_NO_PREAD), the PCIe limit each round, four rounds.
 source .gpu/env.sh
