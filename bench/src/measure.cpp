@@ -161,7 +161,7 @@ gpu::result<std::vector<double>> through_ring(sweep& s, gpu::persistent_ring& ri
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     auto segment = ring.acquire();
     if (!segment) return std::unexpected(segment.error());
-    produce(segment->bytes, seed, stream_stores(s.producers.threads()), s.producers);
+    produce(segment->bytes, seed, s.pipelined_stores, s.producers);
     return ring.submit(*segment,
                        [&] { read_into(s, ring.gl_name(), segment->offset, size, slot, pipelined_reads_timed(size)); });
   });
@@ -176,7 +176,7 @@ gpu::result<std::vector<double>> through_rotation(sweep& s, std::vector<std::uni
   std::size_t next = 0;
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
     if (auto done = guards[next].wait(); !done) return done;
-    if (auto done = upload(s, *paths[next], seed, stream_stores(s.producers.threads())); !done) return done;
+    if (auto done = upload(s, *paths[next], seed, s.pipelined_stores); !done) return done;
     read_into(s, paths[next]->gl_name(), 0, size, slot, pipelined_reads_timed(size));
     guards[next] = gpu::fence::insert(s.ctx);
     next = (next + 1) % paths.size();
@@ -188,7 +188,7 @@ gpu::result<std::vector<double>> through_rotation(sweep& s, std::vector<std::uni
 gpu::result<std::vector<double>> through_driver(sweep& s, upload_path& path, cell_result& cell, int runs) {
   const std::uint64_t size = cell.size;
   return time_pipeline(s, cell, runs, [&](std::uint32_t slot, std::uint64_t seed) -> gpu::result<void> {
-    if (auto done = upload(s, path, seed, stream_stores(s.producers.threads())); !done) return done;
+    if (auto done = upload(s, path, seed, s.pipelined_stores); !done) return done;
     read_into(s, path.gl_name(), 0, size, slot, pipelined_reads_timed(size));
     return {};
   });

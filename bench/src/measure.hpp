@@ -11,6 +11,7 @@
 #include "gpusoak/buffers/context.hpp"
 #include "gpusoak/buffers/gpu_timer.hpp"
 #include "part_pool.hpp"
+#include "producer.hpp"
 #include "read_every_byte.hpp"
 #include "report.hpp"
 #include "upload_paths.hpp"
@@ -23,7 +24,8 @@ struct sweep {
   gpu::context& ctx;
   read_every_byte& reader;  // slots >= pipelined uploads (see run_size) + pipeline_depth
   int pipeline_depth = 3;
-  part_pool& producers;  // threads writing each upload (see produce)
+  part_pool& producers;                                    // threads writing each upload (see produce)
+  store_kind pipelined_stores = store_kind::bypass_cache;  // stream_stores(producers' threads)
   // One per reader slot, around the read dispatch into that slot: every sync trial's, and the
   // pipelined ones of large cells (see run_size).
   std::vector<gpu::gpu_timer> read_timers;

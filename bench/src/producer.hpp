@@ -31,6 +31,9 @@ enum class store_kind {
 [[nodiscard]] constexpr store_kind stream_stores(int threads) noexcept {
   return threads >= 8 ? store_kind::through_cache : store_kind::bypass_cache;
 }
+[[nodiscard]] constexpr const char* to_string(store_kind stores) noexcept {
+  return stores == store_kind::through_cache ? "through_cache" : "bypass_cache";
+}
 
 // Writes the pattern of `seed` into `bytes` in place, as 64-bit stores of a counter-derived
 // sequence (one add per word): cheap enough that the memory path, not the generator, is timed.

@@ -118,6 +118,7 @@ int run_upload_bench(const upload_bench_options& options, std::ostream& out, std
                         .reader = *reader,
                         .pipeline_depth = o.pipeline_depth,
                         .producers = producers,
+                        .pipelined_stores = detail::stream_stores(o.producer_threads),
                         .read_timers = std::move(read_timers),
                         .ring_strategy = machine.ring_strategy,
                         .progress = progress,

@@ -76,8 +76,7 @@ struct tiled_params {
 };
 
 // The one-dispatch winograd kernel's block (conv2d_winograd_one_dispatch.comp), injected the
-// same way.
-// A row of 16 tiles is 32 output pixels: a warp's stores of one output row cover whole lines.
+// same way. A row of 16 tiles is 32 output pixels: a warp's stores of one output row cover whole lines.
 // On the H100 (N1 C16 64x64 K16, past the producer): 16x1 tiles with 4 channels a chunk
 // 40.9-51.1 µs, 8x2 with 4 41.3-48.2, 16x1 with 8 43.5-49.7, 8x2 with 8 46.1-50.3, 4x4 with 8
 // 48.9-56.6.
