@@ -137,7 +137,7 @@ def conv(shape_text, trials):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shapes", default=";".join(SHAPES), help="';'-separated conv2d shapes")
+    parser.add_argument("--shapes", default=";".join(SHAPES), help="';'-separated conv2d shapes; '' for none")
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--writers", default="3,16",
                         help="','-separated CPU thread counts filling pinned buffers beside the copies; '' for none")
@@ -153,7 +153,7 @@ def main():
               "cudnn": torch.backends.cudnn.version(),
               "pcie": pcie_limit([4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20], args.trials),
               "pcie_with_writer": [pcie_with_writer(64 << 20, 20, int(w)) for w in args.writers.split(",") if w],
-              "conv2d": [conv(s, args.trials) for s in args.shapes.split(";")]}
+              "conv2d": [conv(s, args.trials) for s in args.shapes.split(";") if s.strip()]}
     print(f"device {result['device']}, torch {result['torch']}, cuDNN {result['cudnn']}, TF32 off")
     print(f"{'pinned H2D bytes':>18} {'median us':>10} {'GB/s':>7}")
     for row in result["pcie"]:
