@@ -6,6 +6,12 @@ layout(std430, binding = 0) readonly restrict buffer conv_input { float x[]; };
 layout(std430, binding = 1) readonly restrict buffer conv_weights { float wt[]; };
 layout(std430, binding = 2) readonly restrict buffer conv_bias { float b[]; };
 layout(std430, binding = 3) writeonly restrict buffer conv_output { float y[]; };
+// A second view of the output binding for the Winograd kernels (winograd_store_tile): with Q
+// even, a tile's two pixels of a row are one 8-byte store, so neighbouring invocations write
+// whole lines of a row between them. Written as two 4-byte stores, each store instruction of a
+// warp covers every other float: partial lines, which cost most where the output is host memory
+// across a bus. Kernels that do not store through it compile it away.
+layout(std430, binding = 3) writeonly restrict buffer conv_output_pairs { vec2 y2[]; };
 
 layout(location = 0) uniform ivec4 u_input;     // N, C, H, W
 layout(location = 1) uniform ivec4 u_output;    // K, P, Q, groups
@@ -25,4 +31,22 @@ void winograd_input_transform(in vec4 d[4], out vec4 v[4]) {
 void winograd_output_transform(in vec4 m[4], out vec2 rows[2]) {
   const vec4 a[2] = vec4[2](m[0] + m[1] + m[2], m[1] - m[2] - m[3]);  // A^T m
   for (int i = 0; i < 2; ++i) rows[i] = vec2(a[i].x + a[i].y + a[i].z, a[i].y - a[i].z - a[i].w);
+}
+// Stores tile (tp, tq) of image n, channel k: rows[i] + bias is output row 2 tp + i, pixels
+// 2 tq and 2 tq + 1; what lies past P or Q is not written.
+void winograd_store_tile(in vec2 rows[2], float bias, int n, int k, int tp, int tq) {
+  const int K = u_output.x, P = u_output.y, Q = u_output.z;
+  for (int i = 0; i < 2; ++i) {
+    const int p = 2 * tp + i;
+    if (p >= P) break;
+    const int row = ((n * K + k) * P + p) * Q;
+    const int q = 2 * tq;
+    const vec2 pair = rows[i] + bias;
+    if ((Q & 1) == 0) {
+      y2[(row + q) / 2] = pair;  // row + q is even: an 8-byte aligned pair
+    } else {
+      y[row + q] = pair.x;
+      if (q + 1 < Q) y[row + q + 1] = pair.y;
+    }
+  }
 }

@@ -23,13 +23,6 @@
 // clamp each axis to 65535 groups. One invocation per (channel, tile): no shared memory.
 
 layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
-#if WINOGRAD_STAGE == 2
-// A second view of the output binding: with Q even, a tile's two pixels of a row are one 8-byte
-// store, so neighbouring invocations write whole lines of a row between them. Written as two
-// 4-byte stores, each store instruction of a warp covers every other float: partial lines, which
-// cost most where the output is host memory across a bus.
-layout(std430, binding = 3) writeonly restrict buffer conv_output_pairs { vec2 y2[]; };
-#endif
 
 void main() {
   const int N = u_input.x, C = u_input.y, H = u_input.z, W = u_input.w;
@@ -96,19 +89,7 @@ void main() {
       winograd_output_transform(m, rows);
       const int n = t / (TP * TQ), tpq = t - n * (TP * TQ);
       const int tp = tpq / TQ, tq = tpq - tp * TQ;
-      for (int i = 0; i < 2; ++i) {
-        const int p = 2 * tp + i;
-        if (p >= P) break;
-        const int row = ((n * K + k) * P + p) * Q;
-        const int q = 2 * tq;
-        const vec2 pair = rows[i] + bias;
-        if ((Q & 1) == 0) {
-          y2[(row + q) / 2] = pair;  // row + q is even: an 8-byte aligned pair
-        } else {
-          y[row + q] = pair.x;
-          if (q + 1 < Q) y[row + q + 1] = pair.y;
-        }
-      }
+      winograd_store_tile(rows, bias, n, k, tp, tq);
     }
   }
 #else

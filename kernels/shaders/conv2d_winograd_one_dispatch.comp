@@ -28,9 +28,6 @@
 #error "the group is 16 tiles by 16 output channels: one invocation each"
 #endif
 layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;
-// A second view of the output binding: two pixels of a row in one 8-byte store (see the
-// output stage of conv2d_winograd.comp).
-layout(std430, binding = 3) writeonly restrict buffer conv_output_pairs { vec2 y2[]; };
 
 // winograd_one_dispatch_params (conv2d.hpp), injected by the host.
 const int TILES_W = WINOGRAD_TILES_W, TILES_H = WINOGRAD_TILES_H;  // output tiles per group
@@ -148,19 +145,7 @@ void main() {
         const float bias = has_bias ? b[k] : 0.0;
         vec2 rows[2];
         winograd_output_transform(m, rows);
-        for (int i = 0; i < 2; ++i) {
-          const int p = 2 * tp + i;
-          if (p >= P) break;
-          const int row = ((n * K + k) * P + p) * Q;
-          const int q = 2 * tq;
-          const vec2 pair = rows[i] + bias;
-          if ((Q & 1) == 0) {
-            y2[(row + q) / 2] = pair;  // row + q is even: an 8-byte aligned pair
-          } else {
-            y[row + q] = pair.x;
-            if (q + 1 < Q) y[row + q + 1] = pair.y;
-          }
-        }
+        winograd_store_tile(rows, bias, n, k, tp, tq);
       }
     }
   }
