@@ -88,13 +88,13 @@ class Run:
         if not os.path.isdir(directory):
             raise InputError(f"{directory}: no such directory; pass the folder bench/gpu-run wrote its JSON into")
         self.dir = directory
-        self.uploads = {}
+        self.uploads, self.upload_docs = {}, {}
         for path in sorted(glob.glob(os.path.join(directory, "upload*.json")), key=upload_order):
             name = os.path.basename(path)
-            self.uploads[name] = field(load(directory, name), "rows", path)
+            self.upload_docs[name] = load(directory, name)
+            self.uploads[name] = field(self.upload_docs[name], "rows", path)
             check_entries(self.uploads[name], path, "rows", {"size": int, "path": str},
                           ("e2e_sync_us", "api_us", "gbps_pipelined", "copies_per_iter"))
-        self.upload_docs = {name: load(directory, name) for name in self.uploads}
         self.conv2d = {}
         for path in sorted(glob.glob(os.path.join(directory, "conv2d*.json"))):
             name = os.path.basename(path)
@@ -102,19 +102,19 @@ class Run:
             check_entries(self.conv2d[name], path, "cells", {"shape": str, "path": str, "mode": str},
                           ("gflops_per_second", "kernel_gflops_per_second", "latency_ms"))
         self.reference = load(directory, "reference.json")
-        self.reference_problem = self.check_reference("reference.json", self.reference)
-        if self.reference is None:
-            self.reference_problem = "no reference.json (PyTorch with CUDA did not run)"
+        self.reference_problem = ("no reference.json (PyTorch with CUDA did not run)" if self.reference is None
+                                  else self.check_reference("reference.json", self.reference))
         # gpu-run's interleaved stream rounds: (upload rows, their file, the reference) per round.
         self.stream_rounds = []
         for path in sorted(glob.glob(os.path.join(directory, "stream-round-*-upload.json"))):
             name = os.path.basename(path)
             reference_name = name.replace("-upload.json", "-reference.json")
-            rows = field(load(directory, name), "rows", path)
+            doc = load(directory, name)
+            rows = field(doc, "rows", path)
             check_entries(rows, path, "rows", {"size": int, "path": str}, ("gbps_pipelined", "copies_per_iter"))
             reference = load(directory, reference_name)
             if reference is not None and self.check_reference(reference_name, reference) is None:
-                self.upload_docs[name] = load(directory, name)
+                self.upload_docs[name] = doc
                 self.stream_rounds.append((rows, name, reference))
         self.tests = None
         tests_path = os.path.join(directory, "tests.txt")
@@ -125,8 +125,6 @@ class Run:
 
     def check_reference(self, name, reference):
         """Why `reference` cannot be compared with our runs, or None; raises on a malformed file."""
-        if reference is None:
-            return f"no {name}"
         path = os.path.join(self.dir, name)
         device = field(reference, "device", path)
         check_entries(field(reference, "pcie", path), path, "pcie", {"bytes": int}, ("gbps",))
