@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 11 (2026-11-25), at 8cca579, four device calls on the H100 (a different machine each):
+# Session 11 (2026-11-25), at 8cca579 (exp11a-d) and 14edb0f (exp11e-f), device calls on the H100:
 #   exp11a: read-variant-knobs.patch applied (read shader variants), then .gpu/exp11a.sh
 #   exp11b: cldemote-knob.patch applied (cldemote behind the cached writers), then .gpu/exp11b.sh
 #   exp11c: no patch, .gpu/exp11c.sh (the large conv2d shapes' kernel times by run order)
@@ -9,3 +9,5 @@
 #         build/libgpusoak_glad.a -ldl -lspdlog -lfmt -lglfw -pthread
 #     bench/gpu-run --pack; ../shared/gpu/pack-runtime .gpu build/copy_probe; then .gpu/exp11d.sh
 # Each script is the exp11*.sh beside this file; its output the exp11*.txt.
+#   exp11e, exp11f: timestamp-knob.patch applied (GL timestamps around each timed pipelined read,
+#     GPUSOAK_EXP_TS; no timer at all, GPUSOAK_EXP_NOTIME), then .gpu/exp11e.sh and .gpu/exp11f.sh
