@@ -11,3 +11,5 @@
 # Each script is the exp11*.sh beside this file; its output the exp11*.txt.
 #   exp11e, exp11f: timestamp-knob.patch applied (GL timestamps around each timed pipelined read,
 #     GPUSOAK_EXP_TS; no timer at all, GPUSOAK_EXP_NOTIME), then .gpu/exp11e.sh and .gpu/exp11f.sh
+#   exp11g: no patch, at 421a8c1, .gpu/exp11g.sh (the stream before and after the heavy benches,
+#     and after compacting memory)
