@@ -14,6 +14,7 @@ import glob
 import json
 import os
 import re
+import statistics
 import sys
 
 SMALL_SHAPES = ["N1 C3 32x32 K16 3x3 p1", "N1 C16 64x64 K16 3x3 p1"]
@@ -322,8 +323,7 @@ def streaming(run):
     limits = [x for x in (pcie_limit(reference) for _, reference in pairs) if x is not None]
     if not ours or not limits:
         return [not_evaluated(target, need, "no 64 MiB zero-copy stream, or no 64 MiB pinned copy")]
-    middle = len(ours) // 2
-    typical = ours[middle] if len(ours) % 2 else (ours[middle - 1] + ours[middle]) / 2
+    typical = statistics.median(ours)
     limit = max(limits)
     ratio = typical / limit
     writers = producers(run, "upload-threads.json") if "upload-threads.json" in run.upload_docs else "?"
