@@ -305,8 +305,8 @@ std::vector<cell_result> run_size(sweep& s, std::span<const path_spec> specs, st
     if (c.path) {
       finish_sync(c);
       // Sync numbers stand even when the pipelined run fails; the failure shows in its column.
-      const int uploads = size >= large_cell_bytes ? large_cell_pipelined_uploads : 2 * trials;
-      if (auto done = run_pipelined(s, *c.spec, std::move(c.path), size, uploads, c.cell); !done) {
+      if (auto done = run_pipelined(s, *c.spec, std::move(c.path), size, pipelined_uploads(size, trials), c.cell);
+          !done) {
         c.cell.pipelined_via += (c.cell.pipelined_via.empty() ? "" : " ") + describe(done.error());
       }
     }

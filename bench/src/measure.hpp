@@ -22,7 +22,7 @@ namespace gpusoak::bench::detail {
 // the bytes an earlier one left behind: stale data fails the checksum instead of passing.
 struct sweep {
   gpu::context& ctx;
-  read_every_byte& reader;  // slots >= pipelined uploads (see run_size) + pipeline_depth
+  read_every_byte& reader;  // slots >= pipelined_uploads() of any cell + pipeline_depth
   int pipeline_depth = 3;
   part_pool& producers;                                    // threads writing each upload (see produce)
   store_kind pipelined_stores = store_kind::bypass_cache;  // stream_stores(producers' threads)

@@ -105,7 +105,8 @@ int run_upload_bench(const upload_bench_options& options, std::ostream& out, std
   bool checksum_failed = false;
   {
     // Everything holding GL objects lives in this scope and dies before the context.
-    const int most_uploads = std::max(2 * o.trials, large_cell_pipelined_uploads);
+    // One reader slot per upload of the longest pipelined run, small cells' or large ones'.
+    const int most_uploads = std::max(pipelined_uploads(0, o.trials), pipelined_uploads(large_cell_bytes, o.trials));
     auto reader = detail::read_every_byte::create(*ctx, static_cast<std::uint32_t>(most_uploads + o.pipeline_depth));
     if (!reader) {
       progress << "upload bench: read shader: " << reader.error().message << '\n';

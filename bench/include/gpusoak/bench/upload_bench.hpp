@@ -42,6 +42,10 @@ inline constexpr int pipelined_runs = 3;
 // state, and the first upload's fill, which no read overlaps, is 1% of such a run instead of the
 // 10% of 2 x 5 (64 MiB, 16 writers, H100 host: 42.4-44.7 GB/s over 10 uploads, 49.4-49.9 over 100).
 inline constexpr int large_cell_pipelined_uploads = 100;
+// Uploads in one pipelined run of a `size`-byte cell whose sync trials numbered `trials`.
+[[nodiscard]] constexpr int pipelined_uploads(std::uint64_t size, int trials) noexcept {
+  return size >= large_cell_bytes ? large_cell_pipelined_uploads : 2 * trials;
+}
 
 // 256 B, 1 KiB, ... 64 MiB (x4 steps): the default sweep.
 [[nodiscard]] std::vector<std::uint64_t> default_upload_sizes();
