@@ -39,8 +39,7 @@ timing copies(GLuint src, GLuint dst, int parts, std::size_t offset = 0, std::si
     const auto t0 = clk::now();
     glBeginQuery(GL_TIME_ELAPSED, q);
     const std::size_t chunk = bytes / parts;
-    for (int p = 0; p < parts; ++p)
-      glCopyNamedBufferSubData(src, dst, offset + p * chunk, offset + p * chunk, chunk);
+    for (int p = 0; p < parts; ++p) glCopyNamedBufferSubData(src, dst, offset + p * chunk, offset + p * chunk, chunk);
     glEndQuery(GL_TIME_ELAPSED);
     glFinish();
     const double s = std::chrono::duration<double>(clk::now() - t0).count();
@@ -137,8 +136,9 @@ int main() {
       const double s = std::chrono::duration<double>(clk::now() - t0).count();
       double sum_wall = 0, sum_gpu = 0;
       for (auto& g : got) sum_wall += g.wall_gbps, sum_gpu += g.gpu_gbps;
-      std::printf("copy on %d shared context(s), %d part(s) each    wall %6.2f gpu %6.2f GB/s (sum of threads; %.2f s)\n",
-                  threads, parts, sum_wall, sum_gpu, s);
+      std::printf(
+          "copy on %d shared context(s), %d part(s) each    wall %6.2f gpu %6.2f GB/s (sum of threads; %.2f s)\n",
+          threads, parts, sum_wall, sum_gpu, s);
       check("shared copy");
     }
   }
