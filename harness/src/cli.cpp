@@ -11,7 +11,7 @@ constexpr const char* overview =
     "Commands:\n"
     "  probe      capabilities, the decision matrix, and the strategy chosen per usage\n"
     "  devices    list EGL devices\n"
-    "  bench      benchmarks (bench upload)\n"
+    "  bench      benchmarks: bench upload (upload paths per strategy), bench conv2d (kernels, zero-copy vs staging)\n"
     "  run        run a soak plan on gpusoakd (--daemon URL) or in this process, end with the verdict\n"
     "  status     a run's progress and figures on gpusoakd (or its recent runs)\n"
     "  stop       stop a run on gpusoakd after its current step\n"

@@ -78,8 +78,10 @@ std::vector<std::string> cli_args::values(std::string_view name) const {
   return {};
 }
 
-std::string usage_text(std::string_view command, std::string_view summary, std::span<const flag_spec> specs) {
-  std::string text = fmt::format("Usage: gpusoak {} [flags]\n\n{}\n\nFlags:\n", command, summary);
+std::string usage_text(std::string_view command, std::string_view summary, std::span<const flag_spec> specs,
+                       std::string_view program) {
+  std::string text =
+      fmt::format("Usage: {}{}{} [flags]\n\n{}\n\nFlags:\n", program, command.empty() ? "" : " ", command, summary);
   for (const auto& spec : specs) {
     const std::string left = spec.value_name.empty() ? "--" + spec.name : "--" + spec.name + " " + spec.value_name;
     text += fmt::format("  {:<24} {}\n", left, spec.help);

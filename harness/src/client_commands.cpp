@@ -2,6 +2,8 @@
 // the plan in this process (`gpusoak soak`).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +17,7 @@
 #include "gpusoak/harness/context_flags.hpp"
 #include "gpusoak/harness/daemon_flags.hpp"
 #include "gpusoak/harness/gate.hpp"
+#include "gpusoak/harness/http_client.hpp"
 #include "run_client.hpp"
 
 namespace gpusoak::harness {
@@ -52,6 +55,17 @@ gpu::result<std::map<std::string, std::string>> follow(const daemon_target& d, c
   return final_state;
 }
 
+// Whether a gpusoakd answers /healthz on the default address (a refused connection answers at
+// once; a listener that is not gpusoakd fails the JSON check).
+bool default_daemon_answers() {
+  auto url = parse_daemon_url("http://127.0.0.1:9464");
+  if (!url) return false;
+  auto reply = http_call(*url, "GET", "/healthz", {}, std::nullopt, std::chrono::seconds(2));
+  if (!reply || reply->status != 200) return false;
+  const auto body = json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
+  return body.is_object() && body.contains("active_runs");
+}
+
 int run_in_process(const cli_args& parsed, std::ostream& out, std::ostream& err) {
   std::vector<std::string> args;
   const std::string plan = *parsed.value("plan");
@@ -82,6 +96,7 @@ int run_command(std::span<const std::string> args, std::ostream& out, std::ostre
       {"db", "FILE", "without a daemon: the run store (default gpusoak-runs.db)"},
       {"seed", "N", "without a daemon: run seed (a daemon derives seeds from the run id)"},
       {"plans-dir", "DIR", "without a daemon: where plan names are looked up"},
+      {"in-process", "", "run here even when a gpusoakd answers on the default address"},
   };
   for (auto& spec : daemon_flag_specs()) specs.push_back(std::move(spec));
   for (auto& spec : context_flag_specs()) specs.push_back(std::move(spec));
@@ -95,8 +110,10 @@ int run_command(std::span<const std::string> args, std::ostream& out, std::ostre
         "run --plan NAME|FILE",
         "Runs a soak plan and ends with the gate's verdict. With --daemon URL (or $GPUSOAK_DAEMON) the run\n"
         "starts on that gpusoakd (one run per GPU the plan names) and this command follows it with a\n"
-        "progress line, then prints the gate table; --detach prints the run id(s) and returns. Without a\n"
-        "daemon the plan runs in this process (like `gpusoak soak`).\n"
+        "progress line, then prints the gate table; --detach prints the run id(s) and returns. Without\n"
+        "either, a gpusoakd answering on http://127.0.0.1:9464 runs it; with none there, with --in-process\n"
+        "or with a flag that only applies here (--db, --seed, --plans-dir, --device, --backend, --disable,\n"
+        "--budget) the plan runs in this process (like `gpusoak soak`).\n"
         "Exit codes: 0 passed, 1 failed, 2 could not run, 3 aborted (stopped).",
         specs);
     return exit_pass;
@@ -105,7 +122,18 @@ int run_command(std::span<const std::string> args, std::ostream& out, std::ostre
     err << "gpusoak run: missing --plan NAME|FILE (e.g. --plan smoke)\n";
     return exit_could_not_run;
   }
-  const bool use_daemon = parsed->has("daemon") || std::getenv("GPUSOAK_DAEMON") != nullptr;
+  constexpr std::array<const char*, 7> local_flags{"db", "seed", "plans-dir", "device", "backend", "disable", "budget"};
+  const bool daemon_named = parsed->has("daemon") || std::getenv("GPUSOAK_DAEMON") != nullptr;
+  if (daemon_named && parsed->has("in-process")) {
+    err << "gpusoak run: --in-process and a daemon (--daemon or $GPUSOAK_DAEMON) exclude each other; drop one\n";
+    return exit_could_not_run;
+  }
+  const bool local_only = parsed->has("in-process") ||
+                          std::ranges::any_of(local_flags, [&](const char* flag) { return parsed->has(flag); });
+  const bool use_daemon = daemon_named || (!local_only && default_daemon_answers());
+  if (use_daemon && !daemon_named) {
+    err << "gpusoak run: using the gpusoakd at http://127.0.0.1:9464 (--in-process runs the plan here)\n";
+  }
   if (!use_daemon) {
     if (parsed->has("detach")) {
       err << "gpusoak run: --detach needs a daemon (--daemon URL or $GPUSOAK_DAEMON)\n";
@@ -113,7 +141,7 @@ int run_command(std::span<const std::string> args, std::ostream& out, std::ostre
     }
     return run_in_process(*parsed, out, err);
   }
-  for (const char* local : {"db", "seed", "plans-dir", "device", "backend", "disable", "budget"}) {
+  for (const char* local : local_flags) {
     if (parsed->has(local)) {
       err << fmt::format("gpusoak run: --{} applies to a run without a daemon; the daemon has its own settings\n",
                          local);
@@ -210,6 +238,10 @@ int status_command(std::span<const std::string> args, std::ostream& out, std::os
     return exit_pass;
   }
   if (!one) {
+    if ((*j)["runs"].empty()) {
+      out << fmt::format("no runs on {} yet; start one with: gpusoak run --daemon {} --plan smoke\n",
+                         daemon->url.text(), daemon->url.text());
+    }
     for (const auto& run : (*j)["runs"]) out << progress_line(run) << "\n";
     return exit_pass;
   }

@@ -105,7 +105,7 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
     return exit_could_not_run;
   }
   if (parsed->help()) {
-    out << usage_text("gpusoakd", summary, specs);
+    out << usage_text("", summary, specs, "gpusoakd");
     return exit_pass;
   }
   auto listen = parse_listen(parsed->value("listen").value_or("127.0.0.1:9464"));

@@ -6,6 +6,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <exception>
@@ -119,6 +120,19 @@ bool same_secret(std::string_view presented, std::string_view expected) {
   return diff == 0;
 }
 
+// Whether an Authorization value carries `token` in the Bearer scheme. The scheme name is
+// case-insensitive (RFC 9110 11.1: "bearer" is "Bearer"); the token is compared exactly.
+bool bearer_matches(std::string_view authorization, std::string_view token) {
+  constexpr std::string_view scheme = "bearer";
+  if (authorization.size() <= scheme.size() || authorization[scheme.size()] != ' ') return false;
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i]) return false;
+  }
+  auto credentials = authorization.substr(scheme.size());
+  while (!credentials.empty() && credentials.front() == ' ') credentials.remove_prefix(1);
+  return same_secret(credentials, token);
+}
+
 class router {
  public:
   router(const http_request& req, api_context& api) : req_(req), api_(api) {}
@@ -162,9 +176,20 @@ class router {
   }
 
  private:
+  // HEAD is answered wherever GET is (RFC 9110 9.3.2): GET's status and headers, Content-Length
+  // included, without the body, so a load balancer's HEAD probe of /healthz sees the same answer.
   template <class F>
   http_response only(http::verb verb, http::verb allowed, F&& f) {
-    if (verb != allowed) return not_allowed(std::string(http::to_string(allowed)));
+    if (verb == http::verb::head && allowed == http::verb::get) {
+      auto res = f();
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+      return res;
+    }
+    if (verb != allowed) {
+      return not_allowed(allowed == http::verb::get ? std::string("GET, HEAD") : std::string(http::to_string(allowed)));
+    }
     return f();
   }
 
@@ -193,8 +218,7 @@ class router {
     }
     if (!api_.token) return f();
     const auto it = req_.find(http::field::authorization);
-    if (it == req_.end() ||
-        !same_secret(std::string_view(it->value().data(), it->value().size()), "Bearer " + *api_.token)) {
+    if (it == req_.end() || !bearer_matches(std::string_view(it->value().data(), it->value().size()), *api_.token)) {
       auto res = error(401,
                        it == req_.end() ? "this request changes state: send 'Authorization: Bearer <token>' with the "
                                           "token from the daemon's --token-file"

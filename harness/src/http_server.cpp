@@ -54,14 +54,15 @@ std::string describe_parse_error(beast::error_code ec) {
 // Transfer-Encoding that does not end in chunked (its body length is unknowable, and what follows
 // would be read as a next request: request smuggling; RFC 9112 6.3 says 400 and close), an
 // HTTP/1.1 request without Host (RFC 9112 3.2: 400), or too many header fields (431).
-std::optional<http_response> refuse_framing(const http_request& request) {
+// `local` is the address the request reached ("127.0.0.1:9464"), for the example Host header.
+std::optional<http_response> refuse_framing(const http_request& request, std::string_view local) {
   if (request.find(http::field::transfer_encoding) != request.end() && !request.chunked()) {
     return error_response(400,
                           "malformed HTTP request: Transfer-Encoding must end in 'chunked'; or send the body "
                           "with Content-Length");
   }
   if (request.version() == 11 && request.find(http::field::host) == request.end()) {
-    return error_response(400, "an HTTP/1.1 request needs a Host header: 'Host: 127.0.0.1:9464'");
+    return error_response(400, fmt::format("an HTTP/1.1 request needs a Host header: 'Host: {}'", local));
   }
   if (const auto fields = static_cast<std::size_t>(std::distance(request.begin(), request.end()));
       fields > header_field_limit) {
@@ -137,7 +138,7 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     auto request = parser_->release();
-    if (auto refusal = refuse_framing(request)) {
+    if (auto refusal = refuse_framing(request, local_address())) {
       answer_early(std::move(*refusal));
       return;
     }
@@ -195,6 +196,16 @@ class session : public std::enable_shared_from_this<session> {
                               }
                               self->drain();
                             });
+  }
+
+  // The address and port this connection reached, as a client would write it in Host.
+  std::string local_address() {
+    beast::error_code ec;
+    const auto endpoint = stream_.socket().local_endpoint(ec);
+    if (ec) return "127.0.0.1:9464";
+    const auto address = endpoint.address();
+    return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), endpoint.port())
+                           : fmt::format("{}:{}", address.to_string(), endpoint.port());
   }
 
   void close() {

@@ -41,8 +41,9 @@ class cli_args {
   std::vector<std::string> positional_;
 };
 
-// "Usage: gpusoak <command> [flags]" plus one line per flag.
+// "Usage: gpusoak <command> [flags]" plus one line per flag; `program` names another program
+// (gpusoakd, whose command is empty).
 [[nodiscard]] std::string usage_text(std::string_view command, std::string_view summary,
-                                     std::span<const flag_spec> specs);
+                                     std::span<const flag_spec> specs, std::string_view program = "gpusoak");
 
 }  // namespace gpusoak::harness
