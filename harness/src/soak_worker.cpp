@@ -69,7 +69,9 @@ class soak_worker {
     if (auto failure = close_skipped_phases(first); !failure.empty()) return failed(failure);
     for (std::size_t i = first; i < plan_.phases.size(); ++i) {
       const double skip = i == first ? std::max(0.0, resume_t_ - offsets_[i]) : 0.0;
-      if (auto failure = run_phase(i, plan_.phases[i], skip); !failure.empty()) return failed(failure);
+      // A resume that lands on a phase boundary skips nothing of that phase, and is still a resume.
+      const bool resumed = i == first && resume_t_ > 0;
+      if (auto failure = run_phase(i, plan_.phases[i], skip, resumed); !failure.empty()) return failed(failure);
       if (stopped_ != stop_request::none) return {.stopped = stopped_};
     }
     return {};
@@ -228,7 +230,7 @@ class soak_worker {
     return {};
   }
 
-  std::string run_phase(std::size_t index, const scenarios::phase& ph, double skip) {
+  std::string run_phase(std::size_t index, const scenarios::phase& ph, double skip, bool resumed) {
     const auto idx = static_cast<std::int64_t>(index);
     const double offset = offsets_[index];
     t_ = offset + skip;
@@ -236,7 +238,7 @@ class soak_worker {
         !err.empty()) {
       return err;
     }
-    if (skip > 0) {
+    if (resumed) {
       const std::string message = fmt::format("resumed at t={:.1f}s: phase {} '{}', {:.1f}s of {:.1f}s already done",
                                               t_, index + 1, ph.name, skip, seconds(ph.duration));
       spdlog::info("run={} scenario=- context={}: {}", run_id_, ctx_->name(), message);

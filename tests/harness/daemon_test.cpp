@@ -319,7 +319,19 @@ TEST_F(daemon_test, token_auth_both_ways_and_no_open_non_loopback) {
             2);
 }
 
-// checks the CLI against a running daemon: run --detach, status, stop, run to the end with the
+// checks that gpusoakd --help names the program as it is run, exits 0 and lists its flags
+TEST_F(daemon_test, help_names_gpusoakd) {
+  const auto log = dir_ / "help.log";
+  EXPECT_EQ(test::daemon_process::run_to_exit({"--help"}, log), 0);
+  std::ifstream file(log);
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_NE(text.str().find("Usage: gpusoakd [flags]"), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find("gpusoak gpusoakd"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("--listen"), std::string::npos) << text.str();
+}
+
+// checks the CLI against a running daemon: status before any run, run --detach, status, stop, run to the end with the
 // gate's table and JUnit, gate --daemon, and a clear error when no daemon listens
 TEST_F(daemon_test, cli_run_status_stop_and_gate_against_the_daemon) {
   test::daemon_process d(dir_ / "state");
@@ -333,6 +345,10 @@ TEST_F(daemon_test, cli_run_status_stop_and_gate_against_the_daemon) {
     return code;
   };
   std::string out;
+  EXPECT_EQ(cli({"status", "--daemon", url}, &out), 0);
+  EXPECT_NE(out.find("no runs on " + url + " yet"), std::string::npos) << out;
+  EXPECT_EQ(cli({"run", "--daemon", url, "--in-process", "--plan", plan_file.string()}, &out), 2);
+  EXPECT_NE(out.find("--in-process and a daemon"), std::string::npos) << out;
   ASSERT_EQ(cli({"run", "--daemon", url, "--plan", plan_file.string(), "--detach"}, &out), 0) << out;
   const std::string id = out.substr(0, out.find('\n'));
   ASSERT_TRUE(std::regex_match(id, std::regex("r-\\d{8}-\\d{4}"))) << out;

@@ -8,6 +8,7 @@
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -49,18 +50,30 @@ class HttpApiTest : public ::testing::Test {
 // checks token auth both ways on every state-changing route: the exact bearer token passes (the
 // shut-down manager then answers 503 or 409), anything else is 401 with WWW-Authenticate and a
 // message, and GET needs no token. (Whitespace around a header value is not part of it in HTTP,
-// and Beast drops it, so "Bearer <token> " is the right token.)
+// and Beast drops it, so "Bearer <token> " is the right token.) The scheme matches in any case.
 TEST_F(HttpApiTest, PostNeedsTheExactBearerTokenAndGetDoesNot) {
   const std::string right = std::string("Bearer ") + test::api_fixture::token;
   const std::string start = R"({"plan": "smoke", "time_scale": 0.05})";
   const std::string stop = std::string("/api/v1/runs/") + test::api_fixture::failed_run + "/stop";
 
-  EXPECT_EQ(api_.tokened(make_request(http::verb::post, "/api/v1/runs", start, right)).result_int(), 503);
-  EXPECT_EQ(api_.tokened(make_request(http::verb::post, stop, "", right)).result_int(), 409);
+  // The scheme name is case-insensitive (RFC 9110 11.1); the token is not.
+  for (const std::string& accepted :
+       {right, "bearer " + std::string(test::api_fixture::token), "BEARER " + std::string(test::api_fixture::token)}) {
+    EXPECT_EQ(api_.tokened(make_request(http::verb::post, "/api/v1/runs", start, accepted)).result_int(), 503)
+        << accepted;
+    EXPECT_EQ(api_.tokened(make_request(http::verb::post, stop, "", accepted)).result_int(), 409) << accepted;
+  }
   for (const std::optional<std::string>& wrong :
        {std::optional<std::string>(), std::optional<std::string>(""), std::optional<std::string>("Bearer"),
         std::optional<std::string>("Bearer "), std::optional<std::string>(test::api_fixture::token),
-        std::optional<std::string>("bearer " + std::string(test::api_fixture::token)),
+        std::optional<std::string>("Bearer " +
+                                   [] {
+                                     std::string upper = test::api_fixture::token;
+                                     for (auto& c : upper)
+                                       c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+                                     return upper;
+                                   }()),
+        std::optional<std::string>("Bearer:" + std::string(test::api_fixture::token)),
         std::optional<std::string>(right + "x"), std::optional<std::string>(right.substr(0, right.size() - 1)),
         std::optional<std::string>("Bearer  " + std::string(test::api_fixture::token)),
         std::optional<std::string>("Basic Zm9vOmJhcg==")}) {
@@ -78,6 +91,22 @@ TEST_F(HttpApiTest, PostNeedsTheExactBearerTokenAndGetDoesNot) {
   }
   // Without a token set, the same POST passes auth and reaches the manager.
   EXPECT_EQ(api_.open(make_request(http::verb::post, "/api/v1/runs", start)).result_int(), 503);
+}
+
+// checks that HEAD is answered wherever GET is, with GET's status and Content-Length and no body,
+// and that the 405 for another method lists HEAD beside GET
+TEST_F(HttpApiTest, HeadIsAnsweredLikeGetWithoutABody) {
+  for (const std::string& target : std::vector<std::string>{
+           "/healthz", "/metrics", "/api/v1/runs", std::string("/api/v1/runs/") + test::api_fixture::failed_run}) {
+    const auto get = api_.open(make_request(http::verb::get, target));
+    const auto head = api_.open(make_request(http::verb::head, target));
+    EXPECT_EQ(head.result_int(), get.result_int()) << target;
+    EXPECT_TRUE(head.body().empty()) << target;
+    EXPECT_EQ(head[http::field::content_length], std::to_string(get.body().size())) << target;
+  }
+  const auto put = api_.open(make_request(http::verb::put, "/healthz"));
+  EXPECT_EQ(put.result_int(), 405);
+  EXPECT_EQ(put[http::field::allow], "GET, HEAD");
 }
 
 // checks that a POST from a web page (any Origin header) is refused with 403 on both routes, with or

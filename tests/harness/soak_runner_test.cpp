@@ -3,6 +3,7 @@
 // and the leak slope counted once per context.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -91,6 +92,30 @@ class soak_runner_test : public ::testing::Test {
 
 std::uint64_t extra_u64(const sample& s, const char* key) {
   return nlohmann::json::parse(s.extra_json).value(key, std::uint64_t{0});
+}
+
+// checks that a run interrupted exactly at a phase boundary (its last sample at the first phase's
+// end) still stores its "resumed at" event when it goes on with the next phase
+TEST_F(soak_runner_test, a_resume_on_a_phase_boundary_is_recorded) {
+  auto id = store_->create_run({.plan_name = "two-phase", .plan_text = two_phase_plan, .device = "0"});
+  ASSERT_TRUE(id.has_value()) << id.error().message;
+  ASSERT_TRUE(store_->mark_running(*id, now_timestamp()).has_value());
+  ASSERT_TRUE(store_->record_phase_start(*id, 0, "conv", now_timestamp()).has_value());
+  for (int i = 1; i <= 15; ++i) {
+    ASSERT_TRUE(store_->append_sample(*id, {.t_seconds = 0.1 * i, .scenario = "conv2d_steady", .context = "runner"})
+                    .has_value());
+  }
+  ASSERT_TRUE(store_->record_phase_end(*id, 0, phase_state::passed, now_timestamp()).has_value());
+  ASSERT_TRUE(store_->mark_interrupted(*id).has_value());
+
+  auto resumed = execute_soak(plan_, *id, *store_, options());
+  ASSERT_TRUE(resumed.has_value()) << resumed.error().message;
+  auto events = store_->events(*id);
+  ASSERT_TRUE(events.has_value());
+  const auto it = std::ranges::find_if(*events, [](const event& e) { return e.message.starts_with("resumed at t="); });
+  ASSERT_NE(it, events->end()) << "no 'resumed at' event";
+  EXPECT_DOUBLE_EQ(it->t_seconds, 1.5);
+  EXPECT_NE(it->message.find("phase 2 'frag'"), std::string::npos) << it->message;
 }
 
 // checks that an interrupt leaves the run resumable at its last sample, and that the resume
