@@ -142,8 +142,20 @@ class router {
     const auto qmark = target.find('?');
     const std::string_view path = target.substr(0, qmark);
     query_ = parse_query(qmark == std::string_view::npos ? std::string_view{} : target.substr(qmark + 1));
-    const auto verb = req_.method();
+    // HEAD is answered wherever GET is (RFC 9110 9.3.2): GET's status and headers, Content-Length
+    // included, without the body, so a load balancer's HEAD probe of /healthz sees the same answer.
+    if (req_.method() == http::verb::head) {
+      auto res = dispatch(path, http::verb::get);
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+      return res;
+    }
+    return dispatch(path, req_.method());
+  }
 
+ private:
+  http_response dispatch(std::string_view path, http::verb verb) {
     if (path == "/healthz") return only(verb, http::verb::get, [&] { return healthz(); });
     if (path == "/metrics") {
       return only(verb, http::verb::get, [&] {
@@ -154,7 +166,7 @@ class router {
     if (path == runs_prefix || path == "/api/v1/runs/") {
       if (verb == http::verb::get) return list_runs();
       if (verb == http::verb::post) return authorized([&] { return start_run(); });
-      return not_allowed("GET, POST");
+      return not_allowed("GET, HEAD, POST");
     }
     if (path.starts_with("/api/v1/runs/")) {
       std::string_view rest = path.substr(runs_prefix.size() + 1);
@@ -175,18 +187,8 @@ class router {
                  req_);
   }
 
- private:
-  // HEAD is answered wherever GET is (RFC 9110 9.3.2): GET's status and headers, Content-Length
-  // included, without the body, so a load balancer's HEAD probe of /healthz sees the same answer.
   template <class F>
   http_response only(http::verb verb, http::verb allowed, F&& f) {
-    if (verb == http::verb::head && allowed == http::verb::get) {
-      auto res = f();
-      const auto length = res.body().size();
-      res.body().clear();
-      res.content_length(length);
-      return res;
-    }
     if (verb != allowed) {
       return not_allowed(allowed == http::verb::get ? std::string("GET, HEAD") : std::string(http::to_string(allowed)));
     }
