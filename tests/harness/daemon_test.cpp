@@ -251,6 +251,13 @@ phases:
     EXPECT_NE(j["error"].get<std::string>().find(expected[i]), std::string::npos) << j["error"];
   }
   EXPECT_TRUE(j["error"].get<std::string>().starts_with("\"plan_yaml\": 3 problems:\n")) << j["error"];
+  // gpusoak run --daemon sends the plan and prints the daemon's list: exit 2.
+  const auto plan_file = dir_ / "typos.yaml";
+  std::ofstream(plan_file) << plan;
+  std::ostringstream out, err;
+  const std::vector<std::string> args{"run", "--daemon", d.url().text(), "--plan", plan_file.string()};
+  EXPECT_EQ(run_cli(args, out, err), 2) << out.str();
+  for (const auto& e : expected) EXPECT_NE(err.str().find(e), std::string::npos) << err.str();
   EXPECT_TRUE(body_json(d.call("GET", "/api/v1/runs"))["runs"].empty()) << "nothing stored";
   EXPECT_EQ(body_json(d.call("GET", "/healthz"))["active_runs"].size(), 0u);
 }
