@@ -111,9 +111,10 @@ struct plan {
 // callers that list them (the daemon's 400 body).
 [[nodiscard]] std::vector<std::string> problem_lines(std::string_view message);
 
-// A scenario gets one sample per sample_interval of a phase and one when the phase ends; a phase
-// shorter than this many intervals cannot be gated (a quantile or a slope over 2 points says
-// nothing), so a run of it is refused.
+// The runner stores a sample for each scenario of a phase at every sample_interval tick before
+// the phase ends and one when it ends (a step longer than an interval skips ticks), so a phase of
+// d gets ceil(d / interval) of them. A phase shorter than this many intervals cannot be gated (a
+// quantile or a slope over 2 points says nothing), so a run of it is refused.
 inline constexpr int min_samples_per_phase = 3;
 // The longest plan a run may have, time scale applied.
 inline constexpr std::chrono::hours max_run_duration{100'000};
@@ -121,8 +122,8 @@ inline constexpr std::chrono::hours max_run_duration{100'000};
 // The plan a run of `p` at time scale `factor` runs: p.scaled(factor), refused (validation, every
 // problem one a line) when it would last over max_run_duration, or when some phase is shorter
 // than min_samples_per_phase of its (scaled) sample interval; the messages say which time scales
-// work ("phases[1] (churn) lasts 3ms at time scale 1e-05; each scenario needs at least 3 samples
-// of 100ms in each phase: use a time scale >= 0.005"). A stored run is resumed with scaled(),
+// work ("phases[1] (churn) lasts 600us at time scale 1e-05; each scenario needs at least 3
+// samples of 100ms in each phase to be gated: use a time scale >= 0.015"). A stored run is resumed with scaled(),
 // which these rules do not bind.
 [[nodiscard]] gpu::result<plan> scale_for_run(const plan& p, double factor);
 
