@@ -1,7 +1,8 @@
 // Soak plans come from files and, with the daemon, from HTTP request bodies. Properties: any text
 // gives a plan or an error with a message, never a crash or a sanitizer report (yaml-cpp included);
 // a plan that parses holds the invariants plan.hpp documents; its durations add up and scale
-// (--time-scale) without overflow; its thresholds survive their canonical text.
+// (--time-scale) without overflow; a run's scaled plan keeps the run bounds (scale_for_run); its
+// thresholds survive their canonical text.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -46,6 +47,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto scaled = parsed->scaled(factor);
     if (scaled) {
       check_invariants(*scaled);
+    }
+    // A run's plan is the scaled plan within the run bounds, or an error listing what is wrong.
+    const auto run = scale_for_run(*parsed, factor);
+    if (!run) {
+      GPUSOAK_FUZZ_CHECK(!problem_lines(run.error().message).empty(), "scale_for_run: empty error");
+      continue;
+    }
+    GPUSOAK_FUZZ_CHECK(scaled && *run == *scaled, "scale_for_run differs from scaled at %g", factor);
+    GPUSOAK_FUZZ_CHECK(run->total_duration() <= max_run_duration, "run over %lldh at %g",
+                       static_cast<long long>(max_run_duration.count()), factor);
+    for (const phase& ph : run->phases) {
+      GPUSOAK_FUZZ_CHECK(ph.duration >= min_samples_per_phase * run->sample_interval, "phase '%s' under %d samples",
+                         ph.name.c_str(), min_samples_per_phase);
     }
   }
   return 0;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "gpusoak/scenarios/units.hpp"
@@ -46,6 +47,13 @@ gpu::result<gpu::context_options> context_options_from(const cli_args& args) {
     options.budget_bytes = *bytes;
   }
   return options;
+}
+
+gpu::result<std::size_t> openable_devices(const gpu::context_options& options) {
+  if (options.which != gpu::backend::egl_device) return 1;
+  auto devices = gpu::list_devices();
+  if (!devices) return std::unexpected(devices.error());
+  return std::max<std::size_t>(1, devices->size());
 }
 
 }  // namespace gpusoak::harness

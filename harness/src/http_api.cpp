@@ -294,7 +294,11 @@ class router {
       }
     }
     auto started = api_.runs.start(request);
-    if (!started) return error(static_cast<unsigned>(started.error().http_status), started.error().message, req_);
+    if (!started) {
+      json body{{"error", started.error().message}};
+      if (!started.error().problems.empty()) body["problems"] = started.error().problems;
+      return json_response(static_cast<unsigned>(started.error().http_status), body, req_);
+    }
     json runs = json::array();
     for (const auto& run : *started) runs.push_back({{"id", run.id}, {"gpu", run.device}});
     auto res = json_response(201, {{"id", started->front().id}, {"runs", runs}}, req_);

@@ -11,10 +11,20 @@
 #include <sstream>
 #include <thread>
 
+#include "gpusoak/harness/context_flags.hpp"
 #include "gpusoak/harness/daemon_metrics.hpp"
 
 namespace gpusoak::harness {
 namespace {
+
+// A 400 for a plan or time scale that cannot run: the field, then every problem, one a line.
+request_error bad_request(std::string_view field, const gpu::buffer_error& error) {
+  auto problems = scenarios::problem_lines(error.message);
+  const std::string message = problems.size() <= 1
+                                  ? fmt::format("\"{}\": {}", field, error.message)
+                                  : fmt::format("\"{}\": {} problems:\n{}", field, problems.size(), error.message);
+  return request_error{400, message, std::move(problems)};
+}
 
 double plan_seconds(const scenarios::plan& plan) {
   return std::chrono::duration<double>(plan.total_duration()).count();
@@ -98,6 +108,18 @@ struct run_manager::impl {
   bool shutting_down = false;
 
   impl(run_store& s, daemon_metrics* m, run_manager_options o) : store(s), metrics(m), options(std::move(o)) {}
+
+  // options.devices_present, asked of EGL the first time; devices do not come and go under a
+  // running daemon.
+  gpu::result<std::size_t> devices_present() {
+    const std::lock_guard lock(mutex);
+    if (!options.devices_present) {
+      auto n = openable_devices(options.context);
+      if (!n) return std::unexpected(n.error());
+      options.devices_present = *n;
+    }
+    return *options.devices_present;
+  }
 
   // Called with the mutex held: the slot for `device`, free (its old worker joined).
   slot& free_slot(int device) {
@@ -185,8 +207,9 @@ request_result<std::vector<started_run>> run_manager::start(const run_request& r
     }
     plan = scenarios::load_named_plan(impl_->options.plans_dir, *request.plan_name);
     if (!plan) {
-      const bool missing = plan.error().message.starts_with("no plan named");
-      return std::unexpected(request_error{missing ? 404 : 400, fmt::format("\"plan\": {}", plan.error().message)});
+      auto refused = bad_request("plan", plan.error());
+      if (plan.error().message.starts_with("no plan named")) refused.http_status = 404;
+      return std::unexpected(std::move(refused));
     }
     // Stored with the run as written, so a resume or a re-gate reads the same plan.
     std::ifstream file(impl_->options.plans_dir / (*request.plan_name + ".yaml"), std::ios::binary);
@@ -196,10 +219,18 @@ request_result<std::vector<started_run>> run_manager::start(const run_request& r
   } else {
     text = *request.plan_yaml;
     plan = scenarios::parse_plan(text, "<request>");
-    if (!plan) return std::unexpected(request_error{400, fmt::format("\"plan_yaml\": {}", plan.error().message)});
+    if (!plan) return std::unexpected(bad_request("plan_yaml", plan.error()));
   }
-  auto scaled = plan->scaled(request.time_scale);
-  if (!scaled) return std::unexpected(request_error{400, fmt::format("\"time_scale\": {}", scaled.error().message)});
+  // The bounds of a run, checked before anything is stored: as `gpusoak soak` checks them.
+  auto scaled = scenarios::scale_for_run(*plan, request.time_scale);
+  if (!scaled) return std::unexpected(bad_request("time_scale", scaled.error()));
+  auto present = impl_->devices_present();
+  if (!present) {
+    return std::unexpected(request_error{500, fmt::format("listing EGL devices: {}", present.error().message)});
+  }
+  if (auto devices = scenarios::check_plan_devices(*scaled, *present); !devices) {
+    return std::unexpected(bad_request(request.plan_name ? "plan" : "plan_yaml", devices.error()));
+  }
 
   std::lock_guard lock(impl_->mutex);
   if (impl_->shutting_down) return std::unexpected(request_error{503, "the daemon is shutting down"});

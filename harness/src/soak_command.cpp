@@ -43,6 +43,18 @@ std::optional<std::string> read_text(const std::filesystem::path& path) {
   return text.str();
 }
 
+// Prints a plan error: one problem after the prefix, or a count and each problem on a line of its
+// own, so a plan with several mistakes shows them all in one go.
+void print_problems(std::ostream& err, std::string_view prefix, std::string_view message) {
+  const auto problems = scenarios::problem_lines(message);
+  if (problems.size() <= 1) {
+    err << "gpusoak soak: " << prefix << message << "\n";
+    return;
+  }
+  err << fmt::format("gpusoak soak: {}{} problems:\n", prefix, problems.size());
+  for (const auto& p : problems) err << "  " << p << "\n";
+}
+
 }  // namespace
 
 int soak_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
@@ -103,7 +115,7 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
     }
     plan = scenarios::load_plan_file(*file);
     if (!plan) {
-      err << "gpusoak soak: --plan-file: " << plan.error().message << "\n";
+      print_problems(err, "--plan-file: ", plan.error().message);
       return exit_could_not_run;
     }
     plan_text = read_text(*file).value_or("");
@@ -121,14 +133,33 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
     }
     plan = scenarios::load_named_plan(dir, name);
     if (!plan) {
-      err << "gpusoak soak: plan '" << name << "': " << plan.error().message << "\n";
+      print_problems(err, fmt::format("plan '{}': ", name), plan.error().message);
       return exit_could_not_run;
     }
     plan_text = read_text(std::filesystem::path(dir) / (name + ".yaml")).value_or("");
   }
-  auto scaled = plan->scaled(time_scale);
+  // The bounds of a run (a plan of at most 100000 h, enough samples per phase to gate, devices
+  // that exist), checked before the run store is touched: the daemon checks the same.
+  auto scaled = scenarios::scale_for_run(*plan, time_scale);
   if (!scaled) {
-    err << "gpusoak soak: --time-scale: " << scaled.error().message << "\n";
+    print_problems(err, "--time-scale: ", scaled.error().message);
+    return exit_could_not_run;
+  }
+  if (auto present = openable_devices(*context); !present) {
+    err << "gpusoak soak: listing EGL devices: " << present.error().message << "\n";
+    return exit_could_not_run;
+  } else if (parsed->has("device")) {
+    if (static_cast<std::size_t>(context->device_index) >= *present) {
+      err << fmt::format(
+          "gpusoak soak: --device {}: EGL device {} is not present; {} here ({}); gpusoak devices "
+          "lists them\n",
+          context->device_index, context->device_index,
+          *present == 1 ? std::string("1 EGL device is") : fmt::format("{} EGL devices are", *present),
+          *present == 1 ? std::string("index 0") : fmt::format("index 0 to {}", *present - 1));
+      return exit_could_not_run;
+    }
+  } else if (auto devices = scenarios::check_plan_devices(*scaled, *present); !devices) {
+    print_problems(err, "", devices.error().message);
     return exit_could_not_run;
   }
 

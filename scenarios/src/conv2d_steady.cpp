@@ -74,22 +74,16 @@ class conv2d_steady final : public scenario {
 
 }  // namespace
 
-made make_conv2d_steady(const scenario_params& params, std::uint64_t seed) {
-  if (auto ok = check_param_names(scenario_name, params, {"shapes", "path", "allow_copies", "fence_timeout"}); !ok) {
-    return std::unexpected(ok.error());
-  }
-  auto shapes = parse_shapes(scenario_name, params, "shapes", {"N1 C3 16x16 K8 3x3 p1", "N2 C8 8x8 K8 1x1 bias"});
-  if (!shapes) return std::unexpected(shapes.error());
-  auto path = read_choice(scenario_name, params, "path", "zero-copy", {"zero-copy", "staging"});
-  if (!path) return std::unexpected(path.error());
-  auto allow = read_choice(scenario_name, params, "allow_copies", "false", {"true", "false"});
-  if (!allow) return std::unexpected(allow.error());
+std::unique_ptr<scenario> make_conv2d_steady(param_reader& in, std::uint64_t seed) {
+  in.allow({"shapes", "path", "allow_copies", "fence_timeout"});
+  auto shapes = read_shapes(in, "shapes", {"N1 C3 16x16 K8 3x3 p1", "N2 C8 8x8 K8 1x1 bias"});
+  const auto path = in.choice("path", "zero-copy", {"zero-copy", "staging"});
+  const auto allow = in.choice("allow_copies", "false", {"true", "false"});
   // A software rasterizer takes seconds on a large batch; a real GPU answers in milliseconds.
-  auto fence_timeout = read_duration(scenario_name, params, "fence_timeout", std::chrono::seconds(60));
-  if (!fence_timeout) return std::unexpected(fence_timeout.error());
-  const auto parsed_path = kernels::parse_conv2d_path(*path);
-  if (!parsed_path) return std::unexpected(parsed_path.error());
-  return std::make_unique<conv2d_steady>(seed, std::move(*shapes), *parsed_path, *allow == "true", *fence_timeout);
+  const auto fence_timeout =
+      in.duration("fence_timeout", std::chrono::seconds(60), std::chrono::milliseconds(1), std::chrono::hours(1));
+  const auto parsed_path = kernels::parse_conv2d_path(path).value_or(kernels::conv2d_path::zero_copy);
+  return std::make_unique<conv2d_steady>(seed, std::move(shapes), parsed_path, allow == "true", fence_timeout);
 }
 
 }  // namespace gpusoak::scenarios::detail

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "gpusoak/kernels/conv2d_reference.hpp"
+#include "gpusoak/scenarios/units.hpp"
 #include "scenario_params.hpp"
 
 namespace gpusoak::scenarios::detail {
@@ -20,22 +21,26 @@ void fill_random(std::span<float> out, std::mt19937_64& rng) {
 }
 }  // namespace
 
-gpu::result<std::vector<kernels::conv2d_shape>> parse_shapes(std::string_view scenario, const scenario_params& params,
-                                                             std::string_view name, std::vector<std::string> fallback) {
-  auto texts = read_list(scenario, params, name, std::move(fallback));
-  if (!texts) return std::unexpected(texts.error());
+std::vector<kernels::conv2d_shape> read_shapes(param_reader& in, std::string_view name,
+                                               std::vector<std::string> fallback) {
   std::vector<kernels::conv2d_shape> shapes;
-  for (const auto& text : *texts) {
+  std::uint64_t bytes = 0;
+  for (const auto& text : in.list(name, std::move(fallback), max_shapes)) {
     auto shape = kernels::parse_conv2d_shape(text);
     if (!shape) {
-      const auto it = params.find(name);
-      const int line = it == params.end() ? 0 : it->second.line;
-      return gpu::make_error(gpu::error_kind::validation,
-                             fmt::format("line {}: {}.params.{}: '{}': {}; use conv2d shapes like \"N1 C3 32x32 K16 "
-                                         "3x3 p1\"",
-                                         line, scenario, name, text, shape.error().message));
+      // The message names the shape: "shape 'N1 C3 banana': token 'banana': ...".
+      in.problem(name, fmt::format("{}; use conv2d shapes like \"N1 C3 32x32 K16 3x3 p1\"", shape.error().message));
+      continue;
     }
+    // Element counts saturate (conv2d_shape), and validate() keeps each below 2^31: no overflow.
+    bytes +=
+        4 * (shape->input_elements() + shape->weight_elements() + shape->bias_elements() + shape->output_elements());
     shapes.push_back(*shape);
+  }
+  if (bytes > max_shape_bytes) {
+    in.problem(name, fmt::format("the shapes need {} of buffers (input, weights, bias and output, float32); "
+                                 "at most {} in all: use smaller N, C, K or H x W",
+                                 format_bytes(bytes), format_bytes(max_shape_bytes)));
   }
   return shapes;
 }

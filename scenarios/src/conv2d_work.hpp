@@ -11,6 +11,7 @@
 
 #include "gpusoak/kernels/conv2d.hpp"
 #include "gpusoak/scenarios/scenario.hpp"
+#include "scenario_params.hpp"
 
 namespace gpusoak::scenarios::detail {
 
@@ -42,10 +43,15 @@ class conv2d_work {
   std::mt19937_64 rng_;
 };
 
-// Parses shape texts; the error names the param and line.
-[[nodiscard]] gpu::result<std::vector<kernels::conv2d_shape>> parse_shapes(std::string_view scenario,
-                                                                           const scenario_params& params,
-                                                                           std::string_view name,
-                                                                           std::vector<std::string> fallback);
+// A scenario's shapes together may ask for at most this many bytes of float32 buffers (input,
+// weights, bias and output of each): more cannot be a soak of a GPU's memory layer but an OOM at
+// setup. Each scenario holds its buffers for the whole phase.
+inline constexpr std::uint64_t max_shape_bytes = 1ull << 30;
+inline constexpr std::size_t max_shapes = 16;
+
+// Reads param `name` as a list of conv2d shape texts (fallback when absent); each bad shape, and a
+// list whose buffers pass max_shape_bytes, is a problem recorded in `in`. Bad shapes are left out.
+[[nodiscard]] std::vector<kernels::conv2d_shape> read_shapes(param_reader& in, std::string_view name,
+                                                             std::vector<std::string> fallback);
 
 }  // namespace gpusoak::scenarios::detail

@@ -1,19 +1,21 @@
-// Private: one factory per scenario, each validating its own params (see make_scenario).
+// Private: one factory per scenario. Each reads its params through `in`, which records every
+// problem and gives defaults in place of bad values, and builds the scenario without touching GL
+// (setup does); make_scenario and check_scenario_params look at in's problems (scenario.cpp).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
 #include "gpusoak/scenarios/scenario.hpp"
+#include "scenario_params.hpp"
 
 namespace gpusoak::scenarios::detail {
 
-using made = gpu::result<std::unique_ptr<scenario>>;
-[[nodiscard]] made make_conv2d_steady(const scenario_params& params, std::uint64_t seed);
-[[nodiscard]] made make_fragmentation(const scenario_params& params, std::uint64_t seed);
-[[nodiscard]] made make_oom(const scenario_params& params, std::uint64_t seed);
-[[nodiscard]] made make_leak_cycle(const scenario_params& params, std::uint64_t seed);
-[[nodiscard]] made make_memory_pressure(const scenario_params& params, std::uint64_t seed);
-[[nodiscard]] made make_multi_context(const scenario_params& params, std::uint64_t seed);
+[[nodiscard]] std::unique_ptr<scenario> make_conv2d_steady(param_reader& in, std::uint64_t seed);
+[[nodiscard]] std::unique_ptr<scenario> make_fragmentation(param_reader& in, std::uint64_t seed);
+[[nodiscard]] std::unique_ptr<scenario> make_oom(param_reader& in, std::uint64_t seed);
+[[nodiscard]] std::unique_ptr<scenario> make_leak_cycle(param_reader& in, std::uint64_t seed);
+[[nodiscard]] std::unique_ptr<scenario> make_memory_pressure(param_reader& in, std::uint64_t seed);
+[[nodiscard]] std::unique_ptr<scenario> make_multi_context(param_reader& in, std::uint64_t seed);
 
 }  // namespace gpusoak::scenarios::detail

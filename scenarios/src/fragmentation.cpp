@@ -119,17 +119,12 @@ class fragmentation final : public scenario {
 
 }  // namespace
 
-made make_fragmentation(const scenario_params& params, std::uint64_t seed) {
-  if (auto ok = check_param_names(scenario_name, params, {"pool_chunk", "max_block", "max_chunks"}); !ok) {
-    return std::unexpected(ok.error());
-  }
-  auto chunk = read_bytes(scenario_name, params, "pool_chunk", 1ull << 20, 64ull << 10, 1ull << 30);
-  if (!chunk) return std::unexpected(chunk.error());
-  auto max_block = read_bytes(scenario_name, params, "max_block", 64ull << 10, 64, *chunk);
-  if (!max_block) return std::unexpected(max_block.error());
-  auto max_chunks = read_count(scenario_name, params, "max_chunks", 4, 1, 256);
-  if (!max_chunks) return std::unexpected(max_chunks.error());
-  return std::make_unique<fragmentation>(seed, *chunk, *max_block, static_cast<std::uint32_t>(*max_chunks));
+std::unique_ptr<scenario> make_fragmentation(param_reader& in, std::uint64_t seed) {
+  in.allow({"pool_chunk", "max_block", "max_chunks"});
+  const auto chunk = in.bytes("pool_chunk", 1ull << 20, 64ull << 10, 1ull << 30);
+  const auto max_block = in.bytes("max_block", std::min<std::uint64_t>(64ull << 10, chunk), 64, chunk);
+  const auto max_chunks = in.count("max_chunks", 4, 1, 256);
+  return std::make_unique<fragmentation>(seed, chunk, max_block, static_cast<std::uint32_t>(max_chunks));
 }
 
 }  // namespace gpusoak::scenarios::detail

@@ -119,15 +119,11 @@ class leak_cycle final : public scenario {
 
 }  // namespace
 
-made make_leak_cycle(const scenario_params& params, std::uint64_t seed) {
-  if (auto ok = check_param_names(scenario_name, params, {"buffers_per_cycle", "contexts_per_cycle"}); !ok) {
-    return std::unexpected(ok.error());
-  }
-  auto buffers = read_count(scenario_name, params, "buffers_per_cycle", 16, 1, 4096);
-  if (!buffers) return std::unexpected(buffers.error());
-  auto contexts = read_count(scenario_name, params, "contexts_per_cycle", 1, 0, 16);
-  if (!contexts) return std::unexpected(contexts.error());
-  return std::make_unique<leak_cycle>(seed, *buffers, *contexts);
+std::unique_ptr<scenario> make_leak_cycle(param_reader& in, std::uint64_t seed) {
+  in.allow({"buffers_per_cycle", "contexts_per_cycle"});
+  const auto buffers = in.count("buffers_per_cycle", 16, 1, 4096);
+  const auto contexts = in.count("contexts_per_cycle", 1, 0, 16);
+  return std::make_unique<leak_cycle>(seed, buffers, contexts);
 }
 
 }  // namespace gpusoak::scenarios::detail

@@ -98,20 +98,15 @@ class memory_pressure final : public scenario {
 
 }  // namespace
 
-made make_memory_pressure(const scenario_params& params, std::uint64_t seed) {
-  if (auto ok = check_param_names(scenario_name, params, {"hold_percent", "hold_block", "shapes", "latency_bound"});
-      !ok) {
-    return std::unexpected(ok.error());
-  }
-  auto percent = read_count(scenario_name, params, "hold_percent", 50, 1, 95);
-  if (!percent) return std::unexpected(percent.error());
-  auto block = read_bytes(scenario_name, params, "hold_block", 4ull << 20, 4096, 1ull << 30);
-  if (!block) return std::unexpected(block.error());
-  auto shapes = parse_shapes(scenario_name, params, "shapes", {"N1 C8 16x16 K8 3x3 p1"});
-  if (!shapes) return std::unexpected(shapes.error());
-  auto bound = read_duration(scenario_name, params, "latency_bound", std::chrono::seconds(5));
-  if (!bound) return std::unexpected(bound.error());
-  return std::make_unique<memory_pressure>(seed, *percent, *block, std::move(*shapes), *bound);
+std::unique_ptr<scenario> make_memory_pressure(param_reader& in, std::uint64_t seed) {
+  in.allow({"hold_percent", "hold_block", "shapes", "latency_bound"});
+  // At most 95%: the conv2d batches it runs meanwhile need room of their own.
+  const auto percent = in.count("hold_percent", 50, 1, 95);
+  const auto block = in.bytes("hold_block", 4ull << 20, 4096, 1ull << 30);
+  auto shapes = read_shapes(in, "shapes", {"N1 C8 16x16 K8 3x3 p1"});
+  const auto bound =
+      in.duration("latency_bound", std::chrono::seconds(5), std::chrono::milliseconds(1), std::chrono::hours(1));
+  return std::make_unique<memory_pressure>(seed, percent, block, std::move(shapes), bound);
 }
 
 }  // namespace gpusoak::scenarios::detail

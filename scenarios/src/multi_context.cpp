@@ -132,15 +132,11 @@ class multi_context final : public scenario {
 
 }  // namespace
 
-made make_multi_context(const scenario_params& params, std::uint64_t seed) {
-  if (auto ok = check_param_names(scenario_name, params, {"contexts", "shapes"}); !ok) {
-    return std::unexpected(ok.error());
-  }
-  auto contexts = read_count(scenario_name, params, "contexts", 2, 1, 16);
-  if (!contexts) return std::unexpected(contexts.error());
-  auto shapes = parse_shapes(scenario_name, params, "shapes", {"N1 C4 12x12 K8 3x3 p1"});
-  if (!shapes) return std::unexpected(shapes.error());
-  return std::make_unique<multi_context>(seed, *contexts, std::move(*shapes));
+std::unique_ptr<scenario> make_multi_context(param_reader& in, std::uint64_t seed) {
+  in.allow({"contexts", "shapes"});
+  const auto contexts = in.count("contexts", 2, 1, 16);
+  auto shapes = read_shapes(in, "shapes", {"N1 C4 12x12 K8 3x3 p1"});
+  return std::make_unique<multi_context>(seed, contexts, std::move(shapes));
 }
 
 }  // namespace gpusoak::scenarios::detail

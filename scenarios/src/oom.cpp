@@ -119,13 +119,11 @@ class oom final : public scenario {
 
 }  // namespace
 
-made make_oom(const scenario_params& params, std::uint64_t seed) {
-  if (auto ok = check_param_names(scenario_name, params, {"step", "budget"}); !ok) return std::unexpected(ok.error());
-  auto budget = read_bytes(scenario_name, params, "budget", 256ull << 20, 1ull << 20, 64ull << 30);
-  if (!budget) return std::unexpected(budget.error());
-  auto step = read_bytes(scenario_name, params, "step", 16ull << 20, 4096, *budget);
-  if (!step) return std::unexpected(step.error());
-  return std::make_unique<oom>(seed, *step, *budget);
+std::unique_ptr<scenario> make_oom(param_reader& in, std::uint64_t seed) {
+  in.allow({"step", "budget"});
+  const auto budget = in.bytes("budget", 256ull << 20, 1ull << 20, 64ull << 30);
+  const auto step = in.bytes("step", std::min<std::uint64_t>(16ull << 20, budget), 4096, budget);
+  return std::make_unique<oom>(seed, step, budget);
 }
 
 }  // namespace gpusoak::scenarios::detail

@@ -17,20 +17,26 @@
 #include <utility>
 #include <vector>
 
+#include "gpusoak/scenarios/scenario.hpp"  // check_scenario_params
 #include "gpusoak/scenarios/units.hpp"
 
 namespace gpusoak::scenarios {
 namespace {
 
-// Thrown inside this file only, by the checks below, and caught in parse_plan: the checks are
-// deep and every one of them ends the parse, so unwinding is the short way out.
+// Thrown inside this file only, by a check that cannot go on within its part of the plan (a phase
+// that is not a mapping, a duration that does not parse), and caught by checker::attempt around
+// that part, which records it: the rest of the plan is still checked, so every problem is listed.
 struct plan_error {
+  int line;
   std::string message;
 };
 
 using key_list = std::initializer_list<std::string_view>;
 
 constexpr std::chrono::microseconds max_plan_duration = std::chrono::hours(100'000);
+// EGL device indices a plan may name at all; the devices present bound them further where a run
+// starts (check_plan_devices).
+constexpr int max_device_index = 255;
 
 std::string join(key_list names) {
   std::string out;
@@ -101,13 +107,47 @@ class checker {
   }
 
   [[noreturn]] void fail(int line, std::string_view path, std::string_view what) const {
-    throw plan_error{fmt::format("{}:{}: {}: {}", source_, line, path, what)};
+    throw plan_error{line, fmt::format("{}:{}: {}: {}", source_, line, path, what)};
   }
   [[noreturn]] void fail(const YAML::Node& node, std::string_view path, std::string_view what) const {
     fail(line_of(node, 1), path, what);
   }
 
-  // node must be a mapping whose keys are all in allowed (each once); returns nothing, throws.
+  // Records a problem and goes on.
+  void report(int line, std::string_view path, std::string_view what) {
+    problems_.push_back({line, fmt::format("{}:{}: {}: {}", source_, line, path, what)});
+  }
+  void report(const YAML::Node& node, std::string_view path, std::string_view what) {
+    report(line_of(node, 1), path, what);
+  }
+
+  // Runs one part's checks; a problem that ends that part is recorded and the caller goes on with
+  // the next part. Returns whether the part got through without such a problem.
+  template <typename F>
+  bool attempt(F&& check) {
+    try {
+      check();
+      return true;
+    } catch (const plan_error& e) {
+      problems_.push_back({e.line, e.message});
+      return false;
+    }
+  }
+
+  // Every problem recorded, ordered by line (stable: those of one line keep their order), one a
+  // line; empty when there are none.
+  std::string problems_text() {
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::string out;
+    for (const auto& [line, text] : problems_) {
+      out += out.empty() ? "" : "\n";
+      out += text;
+    }
+    return out;
+  }
+
+  // node must be a mapping (else throws); each key not in allowed, or given twice, is a problem.
   void check_map(const YAML::Node& node, std::string_view path, key_list allowed, std::string_view what) {
     if (!node.IsMap()) {
       fail(node, path.empty() ? "plan" : path,
@@ -117,14 +157,14 @@ class checker {
     for (auto it = node.begin(); it != node.end(); ++it) {
       const YAML::Node key = it->first;
       if (!key.IsScalar()) {
-        fail(key, path.empty() ? "plan" : path, fmt::format("keys must be plain names; allowed: {}", join(allowed)));
+        report(key, path.empty() ? "plan" : path, fmt::format("keys must be plain names; allowed: {}", join(allowed)));
+        continue;
       }
       const std::string& name = key.Scalar();
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-        fail(key, child_path(path, name), fmt::format("unknown key; allowed: {}", join(allowed)));
-      }
-      if (!seen.insert(name).second) {
-        fail(key, child_path(path, name), "appears twice");
+        report(key, child_path(path, name), fmt::format("unknown key; allowed: {}", join(allowed)));
+      } else if (!seen.insert(name).second) {
+        report(key, child_path(path, name), "appears twice");
       }
     }
     note_empty_values(node);
@@ -161,6 +201,7 @@ class checker {
  private:
   std::string source_;
   std::vector<std::pair<YAML::Node, int>> empty_values_;  // (empty value, its key's line)
+  std::vector<std::pair<int, std::string>> problems_;     // (line, "source:line: path: what")
 };
 
 std::string check_name(checker& c, const YAML::Node& node, std::string_view path, std::string_view example) {
@@ -191,21 +232,23 @@ std::map<std::string, param_value, std::less<>> check_params(checker& c, const Y
   }
   c.note_empty_values(node);
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const std::string key = c.scalar(it->first, path, "a parameter name");
-    const std::string key_path = child_path(path, key);
-    const YAML::Node value = it->second;
-    param_value param{.line = c.line_of(value, c.line_of(it->first, 1))};
-    if (value.IsSequence()) {
-      param.is_list = true;
-      for (std::size_t i = 0; i < value.size(); ++i) {
-        param.items.push_back(c.scalar(value[i], item_path(key_path, i), hint));
+    c.attempt([&] {
+      const std::string key = c.scalar(it->first, path, "a parameter name");
+      const std::string key_path = child_path(path, key);
+      const YAML::Node value = it->second;
+      param_value param{.line = c.line_of(value, c.line_of(it->first, 1))};
+      if (value.IsSequence()) {
+        param.is_list = true;
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          param.items.push_back(c.scalar(value[i], item_path(key_path, i), hint));
+        }
+      } else {
+        param.items.push_back(c.scalar(value, key_path, hint));
       }
-    } else {
-      param.items.push_back(c.scalar(value, key_path, hint));
-    }
-    if (!out.emplace(key, std::move(param)).second) {
-      c.fail(it->first, key_path, "appears twice");
-    }
+      if (!out.emplace(key, std::move(param)).second) {
+        c.fail(it->first, key_path, "appears twice");
+      }
+    });
   }
   return out;
 }
@@ -220,10 +263,16 @@ scenario_entry check_scenario(checker& c, const YAML::Node& node, std::string_vi
     c.fail(name, name_path, fmt::format("unknown scenario '{}'; known: {}", out.name, scenario_list()));
   }
   if (const YAML::Node weight = node["weight"]; weight.IsDefined()) {
-    out.weight = check_weight(c, weight, child_path(path, "weight"));
+    c.attempt([&] { out.weight = check_weight(c, weight, child_path(path, "weight")); });
   }
   if (const YAML::Node params = node["params"]; params.IsDefined() && !params.IsNull()) {
-    out.params = check_params(c, params, child_path(path, "params"));
+    const std::string params_path = child_path(path, "params");
+    c.attempt([&] { out.params = check_params(c, params, params_path); });
+    // The scenario's own checks (names, types, units, ranges, shapes), without a GL context: what
+    // make_scenario would refuse when the phase starts is refused now.
+    for (const auto& problem : check_scenario_params(out.name, out.params)) {
+      c.report(problem.line > 0 ? problem.line : out.line, child_path(params_path, problem.param), problem.what);
+    }
   }
   return out;
 }
@@ -231,9 +280,13 @@ scenario_entry check_scenario(checker& c, const YAML::Node& node, std::string_vi
 phase check_phase(checker& c, const YAML::Node& node, std::string_view path) {
   c.check_map(node, path, {"name", "duration", "scenarios"}, "a phase");
   phase out{.line = c.line_of(node, 1)};
-  out.name = check_name(c, c.required(node, path, "name", "e.g. warmup"), child_path(path, "name"), "warmup");
-  out.duration =
-      c.duration(c.required(node, path, "duration", "a positive duration, e.g. 30s, 2h"), child_path(path, "duration"));
+  c.attempt([&] {
+    out.name = check_name(c, c.required(node, path, "name", "e.g. warmup"), child_path(path, "name"), "warmup");
+  });
+  c.attempt([&] {
+    out.duration = c.duration(c.required(node, path, "duration", "a positive duration, e.g. 30s, 2h"),
+                              child_path(path, "duration"));
+  });
   const std::string list_path = child_path(path, "scenarios");
   const YAML::Node list = c.required(node, path, "scenarios", "a list of at least one scenario");
   if (!list.IsSequence() || list.size() == 0) {
@@ -242,7 +295,7 @@ phase check_phase(checker& c, const YAML::Node& node, std::string_view path) {
                        list.IsSequence() ? "an empty list" : describe(list)));
   }
   for (std::size_t i = 0; i < list.size(); ++i) {
-    out.scenarios.push_back(check_scenario(c, list[i], item_path(list_path, i)));
+    c.attempt([&] { out.scenarios.push_back(check_scenario(c, list[i], item_path(list_path, i))); });
   }
   return out;
 }
@@ -259,8 +312,10 @@ std::vector<int> check_devices(checker& c, const YAML::Node& node) {
     const std::string text = c.scalar(node[i], path, "a device index >= 0");
     int device = -1;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), device);
-    if (ec != std::errc{} || end != text.data() + text.size() || device < 0) {
-      c.fail(node[i], path, fmt::format("'{}' is not a device index; use an integer >= 0", text));
+    if (ec != std::errc{} || end != text.data() + text.size() || device < 0 || device > max_device_index) {
+      c.fail(node[i], path,
+             fmt::format("'{}' is not a device index; use an integer from 0 to {} (gpusoak devices lists them)", text,
+                         max_device_index));
     }
     if (std::find(out.begin(), out.end(), device) != out.end()) {
       c.fail(node[i], path, fmt::format("device {} is listed twice", device));
@@ -270,67 +325,86 @@ std::vector<int> check_devices(checker& c, const YAML::Node& node) {
   return out;
 }
 
+// Checks of the plan as a whole, after its parts: the one place such checks go, each one more
+// source of problems. They see every part that parsed (a phase whose duration did not parse is
+// left out of the sums); threshold_lines[i] is the line of thresholds[i].
+void check_whole_plan(checker& c, const plan& p, const std::vector<int>& threshold_lines) {
+  (void)threshold_lines;
+  // Each phase is at most 100000h; so is the whole plan, so that adding the phases up cannot
+  // overflow however many a plan from a request has.
+  std::chrono::microseconds total{0};
+  for (const auto& ph : p.phases) {
+    total += ph.duration;
+    if (total > max_plan_duration) {
+      c.report(ph.line, "phases",
+               fmt::format("the phases up to '{}' last over {}, the longest plan allowed", ph.name,
+                           format_duration(max_plan_duration)));
+      break;
+    }
+  }
+}
+
 plan check_plan(checker& c, const YAML::Node& root) {
   c.check_map(root, "", {"name", "description", "devices", "sample_interval", "phases", "thresholds"}, "a plan");
   plan out;
   out.source = c.source();
-  out.name = check_name(c, c.required(root, "", "name", "e.g. nightly"), "name", "nightly");
+  c.attempt([&] { out.name = check_name(c, c.required(root, "", "name", "e.g. nightly"), "name", "nightly"); });
   if (const YAML::Node description = root["description"]; description.IsDefined() && !description.IsNull()) {
-    out.description = c.scalar(description, "description", "text");
+    c.attempt([&] { out.description = c.scalar(description, "description", "text"); });
   }
   if (const YAML::Node devices = root["devices"]; devices.IsDefined()) {
-    out.devices = check_devices(c, devices);
+    c.attempt([&] { out.devices = check_devices(c, devices); });
   }
   if (const YAML::Node interval = root["sample_interval"]; interval.IsDefined()) {
-    out.sample_interval = c.duration(interval, "sample_interval");
+    c.attempt([&] { out.sample_interval = c.duration(interval, "sample_interval"); });
   }
-  const YAML::Node phases =
-      c.required(root, "", "phases", "a list of at least one phase with keys name, duration, scenarios");
-  if (!phases.IsSequence() || phases.size() == 0) {
-    c.fail(phases, "phases",
-           fmt::format("expected a list of at least one phase (keys name, duration, scenarios), got {}",
-                       phases.IsSequence() ? "an empty list" : describe(phases)));
-  }
-  for (std::size_t i = 0; i < phases.size(); ++i) {
-    const std::string path = item_path("phases", i);
-    phase p = check_phase(c, phases[i], path);
-    for (const auto& earlier : out.phases) {
-      if (earlier.name == p.name) {
-        c.fail(phases[i]["name"], child_path(path, "name"),
-               fmt::format("phase name '{}' is already used on line {}; phase names must be unique", p.name,
-                           earlier.line));
-      }
+  c.attempt([&] {
+    const YAML::Node phases =
+        c.required(root, "", "phases", "a list of at least one phase with keys name, duration, scenarios");
+    if (!phases.IsSequence() || phases.size() == 0) {
+      c.fail(phases, "phases",
+             fmt::format("expected a list of at least one phase (keys name, duration, scenarios), got {}",
+                         phases.IsSequence() ? "an empty list" : describe(phases)));
     }
-    out.phases.push_back(std::move(p));
-  }
-  // Each phase is at most 100000h; so is the whole plan, so that adding the phases up cannot
-  // overflow however many a plan from a request has.
-  std::chrono::microseconds total{0};
-  for (const auto& p : out.phases) {
-    total += p.duration;
-    if (total > max_plan_duration) {
-      c.fail(p.line, "phases",
-             fmt::format("the phases up to '{}' last over {}, the longest plan allowed", p.name,
-                         format_duration(max_plan_duration)));
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+      const std::string path = item_path("phases", i);
+      c.attempt([&] {
+        phase p = check_phase(c, phases[i], path);
+        for (const auto& earlier : out.phases) {
+          if (!p.name.empty() && earlier.name == p.name) {
+            c.report(c.line_of(phases[i]["name"], p.line), child_path(path, "name"),
+                     fmt::format("phase name '{}' is already used on line {}; phase names must be unique", p.name,
+                                 earlier.line));
+          }
+        }
+        out.phases.push_back(std::move(p));
+      });
     }
-  }
+  });
+  std::vector<int> threshold_lines;
   if (const YAML::Node thresholds = root["thresholds"]; thresholds.IsDefined() && !thresholds.IsNull()) {
-    if (!thresholds.IsSequence()) {
-      c.fail(thresholds, "thresholds",
-             fmt::format("expected a list of quoted thresholds (e.g. - \"errors_total == 0\"), got {}",
-                         describe(thresholds)));
-    }
-    for (std::size_t i = 0; i < thresholds.size(); ++i) {
-      const std::string path = item_path("thresholds", i);
-      const std::string text =
-          c.scalar(thresholds[i], path, "a quoted threshold such as \"p99(op_latency_seconds) < 200us\"");
-      auto parsed = parse_threshold(text);
-      if (!parsed) {
-        c.fail(thresholds[i], path, parsed.error().message);
+    c.attempt([&] {
+      if (!thresholds.IsSequence()) {
+        c.fail(thresholds, "thresholds",
+               fmt::format("expected a list of quoted thresholds (e.g. - \"errors_total == 0\"), got {}",
+                           describe(thresholds)));
       }
-      out.thresholds.push_back(std::move(*parsed));
-    }
+      for (std::size_t i = 0; i < thresholds.size(); ++i) {
+        c.attempt([&] {
+          const std::string path = item_path("thresholds", i);
+          const std::string text =
+              c.scalar(thresholds[i], path, "a quoted threshold such as \"p99(op_latency_seconds) < 200us\"");
+          auto parsed = parse_threshold(text);
+          if (!parsed) {
+            c.fail(thresholds[i], path, parsed.error().message);
+          }
+          out.thresholds.push_back(std::move(*parsed));
+          threshold_lines.push_back(c.line_of(thresholds[i], 1));
+        });
+      }
+    });
   }
+  check_whole_plan(c, out, threshold_lines);
   return out;
 }
 
@@ -374,6 +448,106 @@ gpu::result<plan> plan::scaled(double factor) const {
   return out;
 }
 
+std::vector<std::string> problem_lines(std::string_view message) {
+  std::vector<std::string> out;
+  while (!message.empty()) {
+    const auto end = message.find('\n');
+    if (const auto line = message.substr(0, end); !line.empty()) out.emplace_back(line);
+    if (end == std::string_view::npos) break;
+    message.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+namespace {
+
+// x rounded up to two significant digits (0.01234 -> 0.013), so a suggested time scale is short
+// to type and still enough.
+double round_up_2(double x) {
+  const double unit = std::pow(10.0, std::floor(std::log10(x)) - 1);
+  return std::ceil(x / unit * (1 - 1e-12)) * unit;
+}
+
+// Whether every phase of `scaled` spans min_samples_per_phase sample intervals.
+bool enough_samples(const plan& scaled) {
+  return std::ranges::all_of(
+      scaled.phases, [&](const phase& ph) { return ph.duration >= min_samples_per_phase * scaled.sample_interval; });
+}
+
+}  // namespace
+
+gpu::result<plan> scale_for_run(const plan& p, double factor) {
+  auto scaled = p.scaled(factor);
+  if (!scaled) return scaled;
+  std::vector<std::string> problems;
+  const double total_h = std::chrono::duration<double, std::ratio<3600>>(p.total_duration()).count();
+  if (scaled->total_duration() > max_run_duration) {
+    problems.push_back(
+        fmt::format("time scale {:g} makes the plan last {:.0f}h ({} x {:g}); a run lasts at most {}h: "
+                    "use a time scale <= {:.6g}",
+                    factor, total_h * factor, format_duration(p.total_duration()), factor, max_run_duration.count(),
+                    static_cast<double>(max_run_duration.count()) / total_h));
+  }
+  if (!enough_samples(*scaled)) {
+    // The sample interval scales too, but not below min(its own value, 100ms) (plan::scaled): a
+    // phase that spans 3 intervals unscaled keeps doing so down to the time scale where its
+    // interval meets that floor; below it, only a larger time scale helps.
+    const auto floor = std::min(p.sample_interval, std::chrono::microseconds(100'000));
+    double needed = 0;
+    for (const auto& ph : p.phases) {
+      needed = std::max(needed, min_samples_per_phase * static_cast<double>(floor.count()) /
+                                    static_cast<double>(ph.duration.count()));
+    }
+    double suggest = round_up_2(std::max(needed, std::numeric_limits<double>::min()));
+    for (int i = 0; i < 4; ++i) {  // durations round to microseconds: nudge up until it works
+      auto tried = p.scaled(suggest);
+      if (tried && enough_samples(*tried)) break;
+      suggest = round_up_2(suggest * 1.05);
+    }
+    const auto fits = p.scaled(suggest);
+    const bool any_scale_works = fits && enough_samples(*fits);
+    for (std::size_t i = 0; i < scaled->phases.size(); ++i) {
+      const auto& ph = scaled->phases[i];
+      if (ph.duration >= min_samples_per_phase * scaled->sample_interval) continue;
+      const auto& orig = p.phases[i];
+      if (orig.duration < min_samples_per_phase * p.sample_interval || !any_scale_works) {
+        problems.push_back(fmt::format(
+            "{}:{}: phases[{}].duration: phase '{}' lasts {}, less than {} samples of sample_interval {}; each "
+            "scenario needs at least {} samples in each phase to be gated: make the phase at least {} or "
+            "sample_interval at most {}",
+            p.source, orig.line, i, orig.name, format_duration(orig.duration), min_samples_per_phase,
+            format_duration(p.sample_interval), min_samples_per_phase,
+            format_duration(min_samples_per_phase * p.sample_interval),
+            format_duration(std::max(std::chrono::microseconds(1), orig.duration / min_samples_per_phase))));
+        continue;
+      }
+      problems.push_back(
+          fmt::format("phases[{}] ({}) lasts {} at time scale {:g}; each scenario needs at least {} "
+                      "samples of {} in each phase to be gated: use a time scale >= {:.2g}",
+                      i, ph.name, format_duration(ph.duration), factor, min_samples_per_phase,
+                      format_duration(scaled->sample_interval), suggest));
+    }
+  }
+  if (problems.empty()) return scaled;
+  return invalid(fmt::format("{}", fmt::join(problems, "\n")));
+}
+
+gpu::result<void> check_plan_devices(const plan& p, std::size_t present) {
+  std::vector<std::string> problems;
+  for (std::size_t i = 0; i < p.devices.size(); ++i) {
+    if (p.devices[i] >= 0 && static_cast<std::size_t>(p.devices[i]) < present) continue;
+    problems.push_back(
+        fmt::format("{}: devices[{}]: EGL device {} is not present; {} EGL device{} here ({}); "
+                    "gpusoak devices lists them",
+                    p.source, i, p.devices[i], present, present == 1 ? " is" : "s are",
+                    present == 0   ? std::string("none")
+                    : present == 1 ? std::string("index 0")
+                                   : fmt::format("index 0 to {}", present - 1)));
+  }
+  if (problems.empty()) return {};
+  return invalid(fmt::format("{}", fmt::join(problems, "\n")));
+}
+
 bool is_valid_plan_name(std::string_view name) noexcept {
   if (name.empty()) {
     return false;
@@ -391,8 +565,12 @@ gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name
       return invalid(
           fmt::format("{}:1: plan: the document is empty; a plan needs at least name and phases", source_name));
     }
-    return check_plan(c, root);
-  } catch (const plan_error& e) {
+    plan out = check_plan(c, root);
+    if (std::string problems = c.problems_text(); !problems.empty()) {
+      return invalid(std::move(problems));
+    }
+    return out;
+  } catch (const plan_error& e) {  // the root is not a mapping
     return invalid(e.message);
   } catch (const YAML::Exception& e) {
     return invalid(fmt::format("{}:{}: plan: malformed YAML at column {}: {}", source_name,

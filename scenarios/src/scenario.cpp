@@ -7,6 +7,7 @@
 
 #include "factories.hpp"
 #include "gpusoak/scenarios/scenario_names.hpp"
+#include "scenario_params.hpp"
 
 namespace gpusoak::scenarios {
 
@@ -58,16 +59,51 @@ void step_result::merge(const step_result& other) {
   }
 }
 
+namespace {
+
+// Reads params for `name` through `in` and builds the scenario with what it read (defaults where a
+// value was bad); null for an unknown name. Building touches no GL: setup does.
+std::unique_ptr<scenario> build(std::string_view name, detail::param_reader& in, std::uint64_t seed) {
+  if (name == "conv2d_steady") return detail::make_conv2d_steady(in, seed);
+  if (name == "fragmentation") return detail::make_fragmentation(in, seed);
+  if (name == "oom") return detail::make_oom(in, seed);
+  if (name == "leak_cycle") return detail::make_leak_cycle(in, seed);
+  if (name == "memory_pressure") return detail::make_memory_pressure(in, seed);
+  if (name == "multi_context") return detail::make_multi_context(in, seed);
+  return nullptr;
+}
+
+std::string unknown_scenario(std::string_view name) {
+  return fmt::format("unknown scenario '{}'; known: {}", name, fmt::join(known_scenarios, ", "));
+}
+
+// The factories' readers list allowed names in a constructor; this one runs them all.
+std::vector<param_problem> problems_of(std::string_view name, const scenario_params& params,
+                                       std::unique_ptr<scenario>* out, std::uint64_t seed) {
+  if (!is_known_scenario(name)) return {{.param = "", .line = 0, .what = unknown_scenario(name)}};
+  detail::param_reader in(params);
+  auto made = build(name, in, seed);
+  if (out != nullptr) *out = std::move(made);
+  return in.problems();
+}
+
+}  // namespace
+
+std::vector<param_problem> check_scenario_params(std::string_view name, const scenario_params& params) {
+  return problems_of(name, params, nullptr, 0);
+}
+
 gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
                                                      std::uint64_t seed) {
-  if (name == "conv2d_steady") return detail::make_conv2d_steady(params, seed);
-  if (name == "fragmentation") return detail::make_fragmentation(params, seed);
-  if (name == "oom") return detail::make_oom(params, seed);
-  if (name == "leak_cycle") return detail::make_leak_cycle(params, seed);
-  if (name == "memory_pressure") return detail::make_memory_pressure(params, seed);
-  if (name == "multi_context") return detail::make_multi_context(params, seed);
-  return gpu::make_error(gpu::error_kind::validation,
-                         fmt::format("unknown scenario '{}'; known: {}", name, fmt::join(known_scenarios, ", ")));
+  std::unique_ptr<scenario> made;
+  const auto problems = problems_of(name, params, &made, seed);
+  if (problems.empty()) return made;
+  std::string message;
+  for (const auto& p : problems) {
+    message += message.empty() ? "" : "\n";
+    message += p.param.empty() ? p.what : fmt::format("line {}: {}.params.{}: {}", p.line, name, p.param, p.what);
+  }
+  return gpu::make_error(gpu::error_kind::validation, std::move(message));
 }
 
 gpu::result<run_summary> run_for(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration,

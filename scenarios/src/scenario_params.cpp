@@ -1,107 +1,123 @@
 #include "scenario_params.hpp"
 
+#include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "gpusoak/scenarios/units.hpp"
 
 namespace gpusoak::scenarios::detail {
 
 namespace {
-const param_value* find(const scenario_params& params, std::string_view name) {
-  const auto it = params.find(name);
-  return it == params.end() ? nullptr : &it->second;
-}
-
 std::string shown(const param_value& value) {
   return value.is_list ? fmt::format("[{}]", fmt::join(value.items, ", "))
                        : (value.items.empty() ? std::string() : value.items.front());
 }
-
-gpu::result<const std::string*> scalar(std::string_view scenario, std::string_view name, const param_value& value,
-                                       std::string_view allowed) {
-  if (value.is_list || value.items.size() != 1) return bad_param(scenario, name, value, allowed);
-  return &value.items.front();
-}
 }  // namespace
 
-std::unexpected<gpu::buffer_error> bad_param(std::string_view scenario, std::string_view param,
-                                             const param_value& value, std::string_view allowed) {
-  return gpu::make_error(gpu::error_kind::validation, fmt::format("line {}: {}.params.{}: '{}' is not allowed; use {}",
-                                                                  value.line, scenario, param, shown(value), allowed));
-}
-
-gpu::result<void> check_param_names(std::string_view scenario, const scenario_params& params,
-                                    std::initializer_list<std::string_view> allowed) {
-  for (const auto& [name, value] : params) {
-    bool known = false;
-    for (const auto a : allowed) known = known || a == name;
-    if (!known) {
-      return gpu::make_error(
-          gpu::error_kind::validation,
-          fmt::format("line {}: {}.params.{}: unknown param; allowed: {}", value.line, scenario, name,
-                      allowed.size() == 0 ? "none" : fmt::format("{}", fmt::join(allowed, ", "))));
+void param_reader::allow(std::initializer_list<std::string_view> allowed) {
+  for (const auto& [name, value] : params_) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      problems_.push_back(
+          {.param = name,
+           .line = value.line,
+           .what = fmt::format("unknown parameter; allowed: {}",
+                               allowed.size() == 0 ? "none" : fmt::format("{}", fmt::join(allowed, ", ")))});
     }
   }
-  return {};
 }
 
-gpu::result<std::uint64_t> read_bytes(std::string_view scenario, const scenario_params& params, std::string_view name,
-                                      std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
-  const param_value* value = find(params, name);
-  if (value == nullptr) return fallback;
+const param_value* param_reader::find(std::string_view name) const {
+  const auto it = params_.find(name);
+  return it == params_.end() ? nullptr : &it->second;
+}
+
+void param_reader::problem(std::string_view name, std::string what) {
+  const param_value* value = find(name);
+  problems_.push_back(
+      {.param = std::string(name), .line = value == nullptr ? 0 : value->line, .what = std::move(what)});
+}
+
+void param_reader::not_allowed(std::string_view name, std::string_view allowed) {
+  const param_value* value = find(name);
+  problem(name, fmt::format("'{}' is not allowed; use {}", value == nullptr ? "" : shown(*value), allowed));
+}
+
+const std::string* param_reader::scalar(std::string_view name, std::string_view allowed) {
+  const param_value* value = find(name);
+  if (value->is_list || value->items.size() != 1) {
+    not_allowed(name, allowed);
+    return nullptr;
+  }
+  return &value->items.front();
+}
+
+std::uint64_t param_reader::bytes(std::string_view name, std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
+  if (find(name) == nullptr) return fallback;
   const std::string allowed =
       fmt::format("a byte size from {} to {} (e.g. 4096, 256KiB, 64MiB)", format_bytes(min), format_bytes(max));
-  auto text = scalar(scenario, name, *value, allowed);
-  if (!text) return std::unexpected(text.error());
-  const auto bytes = parse_bytes(**text);
-  if (!bytes || *bytes < min || *bytes > max) return bad_param(scenario, name, *value, allowed);
-  return *bytes;
+  const std::string* text = scalar(name, allowed);
+  if (text == nullptr) return fallback;
+  const auto value = parse_bytes(*text);
+  if (!value || *value < min || *value > max) {
+    not_allowed(name, allowed);
+    return fallback;
+  }
+  return *value;
 }
 
-gpu::result<std::uint64_t> read_count(std::string_view scenario, const scenario_params& params, std::string_view name,
-                                      std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
-  const param_value* value = find(params, name);
-  if (value == nullptr) return fallback;
+std::uint64_t param_reader::count(std::string_view name, std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
+  if (find(name) == nullptr) return fallback;
   const std::string allowed = fmt::format("a whole number from {} to {}", min, max);
-  auto text = scalar(scenario, name, *value, allowed);
-  if (!text) return std::unexpected(text.error());
-  const std::string& s = **text;
+  const std::string* text = scalar(name, allowed);
+  if (text == nullptr) return fallback;
   std::uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc{} || end != s.data() + s.size() || n < min || n > max) {
-    return bad_param(scenario, name, *value, allowed);
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (ec != std::errc{} || end != text->data() + text->size() || n < min || n > max) {
+    not_allowed(name, allowed);
+    return fallback;
   }
   return n;
 }
 
-gpu::result<std::string> read_choice(std::string_view scenario, const scenario_params& params, std::string_view name,
-                                     std::string_view fallback, std::initializer_list<std::string_view> choices) {
-  const param_value* value = find(params, name);
-  if (value == nullptr) return std::string(fallback);
+std::string param_reader::choice(std::string_view name, std::string_view fallback,
+                                 std::initializer_list<std::string_view> choices) {
+  if (find(name) == nullptr) return std::string(fallback);
   const std::string allowed = fmt::format("one of {}", fmt::join(choices, ", "));
-  auto text = scalar(scenario, name, *value, allowed);
-  if (!text) return std::unexpected(text.error());
-  for (const auto c : choices) {
-    if (c == **text) return **text;
+  const std::string* text = scalar(name, allowed);
+  if (text == nullptr) return std::string(fallback);
+  if (std::find(choices.begin(), choices.end(), *text) == choices.end()) {
+    not_allowed(name, allowed);
+    return std::string(fallback);
   }
-  return bad_param(scenario, name, *value, allowed);
+  return *text;
 }
 
-gpu::result<std::chrono::microseconds> read_duration(std::string_view scenario, const scenario_params& params,
-                                                     std::string_view name, std::chrono::microseconds fallback) {
-  const param_value* value = find(params, name);
-  if (value == nullptr) return fallback;
-  const std::string_view allowed = "a duration > 0 with us, ms, s, m or h (e.g. 250ms)";
-  auto text = scalar(scenario, name, *value, allowed);
-  if (!text) return std::unexpected(text.error());
-  const auto d = parse_duration(**text);
-  if (!d) return bad_param(scenario, name, *value, allowed);
+std::chrono::microseconds param_reader::duration(std::string_view name, std::chrono::microseconds fallback,
+                                                 std::chrono::microseconds min, std::chrono::microseconds max) {
+  if (find(name) == nullptr) return fallback;
+  const std::string allowed = fmt::format("a duration from {} to {} with us, ms, s, m or h (e.g. 250ms)",
+                                          format_duration(min), format_duration(max));
+  const std::string* text = scalar(name, allowed);
+  if (text == nullptr) return fallback;
+  const auto d = parse_duration(*text);
+  if (!d || *d < min || *d > max) {
+    not_allowed(name, allowed);
+    return fallback;
+  }
   return *d;
 }
 
-gpu::result<std::vector<std::string>> read_list(std::string_view scenario, const scenario_params& params,
-                                                std::string_view name, std::vector<std::string> fallback) {
-  const param_value* value = find(params, name);
+std::vector<std::string> param_reader::list(std::string_view name, std::vector<std::string> fallback,
+                                            std::size_t max_items) {
+  const param_value* value = find(name);
   if (value == nullptr) return fallback;
-  if (value->items.empty()) return bad_param(scenario, name, *value, "a non-empty list");
+  if (value->items.empty() || value->items.size() > max_items) {
+    not_allowed(name, fmt::format("a list of 1 to {} items", max_items));
+    return fallback;
+  }
   return value->items;
 }
 

@@ -20,6 +20,7 @@
 #include "daemon_calls.hpp"
 #include "daemon_process.hpp"
 #include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/context_flags.hpp"
 #include "gpusoak/harness/report.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "temp_dir.hpp"
@@ -84,6 +85,10 @@ TEST_F(daemon_test, bad_requests_get_4xx_with_a_message_and_the_daemon_keeps_ser
       {"POST", "/api/v1/runs", R"({"plan": "smoke", "time_scale": -1})", 400, "time_scale"},
       {"POST", "/api/v1/runs", R"({"plan": "smoke", "time_scale": "fast"})", 400, "time_scale"},
       {"POST", "/api/v1/runs", R"({"plan": "smoke", "speed": 2})", 400, "unknown field \"speed\""},
+      {"POST", "/api/v1/runs", R"({"plan": "smoke", "time_scale": 1e7})", 400,
+       "makes the plan last 333333h (2m x 1e+07); a run lasts at most 100000h: use a time scale <= 3e+06"},
+      {"POST", "/api/v1/runs", R"({"plan": "smoke", "time_scale": 1e-300})", 400,
+       "each scenario needs at least 3 samples of 100ms in each phase to be gated: use a time scale >= 0.015"},
       {"POST", "/api/v1/runs", R"({"plan_yaml": "name: x\nphases: []\n"})", 400, "<request>"},
       {"POST", "/api/v1/runs", R"({"plan_yaml": "name: x\nphases:\n  - name: p\n    duration: -5s\n"})", 400,
        "duration"},
@@ -171,35 +176,90 @@ TEST_F(daemon_test, smoke_plan_end_to_end_with_metrics) {
   EXPECT_NE(d.log().find("run=" + id + " scenario="), std::string::npos);
 }
 
-// checks a plan naming two devices on a one-device machine (llvmpipe): one run per device, each on
-// its own worker; the missing device ends could_not_run with a reason naming the index and the
-// devices there are, the other passes; metrics keep the two apart by the gpu label
-TEST_F(daemon_test, one_run_per_device_and_a_missing_device_is_reported) {
+// checks that a plan naming EGL devices that are not present, or one twice, is a 400 naming each
+// such device and how many exist, before anything is stored or exported (one POST with 21
+// indices used to add 842 series to /metrics)
+TEST_F(daemon_test, devices_not_present_or_listed_twice_are_refused) {
   test::daemon_process d(dir_ / "state");
+  const auto present = openable_devices(gpu::context_options{});
+  ASSERT_TRUE(present) << present.error().message;
+  ASSERT_LT(*present, 200u) << "the plan below names devices 200 to 219 as absent ones";
+  // Series labelled by GPU: a run's. The request counters change with every call.
+  const auto gpu_series = [&d] {
+    std::istringstream lines(d.call("GET", "/metrics").body);
+    int n = 0;
+    for (std::string line; std::getline(lines, line);) n += line.find("gpu=\"") != std::string::npos ? 1 : 0;
+    return n;
+  };
+  const int series_before = gpu_series();
   std::string plan = short_plan;
-  plan.replace(plan.find("devices: [0]"), 12, "devices: [0, 7]");
+  std::string many = "devices: [0";
+  for (int i = 200; i < 220; ++i) many += fmt::format(", {}", i);
+  plan.replace(plan.find("devices: [0]"), 12, many + "]");
   const auto reply = d.call("POST", "/api/v1/runs", start_body(plan, 0.3));
-  ASSERT_EQ(reply.status, 201) << reply.body;
-  const auto runs = body_json(reply)["runs"];
-  ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[0]["gpu"], 0);
-  EXPECT_EQ(runs[1]["gpu"], 7);
-  const auto present = wait_final(d, runs[0]["id"]);
-  const auto missing = wait_final(d, runs[1]["id"]);
-  EXPECT_EQ(present["state"], "passed") << present.dump(2);
-  EXPECT_EQ(present["device"], "egl_device:0");
-  EXPECT_EQ(missing["state"], "could_not_run");
-  EXPECT_NE(missing["verdict_reason"].get<std::string>().find("device 7"), std::string::npos) << missing.dump(2);
-  EXPECT_NE(missing["verdict_reason"].get<std::string>().find("out of range"), std::string::npos) << missing.dump(2);
-  EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"0\",state=\"passed\"}"), 1);
-  EXPECT_EQ(scrape_one(d, "gpusoak_run_state{gpu=\"7\",state=\"could_not_run\"}"), 1);
-  EXPECT_GT(scrape_one(d, "gpusoak_scenario_iterations_total{gpu=\"0\",scenario=\"conv2d_steady\"}"), 0);
-  EXPECT_EQ(scrape_one(d, "gpusoak_scenario_iterations_total{gpu=\"7\",scenario=\"conv2d_steady\"}"), 0);
+  ASSERT_EQ(reply.status, 400) << reply.body;
+  const auto j = body_json(reply);
+  ASSERT_TRUE(j["problems"].is_array()) << reply.body;
+  EXPECT_EQ(j["problems"].size(), 20u) << reply.body;
+  EXPECT_TRUE(j["problems"][0].get<std::string>().starts_with(
+      fmt::format("<request>: devices[1]: EGL device 200 is not present; {} EGL device", *present)))
+      << reply.body;
+  EXPECT_NE(j["error"].get<std::string>().find("devices[20]: EGL device 219 is not present"), std::string::npos)
+      << reply.body;
   // The plan's own validation: a device listed twice is refused before anything runs.
-  plan.replace(plan.find("devices: [0, 7]"), 15, "devices: [0, 0]");
+  plan.replace(plan.find(many), many.size(), "devices: [0, 0");
   const auto dup = d.call("POST", "/api/v1/runs", start_body(plan));
   EXPECT_EQ(dup.status, 400) << dup.body;
-  EXPECT_NE(body_json(dup)["error"].get<std::string>().find("devices"), std::string::npos) << dup.body;
+  EXPECT_NE(body_json(dup)["error"].get<std::string>().find("devices[1]: device 0 is listed twice"), std::string::npos)
+      << dup.body;
+  EXPECT_TRUE(body_json(d.call("GET", "/api/v1/runs"))["runs"].empty()) << "nothing stored";
+  EXPECT_EQ(gpu_series(), series_before) << "no series added";
+}
+
+// checks that a plan with typos in its last phase is a 400 naming every typo with its line and
+// field path, in the message and as a list, and that no run is stored
+TEST_F(daemon_test, plan_with_typos_in_its_last_phase_is_400_listing_every_typo) {
+  test::daemon_process d(dir_ / "state");
+  const std::string plan = R"(name: typos
+sample_interval: 100ms
+phases:
+  - name: warmup
+    duration: 10h
+    scenarios:
+      - name: conv2d_steady
+  - name: churn
+    duration: 10h
+    scenarios:
+      - name: fragmentation
+        params: {max_blok: 1MiB}
+      - name: multi_context
+        params: {contexts: 100000, shapes: ["N99999 C99999 8x8 K8 3x3"]}
+)";
+  const auto reply = d.call("POST", "/api/v1/runs", start_body(plan));
+  ASSERT_EQ(reply.status, 400) << reply.body;
+  const auto j = body_json(reply);
+  const std::vector<std::string> expected{
+      "<request>:12: phases[1].scenarios[0].params.max_blok: unknown parameter; allowed: pool_chunk, max_block, "
+      "max_chunks",
+      "<request>:14: phases[1].scenarios[1].params.contexts: '100000' is not allowed; use a whole number from 1 to 16",
+      "<request>:14: phases[1].scenarios[1].params.shapes: shape 'N99999 C99999 8x8 K8 3x3': input has ",
+  };
+  ASSERT_TRUE(j["problems"].is_array()) << reply.body;
+  ASSERT_EQ(j["problems"].size(), expected.size()) << reply.body;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(j["problems"][i].get<std::string>().starts_with(expected[i])) << j["problems"][i];
+    EXPECT_NE(j["error"].get<std::string>().find(expected[i]), std::string::npos) << j["error"];
+  }
+  EXPECT_TRUE(j["error"].get<std::string>().starts_with("\"plan_yaml\": 3 problems:\n")) << j["error"];
+  // gpusoak run --daemon sends the plan and prints the daemon's list: exit 2.
+  const auto plan_file = dir_ / "typos.yaml";
+  std::ofstream(plan_file) << plan;
+  std::ostringstream out, err;
+  const std::vector<std::string> args{"run", "--daemon", d.url().text(), "--plan", plan_file.string()};
+  EXPECT_EQ(run_cli(args, out, err), 2) << out.str();
+  for (const auto& e : expected) EXPECT_NE(err.str().find(e), std::string::npos) << err.str();
+  EXPECT_TRUE(body_json(d.call("GET", "/api/v1/runs"))["runs"].empty()) << "nothing stored";
+  EXPECT_EQ(body_json(d.call("GET", "/healthz"))["active_runs"].size(), 0u);
 }
 
 // checks that stop ends a running run aborted (gate exit 3), and that stopping it again is a 409

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "temp_dir.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -108,6 +109,74 @@ TEST_F(soak_test, bad_flags_could_not_run) {
   EXPECT_EQ(cli({"soak", "no_such_plan", "--db", db_path()}, nullptr, &err), 2);
   EXPECT_NE(err.find("no_such_plan"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(db_path()));  // nothing was run
+}
+
+// checks that a 24-hour plan with two typos in its last phase is exit 2 at once, naming both with
+// their lines and field paths, before anything runs or is stored
+TEST_F(soak_test, plan_with_typos_in_its_last_phase_is_exit_2_before_anything_runs) {
+  const auto plan_file = dir_ / "typos.yaml";
+  std::ofstream(plan_file) << R"(name: typos
+sample_interval: 15s
+phases:
+  - name: warmup
+    duration: 12h
+    scenarios:
+      - name: conv2d_steady
+  - name: churn
+    duration: 12h
+    scenarios:
+      - name: leak_cycle
+      - name: fragmentation
+        params: {pool_chunk: 64MiB, max_blok: 1MiB}
+      - name: memory_pressure
+        params:
+          hold_percent: 1000000000
+)";
+  std::string out, err;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(cli({"soak", "--plan-file", plan_file.string(), "--db", db_path()}, &out, &err), 2) << out << err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << "nothing ran";
+  EXPECT_NE(err.find("2 problems:"), std::string::npos) << err;
+  EXPECT_NE(err.find("typos.yaml:13: phases[1].scenarios[1].params.max_blok: unknown parameter; allowed: pool_chunk, "
+                     "max_block, max_chunks"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("typos.yaml:16: phases[1].scenarios[2].params.hold_percent: '1000000000' is not allowed; use a "
+                     "whole number from 1 to 95"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(out.find("gpusoak soak: plan"), std::string::npos) << "the run did not start: " << out;
+  EXPECT_FALSE(fs::exists(db_path())) << "nothing was stored";
+}
+
+// checks that a time scale that makes the plan too long or too short to gate, and a device that is
+// not present, are exit 2 naming the bound, before anything is stored
+TEST_F(soak_test, run_bounds_are_exit_2_before_anything_runs) {
+  struct bad_run {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<bad_run> table{
+      {{"soak", "smoke", "--time-scale", "1e7"}, "makes the plan last 333333h"},
+      {{"soak", "smoke", "--time-scale", "1e-300"}, "use a time scale >= 0.015"},
+      {{"soak", "smoke", "--time-scale", "0.01"}, "lasts 200ms at time scale 0.01; each scenario needs at least 3"},
+      {{"soak", "smoke", "--device", "4096"}, "--device 4096: EGL device 4096 is not present"},
+  };
+  for (const auto& bad : table) {
+    auto args = bad.args;
+    args.insert(args.end(), {"--db", db_path()});
+    std::string out, err;
+    EXPECT_EQ(cli(args, &out, &err), 2) << bad.args[3] << ": " << out << err;
+    EXPECT_NE(err.find(bad.expected), std::string::npos) << err;
+  }
+  const auto plan_file = dir_ / "devices.yaml";
+  std::ofstream(plan_file) << "name: d\ndevices: [0, 200]\nsample_interval: 100ms\n"
+                              "phases: [{name: a, duration: 1s, scenarios: [{name: oom}]}]\n";
+  std::string err;
+  EXPECT_EQ(cli({"soak", "--plan-file", plan_file.string(), "--db", db_path()}, nullptr, &err), 2);
+  EXPECT_NE(err.find("devices[1]: EGL device 200 is not present;"), std::string::npos) << err;
+  EXPECT_NE(err.find("gpusoak devices lists them"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(db_path())) << "nothing was stored";
 }
 
 }  // namespace

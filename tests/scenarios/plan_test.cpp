@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -207,7 +209,7 @@ TEST(PlanTest, RejectsBadPlansWithLineAndField) {
               "    scenarios: [{name: oom}]\n",
        "t.yaml:6: phases[1].name:", "already used on line 3"},
       {"bad device", "name: t\ndevices: [0, -1]\nphases: [{name: a, duration: 1s, scenarios: [{name: oom}]}]\n",
-       "t.yaml:2: devices[1]:", "use an integer >= 0"},
+       "t.yaml:2: devices[1]:", "use an integer from 0 to 255"},
       {"nested params",
        head + "    duration: 5s\n    scenarios:\n      - name: oom\n        params: {step: {size: 1MiB}}\n",
        "t.yaml:7: phases[0].scenarios[0].params.step:", "expected a scalar or a list of scalars"},
@@ -223,9 +225,12 @@ TEST(PlanTest, RejectsBadPlansWithLineAndField) {
     const auto p = parse_plan(c.yaml, "t.yaml");
     ASSERT_FALSE(p) << c.what;
     EXPECT_EQ(p.error().kind, gpu::error_kind::validation) << c.what;
+    // The problem is one line of the message (a missing key misspelt is also "missing").
     const std::string& message = p.error().message;
-    EXPECT_TRUE(message.starts_with(c.where)) << c.what << ": " << message;
-    EXPECT_NE(message.find(c.expected), std::string::npos) << c.what << ": " << message;
+    const auto lines = problem_lines(message);
+    const auto line = std::ranges::find_if(lines, [&](const std::string& l) { return l.starts_with(c.where); });
+    ASSERT_NE(line, lines.end()) << c.what << ": " << message;
+    EXPECT_NE(line->find(c.expected), std::string::npos) << c.what << ": " << message;
   }
 }
 
@@ -252,6 +257,229 @@ TEST(PlanTest, UnreadableFileIsAnError) {
   ASSERT_FALSE(p);
   EXPECT_NE(p.error().message.find("does-not-exist.yaml: cannot read the plan"), std::string::npos)
       << p.error().message;
+}
+
+// checks that every kind of bad scenario parameter is refused when the plan is loaded, naming the
+// file, the parameter's line, its field path and what is allowed
+TEST(PlanTest, ScenarioParamsAreCheckedAtLoad) {
+  struct param_case {
+    std::string scenario;
+    std::string params;    // the flow mapping after "params: "
+    std::string path;      // field path after "phases[0].scenarios[0].params."
+    std::string expected;  // what the message must also say
+  };
+  const std::vector<param_case> cases{
+      {"fragmentation", "{max_blok: 1MiB}", "max_blok",
+       "unknown parameter; allowed: pool_chunk, max_block, max_chunks"},
+      {"fragmentation", "{pool_chunk: 64MB}", "pool_chunk", "'64MB' is not allowed; use a byte size from 64 KiB"},
+      {"fragmentation", "{pool_chunk: 1MiB, max_block: 2MiB}", "max_block", "a byte size from 64 B to 1 MiB"},
+      {"memory_pressure", "{hold_percent: 1000000000}", "hold_percent", "a whole number from 1 to 95"},
+      {"memory_pressure", "{hold_percent: [50, 60]}", "hold_percent", "'[50, 60]' is not allowed"},
+      {"memory_pressure", "{latency_bound: 5}", "latency_bound", "a duration from 1ms to 1h"},
+      {"multi_context", "{contexts: 100000}", "contexts", "a whole number from 1 to 16"},
+      {"multi_context", "{shapes: [\"N99999 C99999 8x8 K8 3x3\"]}", "shapes",
+       "more than the shaders' 32-bit indexing allows"},
+      {"conv2d_steady", "{shapes: [\"N64 C256 128x128 K256 3x3 p1\"]}", "shapes",
+       "at most 1 GiB in all: use smaller N, C, K or H x W"},
+      {"conv2d_steady", "{shapes: [\"N1 C3 banana\"]}", "shapes", "use conv2d shapes like"},
+      {"conv2d_steady", "{shapes: []}", "shapes", "a list of 1 to 16 items"},
+      {"conv2d_steady", "{path: zero_copy}", "path", "one of zero-copy, staging"},
+      {"conv2d_steady", "{fence_timeout: 0s}", "fence_timeout", "a duration from 1ms to 1h"},
+      {"leak_cycle", "{buffers_per_cycle: 0}", "buffers_per_cycle", "a whole number from 1 to 4096"},
+      {"leak_cycle", "{contexts_per_cycle: 17}", "contexts_per_cycle", "a whole number from 0 to 16"},
+      {"oom", "{budget: 128GiB}", "budget", "a byte size from 1 MiB to 64 GiB"},
+      {"oom", "{step: 1KiB}", "step", "a byte size from 4 KiB to 256 MiB"},
+  };
+  for (const auto& c : cases) {
+    const std::string yaml = fmt::format(
+        "name: t\nphases:\n  - name: a\n    duration: 5s\n    scenarios:\n      - name: {}\n        params: {}\n",
+        c.scenario, c.params);
+    const auto p = parse_plan(yaml, "t.yaml");
+    ASSERT_FALSE(p) << c.scenario << " " << c.params;
+    EXPECT_EQ(p.error().kind, gpu::error_kind::validation);
+    const std::string& message = p.error().message;
+    EXPECT_TRUE(message.starts_with("t.yaml:7: phases[0].scenarios[0].params." + c.path + ": "))
+        << c.params << ": " << message;
+    EXPECT_NE(message.find(c.expected), std::string::npos) << c.params << ": " << message;
+    EXPECT_EQ(problem_lines(message).size(), 1u) << message;
+  }
+  // Each scenario's own limits hold at their edges: these load.
+  for (const std::string params :
+       {"{hold_percent: 95, latency_bound: 1h}", "{contexts: 16, shapes: [\"N1 C4 12x12 K8 3x3 p1\"]}",
+        "{buffers_per_cycle: 4096, contexts_per_cycle: 0}"}) {
+    const std::string scenario = params.starts_with("{hold")       ? "memory_pressure"
+                                 : params.starts_with("{contexts") ? "multi_context"
+                                                                   : "leak_cycle";
+    const auto p = parse_plan(fmt::format("name: t\nphases: [{{name: a, duration: 5s, scenarios: [{{name: {}, params: "
+                                          "{}}}]}}]\n",
+                                          scenario, params),
+                              "t.yaml");
+    EXPECT_TRUE(p) << params << ": " << p.error().message;
+  }
+}
+
+// checks that every problem of a plan is listed at once, in line order, each with its line and
+// path: typos planted at random entries of a random number of phases are all named, the last
+// phase's included
+TEST(PlanTest, ListsEveryProblemAtOnce) {
+  std::mt19937 rng(std::random_device{}());
+  for (int round = 0; round < 20; ++round) {
+    const int phases = std::uniform_int_distribution(1, 5)(rng);
+    std::string yaml = "name: t\nsample_interval: 1s\nphases:\n";
+    int line = 3;
+    std::vector<std::string> expected;  // "t.yaml:LINE: PATH: " of each planted problem
+    for (int i = 0; i < phases; ++i) {
+      yaml += fmt::format("  - name: p{}\n    duration: 10s\n    scenarios:\n", i);
+      line += 3;
+      const int entries = std::uniform_int_distribution(1, 3)(rng);
+      for (int e = 0; e < entries; ++e) {
+        const bool typo = std::uniform_int_distribution(0, 2)(rng) == 0 || (i == phases - 1 && e == entries - 1);
+        yaml +=
+            fmt::format("      - name: fragmentation\n        params: {{{}: 1MiB}}\n", typo ? "max_blok" : "max_block");
+        line += 2;
+        if (typo) expected.push_back(fmt::format("t.yaml:{}: phases[{}].scenarios[{}].params.max_blok: ", line, i, e));
+      }
+    }
+    // Two typos in one entry of the last phase: both named.
+    yaml +=
+        "      - name: leak_cycle\n        params:\n          buffer_per_cycle: 8\n          contexts_per_cycl: 1\n";
+    const std::size_t last = static_cast<std::size_t>(phases - 1);
+    expected.push_back(fmt::format("t.yaml:{}: phases[{}].scenarios", line + 3, last));
+    expected.push_back(fmt::format("t.yaml:{}: phases[{}].scenarios", line + 4, last));
+    const auto p = parse_plan(yaml, "t.yaml");
+    ASSERT_FALSE(p) << yaml;
+    const auto lines = problem_lines(p.error().message);
+    ASSERT_EQ(lines.size(), expected.size()) << yaml << "\n" << p.error().message;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      EXPECT_TRUE(lines[i].starts_with(expected[i])) << lines[i] << "\nexpected " << expected[i];
+    }
+    EXPECT_NE(lines[lines.size() - 2].find("params.buffer_per_cycle: unknown parameter"), std::string::npos);
+    EXPECT_NE(lines.back().find("params.contexts_per_cycl: unknown parameter"), std::string::npos);
+  }
+  // Problems of different kinds in different parts, all at once.
+  const auto mixed = parse_plan(R"(name: t
+devices: [0, 0]
+phases:
+  - name: a
+    duration: soon
+    scenarios: [{name: oom, params: {budget: 1TiB}}]
+  - name: b
+    durration: 5s
+    scenarios: [{name: memtest}]
+thresholds:
+  - "errors_total => 0"
+)",
+                                "mixed.yaml");
+  ASSERT_FALSE(mixed);
+  const auto lines = problem_lines(mixed.error().message);
+  const std::vector<std::string> expected{
+      "mixed.yaml:2: devices[1]: device 0 is listed twice",
+      "mixed.yaml:5: phases[0].duration: 'soon' is not a duration",
+      "mixed.yaml:6: phases[0].scenarios[0].params.budget: '1TiB' is not allowed",
+      "mixed.yaml:7: phases[1].duration: missing",
+      "mixed.yaml:8: phases[1].durration: unknown key",
+      "mixed.yaml:9: phases[1].scenarios[0].name: unknown scenario 'memtest'",
+      "mixed.yaml:11: thresholds[0]: 'errors_total => 0': column 14: '=>' is not a comparison",
+  };
+  ASSERT_EQ(lines.size(), expected.size()) << mixed.error().message;
+  for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_TRUE(lines[i].starts_with(expected[i])) << lines[i];
+}
+
+// checks that a run's time scale keeps the plan within 100000h and every phase long enough for 3
+// samples per scenario, saying which time scales work, and that the scales the shipped plans are
+// run at in docs, scripts and tests are accepted
+TEST(PlanTest, ScaleForRunBoundsTheRun) {
+  const auto smoke = load_named_plan(plans_dir, "smoke");
+  const auto nightly = load_named_plan(plans_dir, "nightly");
+  const auto release = load_named_plan(plans_dir, "release");
+  ASSERT_TRUE(smoke && nightly && release);
+
+  const auto huge = scale_for_run(*smoke, 1e7);
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("time scale 1e+07 makes the plan last 333333h"), std::string::npos)
+      << huge.error().message;
+  EXPECT_NE(huge.error().message.find("use a time scale <= 3e+06"), std::string::npos) << huge.error().message;
+  EXPECT_TRUE(scale_for_run(*smoke, 3e6));
+  EXPECT_FALSE(scale_for_run(*smoke, 3.1e6));
+
+  const auto tiny = scale_for_run(*smoke, 1e-300);
+  ASSERT_FALSE(tiny);
+  // smoke samples every 1s; scaled down it samples every 100ms at least, so its shortest phases
+  // (20s) need 300ms: a time scale of 0.015.
+  EXPECT_NE(tiny.error().message.find("phases[0] (warmup) lasts 1us at time scale 1e-300; each scenario needs at "
+                                      "least 3 samples of 100ms in each phase to be gated: use a time scale >= 0.015"),
+            std::string::npos)
+      << tiny.error().message;
+  EXPECT_EQ(problem_lines(tiny.error().message).size(), smoke->phases.size()) << tiny.error().message;
+  EXPECT_TRUE(scale_for_run(*smoke, 0.015));
+  const auto short_by_a_bit = scale_for_run(*smoke, 0.014);
+  ASSERT_FALSE(short_by_a_bit);
+  EXPECT_NE(short_by_a_bit.error().message.find("phases[0] (warmup) lasts 280ms at time scale 0.014"),
+            std::string::npos)
+      << short_by_a_bit.error().message;
+  EXPECT_EQ(problem_lines(short_by_a_bit.error().message).size(), 3u) << "churn (60s) still fits";
+
+  // Random time scales: accepted exactly when every scaled phase spans 3 scaled sample intervals.
+  std::mt19937 rng(std::random_device{}());
+  for (int i = 0; i < 200; ++i) {
+    const double factor = std::pow(10.0, std::uniform_real_distribution(-6.0, 6.0)(rng));
+    for (const plan* p : {&*smoke, &*nightly, &*release}) {
+      const auto scaled = p->scaled(factor);
+      ASSERT_TRUE(scaled);
+      bool fits = scaled->total_duration() <= 100'000h;
+      for (const auto& ph : scaled->phases) fits = fits && ph.duration >= 3 * scaled->sample_interval;
+      EXPECT_EQ(scale_for_run(*p, factor).has_value(), fits) << p->name << " at " << factor;
+    }
+  }
+
+  // The scales used by scripts/run, README, docs and the tests.
+  for (const double factor : {0.05, 0.1, 0.25, 1.0}) EXPECT_TRUE(scale_for_run(*smoke, factor)) << factor;
+  for (const double factor : {0.34, 1.0 / 30}) EXPECT_TRUE(scale_for_run(*nightly, factor)) << factor;
+  for (const double factor : {0.001, 1.0 / 720}) EXPECT_TRUE(scale_for_run(*release, factor)) << factor;
+
+  // A phase shorter than 3 of the plan's own sample intervals cannot be fixed by a time scale.
+  const auto sparse =
+      parse_plan("name: t\nsample_interval: 1m\nphases:\n  - name: a\n    duration: 2m\n    scenarios: [{name: oom}]\n",
+                 "sparse.yaml");
+  ASSERT_TRUE(sparse) << sparse.error().message;
+  for (const double factor : {1e-3, 1.0, 10.0}) {
+    const auto refused = scale_for_run(*sparse, factor);
+    ASSERT_FALSE(refused) << factor;
+    EXPECT_NE(refused.error().message.find("sparse.yaml:4: phases[0].duration: phase 'a' lasts 2m, less than 3 "
+                                           "samples of sample_interval 1m"),
+              std::string::npos)
+        << refused.error().message;
+    EXPECT_NE(refused.error().message.find("make the phase at least 3m or sample_interval at most 40s"),
+              std::string::npos)
+        << refused.error().message;
+  }
+}
+
+// checks that a plan naming a device index that is not present is refused, naming each such index
+// and how many devices exist
+TEST(PlanTest, DevicesMustBePresent) {
+  const auto p = parse_plan(
+      "name: t\ndevices: [0, 5, 1]\nphases: [{name: a, duration: 1s, scenarios: [{name: oom}]}]\n", "d.yaml");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_TRUE(check_plan_devices(*p, 6));
+  EXPECT_TRUE(check_plan_devices(*p, 7));
+  const auto one = check_plan_devices(*p, 1);
+  ASSERT_FALSE(one);
+  const auto lines = problem_lines(one.error().message);
+  ASSERT_EQ(lines.size(), 2u) << one.error().message;
+  EXPECT_EQ(lines[0],
+            "d.yaml: devices[1]: EGL device 5 is not present; 1 EGL device is here (index 0); gpusoak "
+            "devices lists them");
+  EXPECT_TRUE(lines[1].starts_with("d.yaml: devices[2]: EGL device 1 is not present")) << lines[1];
+  const auto five = check_plan_devices(*p, 5);
+  ASSERT_FALSE(five);
+  EXPECT_NE(five.error().message.find("5 EGL devices are here (index 0 to 4)"), std::string::npos)
+      << five.error().message;
+  const auto many =
+      parse_plan("name: t\ndevices: [0, 256]\nphases: [{name: a, duration: 1s, scenarios: [{name: oom}]}]\n", "d.yaml");
+  ASSERT_FALSE(many);
+  EXPECT_NE(many.error().message.find("d.yaml:2: devices[1]: '256' is not a device index"), std::string::npos)
+      << many.error().message;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // its param validation, and a planted failure that its checks must catch.
 #include "gpusoak/scenarios/scenario.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -155,6 +156,61 @@ TEST(MakeScenario, BadValuesNameParamAndLine) {
     EXPECT_NE(m.find(c.param), std::string::npos) << m;
     EXPECT_NE(m.find(c.expect), std::string::npos) << m;
   }
+}
+
+// checks that check_scenario_params (no GL context) finds exactly what make_scenario refuses, every
+// problem of an entry at once, on random mixes of good and bad params
+TEST(MakeScenario, CheckParamsAgreesWithMakeAndListsEveryProblem) {
+  struct candidate {
+    std::string_view scenario, param;
+    param_value value;
+    bool good;
+  };
+  const std::vector<candidate> pool{
+      {"fragmentation", "pool_chunk", scalar("8MiB"), true},
+      {"fragmentation", "pool_chunk", scalar("8MB"), false},
+      {"fragmentation", "max_blok", scalar("1MiB"), false},
+      {"fragmentation", "max_chunks", scalar("300"), false},
+      {"fragmentation", "max_chunks", scalar("8"), true},
+      {"memory_pressure", "hold_percent", scalar("1000000000"), false},
+      {"memory_pressure", "hold_percent", scalar("80"), true},
+      {"memory_pressure", "shapes", list({"N99999 C99999 8x8 K8 3x3"}), false},
+      {"memory_pressure", "latency_bound", scalar("250ms"), true},
+      {"multi_context", "contexts", scalar("100000"), false},
+      {"multi_context", "contexts", scalar("4"), true},
+      {"multi_context", "shapes", list({"N1 C4 12x12 K8 3x3 p1"}), true},
+      {"multi_context", "shape", list({"N1 C4 12x12 K8 3x3 p1"}), false},
+      {"leak_cycle", "buffers_per_cycle", list({"1", "2"}), false},
+      {"leak_cycle", "contexts_per_cycle", scalar("2"), true},
+      {"oom", "budget", scalar("1TiB"), false},
+      {"oom", "step", scalar("8MiB"), true},
+      {"conv2d_steady", "path", scalar("staging"), true},
+      {"conv2d_steady", "allow_copies", scalar("yes"), false},
+      {"conv2d_steady", "fence_timeout", scalar("2h"), false},
+  };
+  std::mt19937 rng(static_cast<std::mt19937::result_type>(seed()));
+  for (int round = 0; round < 300; ++round) {
+    const auto& first = pool[std::uniform_int_distribution<std::size_t>(0, pool.size() - 1)(rng)];
+    scenario_params params;
+    std::size_t bad = 0;
+    for (const auto& c : pool) {
+      if (c.scenario != first.scenario || std::uniform_int_distribution(0, 1)(rng) == 0) continue;
+      if (params.emplace(std::string(c.param), c.value).second) bad += c.good ? 0 : 1;
+    }
+    const auto problems = check_scenario_params(first.scenario, params);
+    EXPECT_EQ(problems.size(), bad) << first.scenario << " seed " << seed();
+    const auto made = make_scenario(first.scenario, params, 1);
+    EXPECT_EQ(made.has_value(), problems.empty()) << first.scenario;
+    if (made) continue;
+    for (const auto& p : problems) {
+      EXPECT_NE(made.error().message.find(fmt::format("{}.params.{}: {}", first.scenario, p.param, p.what)),
+                std::string::npos)
+          << made.error().message;
+    }
+  }
+  const auto unknown = check_scenario_params("burn", {});
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_NE(unknown[0].what.find("unknown scenario 'burn'"), std::string::npos) << unknown[0].what;
 }
 
 // checks that every scenario builds with its defaults

@@ -30,6 +30,9 @@ struct run_manager_options {
   gpu::context_options context;     // backend, masks and budget of every worker's context
   std::filesystem::path plans_dir;  // where plan names are looked up
   std::size_t max_failure_events = 20;
+  // How many EGL devices a run may name (indices 0 to N-1); unset: openable_devices(context),
+  // asked once, at the first start.
+  std::optional<std::size_t> devices_present;
 };
 
 // What POST /api/v1/runs asks for.
@@ -43,6 +46,9 @@ struct run_request {
 struct request_error {
   int http_status = 400;
   std::string message;
+  // For a bad plan or request: each problem on its own (the message holds them all, one a line),
+  // so the 400 body can list them.
+  std::vector<std::string> problems;
 };
 
 template <class T>

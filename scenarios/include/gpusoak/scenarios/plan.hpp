@@ -1,13 +1,18 @@
 // Soak plans: phases of weighted scenarios with durations, plus the run's gate thresholds, read
-// from YAML. The whole plan is checked when it is loaded, before anything runs; every error names
-// the source, the 1-based line, the field path and what is allowed there:
+// from YAML. The whole plan is checked when it is loaded, before anything runs: its shape, and every
+// scenario's parameters in every phase (check_scenario_params: names, types, units, ranges, conv2d
+// shapes). Every problem is listed at once, one a line, each naming the source, the 1-based line,
+// the field path and what is allowed there:
 //   nightly.yaml:14: phases[1].duration: '-5m' is not a duration; use a positive number with us,
 //   ms, s, m or h (e.g. 30s, 2h)
+//   nightly.yaml:31: phases[2].scenarios[1].params.max_blok: unknown parameter; allowed: pool_chunk,
+//   max_block, max_chunks
 //
 // Shape (keys not listed here are errors, so typos cannot pass silently):
 //   name: nightly                 # required; [A-Za-z0-9_-]+
 //   description: text             # optional
-//   devices: [0]                  # optional; EGL device indices, unique, >= 0; default [0]
+//   devices: [0]                  # optional; EGL device indices, unique, 0..255; default [0]; a run
+//                                 # needs each present (check_plan_devices)
 //   sample_interval: 5s           # optional; how often the run store samples; default 5s
 //   phases:                       # required, at least one; run in order; 100000h at most in all
 //     - name: warmup              # required; [A-Za-z0-9_-]+, unique within the plan
@@ -16,8 +21,8 @@
 //         - name: conv2d_steady   # required; one of known_scenarios
 //           weight: 1             # optional; a number > 0; default 1
 //           params: {path: zero-copy, shapes: ["N1 C3 32x32 K16 3x3 p1"]}
-//                                 # optional; a map of scalars or lists of scalars, kept as text:
-//                                 # each scenario checks its own parameters when it is set up
+//                                 # optional; a map of scalars or lists of scalars, kept as text and
+//                                 # checked here by the scenario's own rules (check_scenario_params)
 //   thresholds:                   # optional; see threshold.hpp for the grammar
 //     - "p99(conv2d_latency_seconds) < 50ms"
 #pragma once
@@ -83,10 +88,11 @@ struct plan {
   friend bool operator==(const plan&, const plan&) = default;
 };
 
-// Parses and validates a plan from YAML text; the first problem found is the error (kind
-// validation; internal only if yaml-cpp fails in an unexpected way). source_name is used in
-// messages only. Never throws: yaml-cpp's exceptions are caught here and turned into errors with
-// their line. Thread-safe (no shared state).
+// Parses and validates a plan from YAML text. The error (kind validation; internal only if yaml-cpp
+// fails in an unexpected way) lists every problem found, one a line in plan order, each in the
+// form above (problem_lines splits them); malformed YAML is one problem, since nothing after it
+// can be read. source_name is used in messages only. Never throws: yaml-cpp's exceptions are
+// caught here and turned into errors with their line. Thread-safe (no shared state).
 [[nodiscard]] gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name);
 
 // Reads path and parses it; errors name the path as given. A file that cannot be read is an error
@@ -100,5 +106,29 @@ struct plan {
 
 // Whether name is a valid plan name: [A-Za-z0-9_-]+.
 [[nodiscard]] bool is_valid_plan_name(std::string_view name) noexcept;
+
+// The problems of an error from this header, one per element (its message split at newlines), for
+// callers that list them (the daemon's 400 body).
+[[nodiscard]] std::vector<std::string> problem_lines(std::string_view message);
+
+// The runner stores a sample for each scenario of a phase at every sample_interval tick before
+// the phase ends and one when it ends (a step longer than an interval skips ticks), so a phase of
+// d gets ceil(d / interval) of them. A phase shorter than this many intervals cannot be gated (a
+// quantile or a slope over 2 points says nothing), so a run of it is refused.
+inline constexpr int min_samples_per_phase = 3;
+// The longest plan a run may have, time scale applied.
+inline constexpr std::chrono::hours max_run_duration{100'000};
+
+// The plan a run of `p` at time scale `factor` runs: p.scaled(factor), refused (validation, every
+// problem one a line) when it would last over max_run_duration, or when some phase is shorter
+// than min_samples_per_phase of its (scaled) sample interval; the messages say which time scales
+// work ("phases[1] (churn) lasts 600us at time scale 1e-05; each scenario needs at least 3
+// samples of 100ms in each phase to be gated: use a time scale >= 0.015"). A stored run is resumed with scaled(),
+// which these rules do not bind.
+[[nodiscard]] gpu::result<plan> scale_for_run(const plan& p, double factor);
+
+// Fails (validation) when the plan names an EGL device index that is not below `present`, the
+// number of devices a run can open here; the message names each such index and how many exist.
+[[nodiscard]] gpu::result<void> check_plan_devices(const plan& p, std::size_t present);
 
 }  // namespace gpusoak::scenarios

@@ -110,9 +110,25 @@ class scenario {
   std::uint64_t seed_;
 };
 
-// Validates params for `name` (one of known_scenarios) and builds the scenario. Errors are
-// `validation`: an unknown scenario lists the known ones; an unknown param lists the allowed ones;
-// a bad value names the param, its plan line and what is allowed.
+// One problem with one scenario parameter: an unknown name, a wrong type or unit, a value out of
+// range, a bad conv2d shape.
+struct param_problem {
+  std::string param;  // the parameter's name as written
+  int line = 0;       // its 1-based line in the plan (0 when it did not come from one)
+  std::string what;   // what is wrong and what is allowed ("unknown parameter; allowed: ...")
+  friend bool operator==(const param_problem&, const param_problem&) = default;
+};
+
+// Every problem with params for scenario `name` (one of known_scenarios), in one pass; empty when
+// make_scenario would accept them. Needs no GL context and builds nothing on a GPU, so a plan is
+// checked whole when it is loaded (parse_plan). An unknown scenario name is one problem with
+// param "" listing the known ones. Thread-safe.
+[[nodiscard]] std::vector<param_problem> check_scenario_params(std::string_view name, const scenario_params& params);
+
+// Validates params for `name` (one of known_scenarios) with the checks of check_scenario_params and
+// builds the scenario. Errors are `validation`, one problem per line: an unknown scenario lists the
+// known ones; an unknown param lists the allowed ones; a bad value names the param, its plan line
+// and what is allowed ("line 12: fragmentation.params.pool_chnk: unknown parameter; allowed: ...").
 [[nodiscard]] gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
                                                                    std::uint64_t seed);
 
