@@ -413,7 +413,10 @@ TEST_F(GateTest, SavedEvaluationReadsBackApart) {
   ASSERT_EQ(j["evaluations"].size(), 2u);
   EXPECT_EQ(j["evaluations"][0]["basis"], "--only");
   EXPECT_TRUE(j["evaluations"][0]["rows"][1]["observed"].is_null());
-  EXPECT_NE(report_html(*report).find("id=\"evaluations\""), std::string::npos);
+  const auto html = report_html(*report);
+  EXPECT_NE(html.find("id=\"evaluations\""), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>mask</td><td><code>coherent</code></td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>gpusoak_commit</td><td><code>abc123def456</code></td></tr>"), std::string::npos);
 }
 
 // checks the table: a check mark for a pass, a cross for a failure, the verdict line
