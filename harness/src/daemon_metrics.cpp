@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gpusoak/buffers/capabilities.hpp"
+#include "gpusoak/harness/build_info.hpp"
 #include "gpusoak/harness/leak_slope.hpp"
 #include "process_memory.hpp"
 
@@ -46,7 +47,8 @@ struct families {
       : build_info(prometheus::BuildGauge().Name("gpusoak_build_info").Help("The daemon's version").Register(r)),
         run_info(prometheus::BuildGauge()
                      .Name("gpusoak_run_info")
-                     .Help("The GPU's current or last run: run id, plan, renderer, driver, vendor")
+                     .Help("The GPU's current or last run: run id, plan and its SHA-256, capability mask, renderer, "
+                           "driver, vendor, gpusoak version and commit")
                      .Register(r)),
         run_state(prometheus::BuildGauge().Name("gpusoak_run_state").Help("1 for the run's state").Register(r)),
         progress(prometheus::BuildGauge()
@@ -185,10 +187,13 @@ class gpu_observer final : public soak_observer {
     }
   }
 
-  void run_started(std::string_view run_id, const scenarios::plan& plan, double plan_seconds) {
+  void run_started(std::string_view run_id, const scenarios::plan& plan, double plan_seconds,
+                   std::string_view plan_sha256) {
     std::lock_guard lock(mutex_);
     run_id_ = run_id;
     plan_name_ = plan.name;
+    plan_sha256_ = plan_sha256;
+    mask_.clear();  // until the run's context says
     plan_seconds_ = plan_seconds;
     slope_points_.clear();
     create_counters(plan);
@@ -207,6 +212,7 @@ class gpu_observer final : public soak_observer {
     renderer_ = caps.renderer;
     driver_ = caps.version;
     vendor_ = std::string(gpu::to_string(caps.vendor_kind));
+    mask_ = caps.masked.empty() ? "none" : caps.masked;
     last_ = {};  // a new context's counters start at zero
     publish_info();
   }
@@ -295,16 +301,21 @@ class gpu_observer final : public soak_observer {
     f_.progress.Add(labels()).Set(plan_seconds_ > 0 ? std::min(1.0, plan_t / plan_seconds_) : 0.0);
   }
 
-  // One run_info series per GPU: the old one goes when the run or the context changes.
+  // One run_info series per GPU: the old one goes when the run or the context changes. Label
+  // values stay few: a mask is one of 8 feature subsets, a commit one per build, a plan hash one per
+  // plan text.
   void publish_info() {
     if (info_ != nullptr) f_.run_info.Remove(info_);
     info_ = &f_.run_info.Add({{"gpu", gpu_},
                               {"run", run_id_},
                               {"plan", plan_name_},
+                              {"plan_sha256", plan_sha256_},
+                              {"mask", mask_},
                               {"renderer", renderer_},
                               {"driver", driver_},
                               {"vendor", vendor_},
-                              {"version", version_}});
+                              {"version", version_},
+                              {"commit", std::string(gpusoak_commit())}});
     info_->Set(1);
   }
 
@@ -312,7 +323,7 @@ class gpu_observer final : public soak_observer {
   std::string gpu_;
   std::string version_;
   std::mutex mutex_;
-  std::string run_id_, plan_name_, renderer_, driver_, vendor_;
+  std::string run_id_, plan_name_, plan_sha256_, mask_, renderer_, driver_, vendor_;
   double plan_seconds_ = 0;
   Gauge* info_ = nullptr;
   std::array<Counter*, gpu::copy_path_count> copies_{};
@@ -353,9 +364,9 @@ soak_observer& daemon_metrics::gpu(int device) {
   return impl_->observer(device);
 }
 
-void daemon_metrics::run_started(int device, std::string_view run_id, const scenarios::plan& plan,
-                                 double plan_seconds) {
-  impl_->observer(device).run_started(run_id, plan, plan_seconds);
+void daemon_metrics::run_started(int device, std::string_view run_id, const scenarios::plan& plan, double plan_seconds,
+                                 std::string_view plan_sha256) {
+  impl_->observer(device).run_started(run_id, plan, plan_seconds, plan_sha256);
 }
 
 void daemon_metrics::run_finished(int device, run_state state) {

@@ -13,6 +13,7 @@
 #include "gpusoak/scenarios/metric_names.hpp"
 #include "gpusoak/scenarios/scenario.hpp"  // latency_histogram
 #include "gpusoak/scenarios/units.hpp"
+#include "provenance_text.hpp"
 #include "xml_text.hpp"
 
 namespace gpusoak::harness {
@@ -407,7 +408,8 @@ gpu::result<gate_report> evaluate_gate(const run_record& run, std::span<const sa
         gpu::error_kind::validation,
         fmt::format("warm-up fraction {} is out of range; use a number in [0, 1)", options.warmup_fraction));
   }
-  gate_report report{.run_id = run.id, .state = run.state, .sample_count = samples.size()};
+  gate_report report{
+      .run_id = run.id, .state = run.state, .sample_count = samples.size(), .provenance = run.provenance};
   for (const auto& t : thresholds) {
     gate_row row{.threshold = scenarios::to_string(t)};
     const auto lhs = observe(samples, t.lhs, options.warmup_fraction);
@@ -439,23 +441,48 @@ gpu::result<gate_report> run_gate(run_store& store, std::string_view run_id,
   if (!run) return std::unexpected(run.error());
   auto samples = store.samples(run_id);
   if (!samples) return std::unexpected(samples.error());
-  auto report = evaluate_gate(*run, *samples, thresholds, options);
-  if (!report) return report;
+  return evaluate_gate(*run, *samples, thresholds, options);
+}
+
+gpu::result<void> store_run_verdicts(run_store& store, const gate_report& report) {
   std::vector<threshold_result> verdicts;
-  for (const auto& row : report->rows) {
+  for (const auto& row : report.rows) {
     verdicts.push_back({.threshold = row.threshold,
                         .observed = row.observed.value_or(0),
                         .passed = row.status == gate_status::passed});
   }
-  if (auto stored = store.record_verdicts(run_id, verdicts); !stored) return std::unexpected(stored.error());
-  return report;
+  return store.record_verdicts(report.run_id, verdicts);
+}
+
+stored_evaluation to_stored_evaluation(const gate_report& report, const gate_options& options, timestamp evaluated_at) {
+  stored_evaluation e{.evaluated_at = evaluated_at,
+                      .basis = report.basis.empty() ? std::string("plan") : report.basis,
+                      .warmup_fraction = options.warmup_fraction,
+                      .exit_code = report.exit_code()};
+  for (const auto& row : report.rows) {
+    e.rows.push_back({.threshold = row.threshold,
+                      .status = std::string(to_string(row.status)),
+                      .observed = row.observed,
+                      .limit = row.limit,
+                      .detail = row.detail});
+  }
+  return e;
 }
 
 std::string format_gate_table(const gate_report& report) {
   std::size_t width = 9;
   for (const auto& row : report.rows) width = std::max(width, row.threshold.size());
   std::string text =
-      fmt::format("gate: run {} ({}), {} samples\n\n", report.run_id, to_string(report.state), report.sample_count);
+      fmt::format("gate: run {} ({}), {} samples{}\n", report.run_id, to_string(report.state), report.sample_count,
+                  report.basis.empty() ? "" : fmt::format("; thresholds: {}", report.basis));
+  // What the run ran, so a pasted table says it (a masked run reads apart from an unmasked one).
+  const auto& p = report.provenance;
+  text += fmt::format("ran: mask {}, {} on {}, gpusoak {} ({}), plan sha256 {}\n\n", detail::mask_text(p.mask),
+                      p.gl_renderer.empty() ? "renderer not recorded" : p.gl_renderer,
+                      p.gl_version.empty() ? "driver not recorded" : p.gl_version,
+                      p.gpusoak_version.empty() ? "?" : p.gpusoak_version,
+                      p.gpusoak_commit.empty() ? "commit not recorded" : p.gpusoak_commit,
+                      p.plan_sha256.empty() ? "not recorded" : p.plan_sha256.substr(0, 12));
   text += fmt::format("    {:<{}}  {:>12}  {:>12}  {}\n", "threshold", width, "observed", "limit", "detail");
   for (const auto& row : report.rows) {
     const char* mark = row.status == gate_status::passed ? "✓" : row.status == gate_status::failed ? "✗" : "?";
@@ -479,10 +506,15 @@ std::string gate_junit_xml(const gate_report& report) {
       "<testsuites><testsuite name=\"gpusoak gate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
       "skipped=\"0\">\n",
       report.rows.size() + aborted, report.count(gate_status::failed), report.count(gate_status::no_data) + aborted);
-  xml += fmt::format(
-      "  <properties><property name=\"run_id\" value=\"{}\"/><property name=\"run_state\" "
-      "value=\"{}\"/></properties>\n",
-      xml_escape(report.run_id), to_string(report.state));
+  xml +=
+      fmt::format("  <properties><property name=\"run_id\" value=\"{}\"/><property name=\"run_state\" value=\"{}\"/>",
+                  xml_escape(report.run_id), to_string(report.state));
+  if (!report.basis.empty())
+    xml += fmt::format("<property name=\"thresholds\" value=\"{}\"/>", xml_escape(report.basis));
+  for (const auto& [name, value] : detail::provenance_facts(report.provenance)) {
+    xml += fmt::format("<property name=\"{}\" value=\"{}\"/>", xml_escape(name), xml_escape(value));
+  }
+  xml += "</properties>\n";
   for (const auto& row : report.rows) {
     xml += fmt::format("  <testcase classname=\"gpusoak.gate.{}\" name=\"{}\">", xml_escape(report.run_id),
                        xml_escape(row.threshold));
@@ -515,6 +547,8 @@ std::string gate_json(const gate_report& report) {
   j["passed"] = report.count(gate_status::passed);
   j["failed"] = report.count(gate_status::failed);
   j["no_data"] = report.count(gate_status::no_data);
+  j["basis"] = report.basis.empty() ? std::string("plan") : report.basis;
+  j["provenance"] = detail::provenance_json(report.provenance);
   j["rows"] = nlohmann::json::array();
   for (const auto& row : report.rows) {
     j["rows"].push_back({{"threshold", row.threshold},

@@ -1,9 +1,11 @@
 // `gpusoak gate RUN_ID --db FILE`: a stored run's thresholds evaluated, printed as a table (and
-// JUnit XML / JSON on request), verdicts stored, and the exit code CI acts on.
+// JUnit XML / JSON on request), and the exit code CI acts on. It never changes the run's own
+// verdicts (its runner stored them when the run ended); --save keeps an ad-hoc evaluation apart.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,10 +23,13 @@ namespace {
 
 constexpr const char* summary =
     "Evaluates a stored run's thresholds on its samples and prints one line per threshold (observed vs\n"
-    "limit). Thresholds come from --threshold (repeatable) and --plan; with neither, from the plan the\n"
-    "run was started with. A threshold whose metric has no data in the run is not a pass.\n"
-    "Exit codes: 0 every threshold passed, 1 one failed, 2 could not evaluate (unknown run, bad flag or\n"
-    "threshold, a threshold with no data, no thresholds), 3 the run was aborted.";
+    "limit). The thresholds are the run's plan's (or --plan FILE's), plus each --threshold; --only\n"
+    "evaluates just its own thresholds instead, for exploration. A threshold whose metric has no data in\n"
+    "the run is not a pass. The run's own verdicts, stored by its runner when it ended, never change:\n"
+    "without --save nothing is written; --save keeps this evaluation apart (its thresholds, time and\n"
+    "results; `gpusoak report` lists it).\n"
+    "Exit codes, for what was evaluated: 0 every threshold passed, 1 one failed, 2 could not evaluate\n"
+    "(unknown run, bad flag or threshold, a threshold with no data, no thresholds), 3 the run was aborted.";
 
 bool write_file(const std::string& path, const std::string& text, std::ostream& err, std::string_view flag) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
@@ -89,8 +94,10 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
   std::vector<flag_spec> specs{
       {"db", "FILE", "the run store (SQLite file) holding the run (or --daemon URL)"},
       {"daemon", "URL", "ask gpusoakd instead: its run store and the run's plan thresholds"},
-      {"plan", "FILE", "take thresholds from this plan file"},
-      {"threshold", "EXPR", "a threshold, e.g. 'leak_slope_bytes_per_hour < 1MiB' (repeatable)"},
+      {"plan", "FILE", "take the thresholds from this plan file instead of the run's plan"},
+      {"threshold", "EXPR", "add a threshold to the plan's, e.g. 'leak_slope_bytes_per_hour < 1MiB' (repeatable)"},
+      {"only", "EXPR", "evaluate only these thresholds, not the plan's (repeatable; not with --threshold/--plan)"},
+      {"save", "", "store this evaluation in the run store, apart from the run's own verdicts"},
       {"junit", "FILE", "also write JUnit XML (one testcase per threshold)"},
       {"json", "FILE", "also write the report as JSON"},
       {"warmup", "FRACTION", "share of the run ignored by leak slopes, in [0, 1); default 0.1"},
@@ -110,7 +117,7 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
   }
   const std::string run_id = parsed->positional().front();
   if (parsed->has("daemon")) {
-    for (const char* local : {"db", "plan", "threshold", "warmup"}) {
+    for (const char* local : {"db", "plan", "threshold", "only", "warmup", "save"}) {
       if (parsed->has(local)) {
         err << fmt::format("gpusoak gate: --{} cannot be combined with --daemon (the daemon gates on the run's plan)\n",
                            local);
@@ -136,24 +143,40 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
     options.warmup_fraction = fraction;
   }
 
-  std::vector<scenarios::threshold> thresholds;
-  for (const auto& text : parsed->values("threshold")) {
-    auto t = scenarios::parse_threshold(text);
-    if (!t) {
-      err << "gpusoak gate: --threshold: " << t.error().message << "\n";
-      return exit_could_not_run;
-    }
-    thresholds.push_back(std::move(*t));
+  const bool only = parsed->has("only");
+  if (only && (parsed->has("threshold") || parsed->has("plan"))) {
+    err << fmt::format(
+        "gpusoak gate: --only replaces the plan's thresholds; it cannot be combined with --{} "
+        "(use --only for each threshold, or --threshold to add to the plan's)\n",
+        parsed->has("threshold") ? "threshold" : "plan");
+    return exit_could_not_run;
   }
-  if (auto plan_path = parsed->value("plan")) {
+  // Checked before the store is opened: a bad flag is exit 2 whatever the run.
+  std::vector<scenarios::threshold> given;
+  for (const char* flag : {"threshold", "only"}) {
+    for (const auto& text : parsed->values(flag)) {
+      auto t = scenarios::parse_threshold(text);
+      if (!t) {
+        err << fmt::format("gpusoak gate: --{}: {}\n", flag, t.error().message);
+        return exit_could_not_run;
+      }
+      given.push_back(std::move(*t));
+    }
+  }
+  std::vector<scenarios::threshold> thresholds;
+  std::string basis;
+  if (only) {
+    thresholds = given;
+    basis = "--only";
+  } else if (auto plan_path = parsed->value("plan")) {
     auto plan = scenarios::load_plan_file(*plan_path);
     if (!plan) {
       err << "gpusoak gate: --plan: " << plan.error().message << "\n";
       return exit_could_not_run;
     }
-    thresholds.insert(thresholds.end(), plan->thresholds.begin(), plan->thresholds.end());
+    thresholds = plan->thresholds;
+    basis = fmt::format("--plan {}", *plan_path);
   }
-  const bool from_stored_plan = !parsed->has("threshold") && !parsed->has("plan");
 
   std::error_code ec;
   if (!std::filesystem::is_regular_file(*db, ec)) {
@@ -170,16 +193,29 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
     err << "gpusoak gate: " << run.error().message << "\n";
     return exit_could_not_run;
   }
-  if (from_stored_plan) {
+  if (!only && !parsed->has("plan")) {
     auto plan = scenarios::parse_plan(run->plan_text, fmt::format("run {} plan", run_id));
     if (!plan) {
       err << "gpusoak gate: the run's stored plan: " << plan.error().message << "\n";
       return exit_could_not_run;
     }
     thresholds = plan->thresholds;
+    basis = "plan";
+  }
+  if (!only) {
+    // Added thresholds the plan already has are evaluated once.
+    std::size_t added = 0;
+    for (auto& t : given) {
+      const auto text = scenarios::to_string(t);
+      if (std::ranges::any_of(thresholds, [&](const auto& have) { return scenarios::to_string(have) == text; }))
+        continue;
+      thresholds.push_back(std::move(t));
+      ++added;
+    }
+    if (added > 0) basis += fmt::format(" + {} --threshold", added);
   }
   if (thresholds.empty()) {
-    err << "gpusoak gate: no thresholds to evaluate (give --threshold or --plan, or a plan with thresholds)\n";
+    err << "gpusoak gate: no thresholds to evaluate (give --threshold or --only, or --plan with thresholds)\n";
     return exit_could_not_run;
   }
 
@@ -188,7 +224,16 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
     err << "gpusoak gate: " << report.error().message << "\n";
     return exit_could_not_run;
   }
+  if (basis != "plan") report->basis = basis;
   out << format_gate_table(*report);
+  if (parsed->has("save")) {
+    auto saved = store->save_evaluation(run_id, to_stored_evaluation(*report, options));
+    if (!saved) {
+      err << "gpusoak gate: --save: " << saved.error().message << "\n";
+      return exit_could_not_run;
+    }
+    out << fmt::format("saved as evaluation {} of run {}; the run's own verdicts are unchanged\n", *saved, run_id);
+  }
   if (auto path = parsed->value("junit"); path && !write_file(*path, gate_junit_xml(*report), err, "junit")) {
     return exit_could_not_run;
   }

@@ -18,6 +18,7 @@
 #include "gpusoak/harness/gate.hpp"
 #include "gpusoak/harness/report.hpp"
 #include "gpusoak/scenarios/plan.hpp"
+#include "provenance_text.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -312,6 +313,7 @@ class router {
     const auto live = api_.runs.live(id);
     json out = run_summary(as_known(*run), live);
     out["live"] = live.has_value();
+    out["provenance"] = detail::provenance_json(run->provenance);
     if (live) {
       out["phase"] = {{"index", live->phase_index}, {"name", live->phase_name}};
       out["stopping"] = live->stopping;
@@ -386,6 +388,7 @@ class router {
     auto plan = scenarios::parse_plan(run->plan_text, run->plan_name);
     if (!plan)
       return error(409, fmt::format("run '{}': its stored plan does not parse: {}", id, plan.error().message), req_);
+    // Evaluated, never stored: a GET changes nothing (the run's verdicts are its runner's).
     auto report = run_gate(api_.store, id, plan->thresholds);
     if (!report) return error(500, fmt::format("gate: {}", report.error().message), req_);
     if (format == "table") return make_response(200, format_gate_table(*report), "text/plain; charset=utf-8", req_);

@@ -206,12 +206,12 @@ std::vector<chart> build_charts(std::span<const sample> samples) {
 
 // The stored verdicts as gate rows (when the plan's thresholds cannot be re-evaluated).
 gate_report stored_gate(const run_record& run, std::size_t samples, const std::vector<threshold_result>& verdicts) {
-  gate_report report{.run_id = run.id, .state = run.state, .sample_count = samples};
+  gate_report report{.run_id = run.id, .state = run.state, .sample_count = samples, .provenance = run.provenance};
   for (const auto& v : verdicts) {
     gate_row row{.threshold = v.threshold,
                  .observed = v.observed,
                  .status = v.passed ? gate_status::passed : gate_status::failed,
-                 .detail = "as stored by the last gate (a stored failure may have been no data)"};
+                 .detail = "as stored when the run ended (a stored failure may have been no data)"};
     if (auto t = scenarios::parse_threshold(v.threshold); t && !t->rhs_metric) row.limit = t->value;
     report.rows.push_back(std::move(row));
   }
@@ -238,8 +238,11 @@ gpu::result<run_report> load_report(run_store& store, std::string_view run_id) {
   if (!phases) return std::unexpected(phases.error());
   auto verdicts = store.verdicts(run_id);
   if (!verdicts) return std::unexpected(verdicts.error());
+  auto evaluations = store.evaluations(run_id);
+  if (!evaluations) return std::unexpected(evaluations.error());
 
   run_report report{.run = std::move(*run), .phases = std::move(*phases)};
+  report.evaluations = std::move(*evaluations);
 
   std::map<group_key, run_report::group_figures> groups;
   for (const auto& s : *samples) {
@@ -261,8 +264,9 @@ gpu::result<run_report> load_report(run_store& store, std::string_view run_id) {
   }
   std::ranges::stable_sort(report.errors, {}, &event::t_seconds);
 
-  // Re-evaluated rather than read back: the stored verdicts are whatever the last gate was asked
-  // (extra --threshold flags included), the plan's thresholds are what the run promised.
+  // Re-evaluated rather than read back: the same rows as the verdicts the runner stored at the
+  // end, with their limits and details, and for a run that never reached its end (interrupted,
+  // could not run) the figures so far.
   auto plan = scenarios::parse_plan(report.run.plan_text, fmt::format("run {} plan", report.run.id));
   if (plan && !plan->thresholds.empty()) {
     auto gate = evaluate_gate(report.run, *samples, plan->thresholds);
@@ -273,7 +277,10 @@ gpu::result<run_report> load_report(run_store& store, std::string_view run_id) {
     report.gate = stored_gate(report.run, samples->size(), *verdicts);
     report.gate_source = "stored";
   } else {
-    report.gate = {.run_id = report.run.id, .state = report.run.state, .sample_count = samples->size()};
+    report.gate = {.run_id = report.run.id,
+                   .state = report.run.state,
+                   .sample_count = samples->size(),
+                   .provenance = report.run.provenance};
     report.gate_source = "none";
   }
   report.charts = build_charts(*samples);

@@ -6,6 +6,7 @@
 
 #include "gpusoak/harness/report.hpp"
 #include "gpusoak/scenarios/units.hpp"
+#include "provenance_text.hpp"
 #include "report_json.hpp"
 
 namespace gpusoak::harness {
@@ -47,6 +48,24 @@ json optional_time(const std::optional<timestamp>& t) {
   return t ? json(format_timestamp(*t)) : json(nullptr);
 }
 
+json optional_number(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+std::string or_not_recorded(const std::string& text) {
+  return text.empty() ? "not recorded" : text;
+}
+
+// "stream_to_gpu persistent_coherent, gpu_reads_many device_local_staged"; a scenario with two
+// strategies (a fallback after a rebuild) is listed twice.
+std::string strategy_list(const run_provenance& p, strategy_subject subject) {
+  std::string text;
+  for (const auto& s : p.strategies) {
+    if (s.subject == subject) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", s.name, s.strategy);
+  }
+  return text.empty() ? "not recorded" : text;
+}
+
 }  // namespace
 
 namespace detail {
@@ -72,7 +91,8 @@ nlohmann::json report_json_value(const run_report& r) {
               {"created_at", format_timestamp(run.created_at)},
               {"started_at", optional_time(run.started_at)},
               {"ended_at", optional_time(run.ended_at)},
-              {"elapsed_seconds", run.elapsed_seconds}};
+              {"elapsed_seconds", run.elapsed_seconds},
+              {"provenance", provenance_json(run.provenance)}};
   j["phases"] = json::array();
   for (const auto& p : r.phases) {
     j["phases"].push_back({{"index", p.index},
@@ -109,6 +129,23 @@ nlohmann::json report_json_value(const run_report& r) {
   }
   j["gate_source"] = r.gate_source;
   j["gate"] = json::parse(gate_json(r.gate));
+  j["evaluations"] = json::array();
+  for (const auto& e : r.evaluations) {
+    json rows = json::array();
+    for (const auto& row : e.rows) {
+      rows.push_back({{"threshold", row.threshold},
+                      {"status", row.status},
+                      {"observed", optional_number(row.observed)},
+                      {"limit", optional_number(row.limit)},
+                      {"detail", row.detail}});
+    }
+    j["evaluations"].push_back({{"id", e.id},
+                                {"evaluated_at", format_timestamp(e.evaluated_at)},
+                                {"basis", e.basis},
+                                {"warmup_fraction", e.warmup_fraction},
+                                {"exit_code", e.exit_code},
+                                {"rows", std::move(rows)}});
+  }
   return j;
 }
 
@@ -129,6 +166,19 @@ std::string format_report_text(const run_report& r) {
                    run.started_at ? format_timestamp(*run.started_at) : "-",
                    run.ended_at ? format_timestamp(*run.ended_at) : "-");
   t += fmt::format("elapsed (run time) {}\n", span(run.elapsed_seconds));
+
+  const auto& p = run.provenance;
+  t += "\nwhat it ran:\n";
+  t += fmt::format("  mask          {}\n", detail::mask_text(p.mask));
+  t += fmt::format("  renderer      {}\n", or_not_recorded(p.gl_renderer));
+  t += fmt::format("  driver        {}\n", or_not_recorded(p.gl_version));
+  t += fmt::format("  vendor        {}{}\n", or_not_recorded(p.gl_vendor),
+                   p.vendor_class.empty() ? "" : fmt::format(" ({})", p.vendor_class));
+  t += fmt::format("  by usage      {}\n", strategy_list(p, strategy_subject::usage));
+  t += fmt::format("  by scenario   {}\n", strategy_list(p, strategy_subject::scenario));
+  t += fmt::format("  gpusoak       {} (commit {})\n", or_not_recorded(p.gpusoak_version),
+                   or_not_recorded(p.gpusoak_commit));
+  t += fmt::format("  plan sha256   {}\n", or_not_recorded(p.plan_sha256));
 
   t += fmt::format("\nphases ({}):\n", r.phases.size());
   for (const auto& p : r.phases) {
@@ -168,10 +218,26 @@ std::string format_report_text(const run_report& r) {
   }
 
   const char* source = r.gate_source == "plan"     ? "the run's plan thresholds, re-evaluated on its samples"
-                       : r.gate_source == "stored" ? "the verdicts stored by the last gate"
+                       : r.gate_source == "stored" ? "the verdicts stored when the run ended"
                                                    : "no thresholds in the plan and no stored verdicts";
   t += fmt::format("\ngate ({}):\n", source);
   if (!r.gate.rows.empty()) t += format_gate_table(r.gate);
+
+  if (!r.evaluations.empty()) {
+    t += fmt::format("\nsaved ad-hoc evaluations ({}; `gpusoak gate --save`, not the run's verdict):\n",
+                     r.evaluations.size());
+    for (const auto& e : r.evaluations) {
+      t += fmt::format("  #{} {}  thresholds: {}  exit {}\n", e.id, format_timestamp(e.evaluated_at), e.basis,
+                       e.exit_code);
+      for (const auto& row : e.rows) {
+        t += fmt::format("    {} {}  observed {}\n",
+                         row.status == "passed"   ? "✓"
+                         : row.status == "failed" ? "✗"
+                                                  : "?",
+                         row.threshold, row.observed ? fmt::format("{:g}", *row.observed) : "no data");
+      }
+    }
+  }
   return t;
 }
 

@@ -134,7 +134,11 @@ struct run_manager::impl {
     const std::uint64_t seed = run_seed(run_id);
     s.run_id = run_id;
     s.status = {.device = device, .plan_seconds = plan_seconds(plan)};
-    if (metrics != nullptr) metrics->run_started(device, run_id, plan, s.status.plan_seconds);
+    if (metrics != nullptr) {
+      const auto stored = store.get_run(run_id);
+      metrics->run_started(device, run_id, plan, s.status.plan_seconds,
+                           stored ? stored->provenance.plan_sha256 : std::string());
+    }
     s.worker = std::thread([this, &s, device, run_id, plan, seed, time_scale] {
       status_observer observer(metrics != nullptr ? &metrics->gpu(device) : nullptr, mutex, s.status);
       soak_options o{.context = options.context,

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <ctime>
 #include <mutex>
 #include <utility>
 
+#include "gpusoak/harness/sha256.hpp"
 #include "sqlite_db.hpp"
 
 namespace gpusoak::harness {
@@ -33,6 +35,7 @@ namespace {
 constexpr std::array run_state_names{"queued",        "running", "passed",     "failed",
                                      "could_not_run", "aborted", "interrupted"};
 constexpr std::array phase_state_names{"running", "passed", "failed", "aborted", "interrupted"};
+constexpr std::array strategy_subject_names{"usage", "scenario"};
 
 template <class Enum, std::size_t N>
 result<Enum> parse_enum(std::string_view text, const std::array<const char*, N>& names, std::string_view what) {
@@ -134,6 +137,48 @@ CREATE TABLE verdicts (
 CREATE INDEX verdicts_by_run ON verdicts (run_id);
 )sql";
 
+// Version 2: what a run ran (run_provenance), and ad-hoc gate evaluations kept apart from the
+// run's own verdicts. Applied to a new store after version 1, and to a version 1 file as its
+// migration; columns added to runs have defaults, so version 1 rows stay valid. mask stays NULL
+// for them: which mask they ran under was never recorded ('' means none).
+constexpr std::string_view schema_v2 = R"sql(
+ALTER TABLE runs ADD COLUMN mask TEXT;
+ALTER TABLE runs ADD COLUMN gpusoak_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN gpusoak_commit TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN plan_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN gl_vendor TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN gl_renderer TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN gl_version TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN vendor_class TEXT NOT NULL DEFAULT '';
+CREATE TABLE strategies (
+  seq INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  subject TEXT NOT NULL CHECK (subject IN ('usage','scenario')),
+  name TEXT NOT NULL,
+  strategy TEXT NOT NULL,
+  UNIQUE (run_id, subject, name, strategy)
+) STRICT;
+CREATE TABLE evaluations (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  evaluated_at INTEGER NOT NULL,
+  basis TEXT NOT NULL,
+  warmup_fraction REAL NOT NULL,
+  exit_code INTEGER NOT NULL
+) STRICT;
+CREATE INDEX evaluations_by_run ON evaluations (run_id);
+CREATE TABLE evaluation_rows (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  threshold TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('passed','failed','no_data')),
+  observed REAL,
+  limit_value REAL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (evaluation_id, idx)
+) STRICT;
+)sql";
+
 // The columns read_run reads, in its order; counts are derived so they cannot drift.
 #define GPUSOAK_RUN_SELECT                                                                                          \
   "SELECT id, plan_name, plan_text, device, state, created_at, started_at, ended_at, elapsed_seconds, time_scale, " \
@@ -142,14 +187,42 @@ CREATE INDEX verdicts_by_run ON verdicts (run_id);
   "(SELECT COUNT(*) FROM samples WHERE run_id = runs.id), "                                                         \
   "(SELECT COUNT(*) FROM events WHERE run_id = runs.id), "                                                          \
   "(SELECT COUNT(*) FROM verdicts WHERE run_id = runs.id), "                                                        \
-  "(SELECT MAX(t_seconds) FROM samples WHERE run_id = runs.id) "                                                    \
+  "(SELECT MAX(t_seconds) FROM samples WHERE run_id = runs.id), "                                                   \
+  "mask, gpusoak_version, gpusoak_commit, plan_sha256, gl_vendor, gl_renderer, gl_version, vendor_class, "          \
+  "(SELECT json_group_array(json_array(seq, subject, name, strategy)) FROM strategies WHERE run_id = runs.id) "     \
   "FROM runs "
+
+// The strategies column of the run queries: [[seq, subject, name, strategy], ...], any order.
+result<std::vector<strategy_record>> read_strategies(std::string_view run_id, const std::string& text) {
+  const auto rows = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  auto bad = [&] {
+    return make_error(error_kind::internal, fmt::format("run '{}': bad strategies '{}'", run_id, text));
+  };
+  if (!rows.is_array()) return bad();
+  std::vector<std::pair<std::int64_t, strategy_record>> read;
+  for (const auto& r : rows) {
+    if (!r.is_array() || r.size() != 4 || !r[0].is_number_integer() || !r[1].is_string() || !r[2].is_string() ||
+        !r[3].is_string())
+      return bad();
+    auto subject = parse_enum<strategy_subject>(r[1].get<std::string>(), strategy_subject_names, "strategy subject");
+    if (!subject) return bad();
+    read.emplace_back(
+        r[0].get<std::int64_t>(),
+        strategy_record{.subject = *subject, .name = r[2].get<std::string>(), .strategy = r[3].get<std::string>()});
+  }
+  std::ranges::sort(read, {}, &std::pair<std::int64_t, strategy_record>::first);
+  std::vector<strategy_record> out;
+  for (auto& [seq, record] : read) out.push_back(std::move(record));
+  return out;
+}
 
 // Reads a row of the run queries above.
 result<run_record> read_run(const statement& row) {
   auto state = parse_run_state(row.column_text(4));
   if (!state)
     return make_error(error_kind::internal, fmt::format("run '{}': {}", row.column_text(0), state.error().message));
+  auto strategies = read_strategies(row.column_text(0), row.column_text(24));
+  if (!strategies) return std::unexpected(strategies.error());
   return run_record{
       .id = row.column_text(0),
       .plan_name = row.column_text(1),
@@ -167,6 +240,18 @@ result<run_record> read_run(const statement& row) {
       .event_count = row.column_int64(13),
       .verdict_count = row.column_int64(14),
       .last_sample_t = row.column_optional_double(15),
+      .provenance =
+          {
+              .mask = row.column_is_null(16) ? std::nullopt : std::optional<std::string>(row.column_text(16)),
+              .gpusoak_version = row.column_text(17),
+              .gpusoak_commit = row.column_text(18),
+              .plan_sha256 = row.column_text(19),
+              .gl_vendor = row.column_text(20),
+              .gl_renderer = row.column_text(21),
+              .gl_version = row.column_text(22),
+              .vendor_class = row.column_text(23),
+              .strategies = std::move(*strategies),
+          },
   };
 }
 
@@ -216,6 +301,9 @@ std::string_view to_string(phase_state state) noexcept {
 }
 result<phase_state> parse_phase_state(std::string_view text) {
   return parse_enum<phase_state>(text, phase_state_names, "phase state");
+}
+std::string_view to_string(strategy_subject subject) noexcept {
+  return strategy_subject_names[static_cast<std::size_t>(subject)];
 }
 
 struct run_store::impl {
@@ -276,15 +364,48 @@ struct run_store::impl {
     return {};
   }
 
-  result<void> create_schema() {
+  // Creates the schema, or brings an older one up to ours, in one transaction: a failure leaves
+  // the file as it was.
+  result<void> create_or_migrate_schema() {
     GPUSOAK_TRY(txn, transaction::begin(db));
-    // Another process may have created it between our read of user_version and the BEGIN.
+    // Another process may have created or migrated it between our read of user_version and the BEGIN.
     GPUSOAK_TRY(version, db.query_int64("PRAGMA user_version"));
-    if (*version == 0) {
-      GPUSOAK_TRY_VOID(db.exec(schema_v1));
-      GPUSOAK_TRY_VOID(db.exec(fmt::format("PRAGMA user_version = {}", run_store::schema_version)));
+    if (*version == 0) GPUSOAK_TRY_VOID(db.exec(schema_v1));
+    if (*version < 2) {
+      GPUSOAK_TRY_VOID(db.exec(schema_v2));
+      GPUSOAK_TRY_VOID(hash_stored_plans());
     }
+    if (*version < run_store::schema_version)
+      GPUSOAK_TRY_VOID(db.exec(fmt::format("PRAGMA user_version = {}", run_store::schema_version)));
     return txn->commit();
+  }
+
+  // Version 1 runs get the hash of the plan text they kept (SQLite has no SHA-256 of its own).
+  result<void> hash_stored_plans() {
+    using id_and_hash = std::pair<std::string, std::string>;
+    std::vector<id_and_hash> hashes;
+    {
+      GPUSOAK_TRY(stmt, db.prepare("SELECT id, plan_text FROM runs WHERE plan_sha256 = ''"));
+      GPUSOAK_TRY(rows, collect<id_and_hash>(*stmt, [](const statement& row) -> result<id_and_hash> {
+                    return id_and_hash{row.column_text(0), sha256_hex(row.column_text(1))};
+                  }));
+      hashes = std::move(*rows);
+    }
+    for (const auto& [id, hash] : hashes) {
+      GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET plan_sha256 = ?2 WHERE id = ?1"));
+      GPUSOAK_TRY_VOID(stmt->bind_all(id, hash));
+      GPUSOAK_TRY_VOID(stmt->run());
+    }
+    return {};
+  }
+
+  // Checks that `id` exists and is not final (for what only a run in progress may record).
+  result<void> check_not_final(std::string_view id, std::string_view what) {
+    GPUSOAK_TRY(state, state_of(id));
+    if (is_final(*state))
+      return make_error(error_kind::validation, fmt::format("run '{}' is {} (final); {} is only recorded while it runs",
+                                                            id, to_string(*state), what));
+    return {};
   }
 };
 
@@ -318,7 +439,7 @@ result<run_store> run_store::open(const std::string& path) {
     // which a leak-slope check cannot tell from a leak. A small cap fills within minutes; reads of
     // a whole run (reports, the gate) come from the kernel's file cache instead, as fast.
     GPUSOAK_TRY_VOID(d.exec(fmt::format("PRAGMA cache_size = -{}", page_cache_kib)));
-    if (*version == 0) GPUSOAK_TRY_VOID(p->create_schema());
+    if (*version < schema_version) GPUSOAK_TRY_VOID(p->create_or_migrate_schema());
     return run_store(std::move(p));
   }();
   // SQLite's own messages do not say which file; ours do.
@@ -345,10 +466,12 @@ result<std::string> run_store::create_run(const run_spec& spec) {
   }
   std::string id = fmt::format("{}{:04}", prefix, next);
   {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO runs (id, plan_name, plan_text, device, state, created_at, time_scale) "
-                                 "VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6)"));
-    GPUSOAK_TRY_VOID(
-        stmt->bind_all(id, spec.plan_name, spec.plan_text, spec.device, to_millis(spec.created_at), spec.time_scale));
+    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO runs (id, plan_name, plan_text, device, state, created_at, time_scale, "
+                                 "mask, gpusoak_version, gpusoak_commit, plan_sha256) "
+                                 "VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10)"));
+    GPUSOAK_TRY_VOID(stmt->bind_all(id, spec.plan_name, spec.plan_text, spec.device, to_millis(spec.created_at),
+                                    spec.time_scale, spec.mask, spec.gpusoak_version, spec.gpusoak_commit,
+                                    sha256_hex(spec.plan_text)));
     GPUSOAK_TRY_VOID(stmt->run());
   }
   GPUSOAK_TRY_VOID(txn->commit());
@@ -483,7 +606,7 @@ result<void> run_store::record_verdicts(std::string_view id, const std::vector<t
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
   GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->state_of(id));
+  GPUSOAK_TRY_VOID(impl_->check_not_final(id, "its own verdict"));
   {
     GPUSOAK_TRY(stmt, db.prepare("DELETE FROM verdicts WHERE run_id = ?1"));
     GPUSOAK_TRY_VOID(stmt->bind_all(id));
@@ -495,6 +618,83 @@ result<void> run_store::record_verdicts(std::string_view id, const std::vector<t
     GPUSOAK_TRY_VOID(stmt->run());
   }
   return txn->commit();
+}
+
+result<bool> run_store::record_context(std::string_view id, const context_facts& facts) {
+  std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
+  auto& db = impl_->db;
+  GPUSOAK_TRY(txn, transaction::begin(db));
+  GPUSOAK_TRY_VOID(impl_->check_not_final(id, "its context"));
+  {
+    GPUSOAK_TRY(stmt, db.prepare("SELECT gl_renderer != '' OR gl_version != '' FROM runs WHERE id = ?1"));
+    GPUSOAK_TRY_VOID(stmt->bind_all(id));
+    GPUSOAK_TRY(row, stmt->step());
+    if (*row && stmt->column_int64(0) != 0) return false;  // the first context is the one recorded
+  }
+  {
+    GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET mask = COALESCE(mask, ?2), gl_vendor = ?3, gl_renderer = ?4, "
+                                 "gl_version = ?5, vendor_class = ?6 WHERE id = ?1"));
+    GPUSOAK_TRY_VOID(
+        stmt->bind_all(id, facts.mask, facts.gl_vendor, facts.gl_renderer, facts.gl_version, facts.vendor_class));
+    GPUSOAK_TRY_VOID(stmt->run());
+  }
+  for (const auto& s : facts.usage_strategies) {
+    GPUSOAK_TRY(stmt, db.prepare("INSERT OR IGNORE INTO strategies (run_id, subject, name, strategy) "
+                                 "VALUES (?1, ?2, ?3, ?4)"));
+    GPUSOAK_TRY_VOID(stmt->bind_all(id, to_string(s.subject), s.name, s.strategy));
+    GPUSOAK_TRY_VOID(stmt->run());
+  }
+  GPUSOAK_TRY_VOID(txn->commit());
+  return true;
+}
+
+result<void> run_store::record_scenario_strategy(std::string_view id, std::string_view scenario,
+                                                 std::string_view strategy) {
+  std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
+  auto& db = impl_->db;
+  GPUSOAK_TRY(txn, transaction::begin(db));
+  GPUSOAK_TRY_VOID(impl_->check_not_final(id, "a scenario's strategy"));
+  {
+    GPUSOAK_TRY(stmt, db.prepare("INSERT OR IGNORE INTO strategies (run_id, subject, name, strategy) "
+                                 "VALUES (?1, 'scenario', ?2, ?3)"));
+    GPUSOAK_TRY_VOID(stmt->bind_all(id, scenario, strategy));
+    GPUSOAK_TRY_VOID(stmt->run());
+  }
+  return txn->commit();
+}
+
+result<std::int64_t> run_store::save_evaluation(std::string_view id, const stored_evaluation& evaluation) {
+  for (const auto& r : evaluation.rows) {
+    if (r.status != "passed" && r.status != "failed" && r.status != "no_data")
+      return make_error(error_kind::validation,
+                        fmt::format("run '{}': evaluation row '{}' has status '{}'; use passed, failed or no_data", id,
+                                    r.threshold, r.status));
+  }
+  std::lock_guard lock(impl_->mutex);
+  const impl::write_watch watch(*impl_);
+  auto& db = impl_->db;
+  GPUSOAK_TRY(txn, transaction::begin(db));
+  GPUSOAK_TRY_VOID(impl_->state_of(id));
+  {
+    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO evaluations (run_id, evaluated_at, basis, warmup_fraction, exit_code) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    GPUSOAK_TRY_VOID(stmt->bind_all(id, to_millis(evaluation.evaluated_at), evaluation.basis,
+                                    evaluation.warmup_fraction, evaluation.exit_code));
+    GPUSOAK_TRY_VOID(stmt->run());
+  }
+  GPUSOAK_TRY(evaluation_id, db.query_int64("SELECT last_insert_rowid()"));
+  for (std::size_t i = 0; i < evaluation.rows.size(); ++i) {
+    const auto& r = evaluation.rows[i];
+    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO evaluation_rows (evaluation_id, idx, threshold, status, observed, "
+                                 "limit_value, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    GPUSOAK_TRY_VOID(stmt->bind_all(*evaluation_id, static_cast<std::int64_t>(i), r.threshold, r.status, r.observed,
+                                    r.limit, r.detail));
+    GPUSOAK_TRY_VOID(stmt->run());
+  }
+  GPUSOAK_TRY_VOID(txn->commit());
+  return *evaluation_id;
 }
 
 result<void> run_store::finish_run(std::string_view id, run_state final_state, std::string_view reason,
@@ -612,6 +812,36 @@ result<std::vector<threshold_result>> run_store::verdicts(std::string_view id) {
     return threshold_result{
         .threshold = row.column_text(0), .observed = row.column_double(1), .passed = row.column_int64(2) != 0};
   });
+}
+
+result<std::vector<stored_evaluation>> run_store::evaluations(std::string_view id) {
+  std::lock_guard lock(impl_->mutex);
+  GPUSOAK_TRY_VOID(impl_->state_of(id));
+  GPUSOAK_TRY(stmt, impl_->db.prepare("SELECT id, evaluated_at, basis, warmup_fraction, exit_code FROM evaluations "
+                                      "WHERE run_id = ?1 ORDER BY id"));
+  GPUSOAK_TRY_VOID(stmt->bind_all(id));
+  GPUSOAK_TRY(list, collect<stored_evaluation>(*stmt, [](const statement& row) -> result<stored_evaluation> {
+                return stored_evaluation{.id = row.column_int64(0),
+                                         .evaluated_at = from_millis(row.column_int64(1)),
+                                         .basis = row.column_text(2),
+                                         .warmup_fraction = row.column_double(3),
+                                         .exit_code = static_cast<int>(row.column_int64(4))};
+              }));
+  for (auto& e : *list) {
+    GPUSOAK_TRY(rows, impl_->db.prepare("SELECT threshold, status, observed, limit_value, detail FROM evaluation_rows "
+                                        "WHERE evaluation_id = ?1 ORDER BY idx"));
+    GPUSOAK_TRY_VOID(rows->bind_all(e.id));
+    GPUSOAK_TRY(read,
+                collect<stored_evaluation::row>(*rows, [](const statement& row) -> result<stored_evaluation::row> {
+                  return stored_evaluation::row{.threshold = row.column_text(0),
+                                                .status = row.column_text(1),
+                                                .observed = row.column_optional_double(2),
+                                                .limit = row.column_optional_double(3),
+                                                .detail = row.column_text(4)};
+                }));
+    e.rows = std::move(*read);
+  }
+  return list;
 }
 
 result<std::vector<run_record>> run_store::interrupted_runs() {

@@ -5,6 +5,7 @@
 #include <exception>
 #include <thread>
 
+#include "gpusoak/harness/build_info.hpp"
 #include "soak_worker.hpp"
 
 namespace gpusoak::harness {
@@ -20,7 +21,10 @@ gpu::result<std::string> create_soak_run(const scenarios::plan& plan, std::strin
                            .plan_text = std::string(plan_text),
                            .device = run_device(plan, options),
                            .time_scale = options.time_scale,
-                           .created_at = now_timestamp()});
+                           .created_at = now_timestamp(),
+                           .mask = gpu::apply_mask({}, options.context.mask).masked,
+                           .gpusoak_version = std::string(gpusoak_version()),
+                           .gpusoak_commit = std::string(gpusoak_commit())});
 }
 
 gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view run_id, run_store& store,
@@ -69,7 +73,11 @@ gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_
   }
   std::string failure = worked.failure;
   if (failure.empty()) {
+    // The run's own verdicts: stored once, here; a later `gpusoak gate` only reads the run.
     auto report = run_gate(store, run_id, plan.thresholds, {});
+    if (report) {
+      if (auto stored = store_run_verdicts(store, *report); !stored) report = std::unexpected(stored.error());
+    }
     if (!report) {
       failure = fmt::format("gate: {}", report.error().message);
     } else {

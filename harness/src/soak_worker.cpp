@@ -11,8 +11,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 #include <thread>
 
+#include "gpusoak/buffers/strategy.hpp"
 #include "gpusoak/scenarios/pattern.hpp"  // derive_seed
 
 namespace gpusoak::harness::detail {
@@ -91,6 +93,63 @@ class soak_worker {
     }
     ctx_ = std::move(*ctx);
     if (options_.observer != nullptr) options_.observer->on_context(*ctx_);
+    return record_context();
+  }
+
+  // What the run ran on (run_store's provenance): its first context is recorded; a later one (a
+  // resume, perhaps by a daemon started with another --disable, or on another driver) that differs
+  // leaves a warn event naming the difference.
+  std::string record_context() {
+    const auto& caps = ctx_->caps();
+    context_facts facts{.mask = caps.masked,
+                        .gl_vendor = caps.vendor,
+                        .gl_renderer = caps.renderer,
+                        .gl_version = caps.version,
+                        .vendor_class = std::string(gpu::to_string(caps.vendor_kind))};
+    for (auto u : gpu::all_usages) {
+      facts.usage_strategies.push_back({.subject = strategy_subject::usage,
+                                        .name = std::string(gpu::to_string(u)),
+                                        .strategy = std::string(gpu::to_string(gpu::choose_strategy(caps, u)))});
+    }
+    if (context_ == facts) return {};  // a watchdog rebuild of the same context
+    auto recorded = store_.record_context(run_id_, facts);
+    if (!recorded) return check(std::unexpected(recorded.error()), "record_context");
+    context_ = facts;
+    if (*recorded) return {};
+    auto run = store_.get_run(run_id_);
+    if (!run) return check(std::unexpected(run.error()), "get_run");
+    const auto& first = run->provenance;
+    std::string differences;
+    const auto differ = [&](std::string_view what, const std::string& now, const std::string& then) {
+      if (now != then)
+        differences +=
+            fmt::format("{}{} '{}' (the run started with '{}')", differences.empty() ? "" : "; ", what, now, then);
+    };
+    differ("mask", facts.mask, first.mask.value_or(""));
+    differ("renderer", facts.gl_renderer, first.gl_renderer);
+    differ("GL version", facts.gl_version, first.gl_version);
+    for (const auto& s : facts.usage_strategies) {
+      const auto it = std::ranges::find_if(first.strategies, [&](const strategy_record& r) {
+        return r.subject == strategy_subject::usage && r.name == s.name;
+      });
+      differ(s.name, s.strategy, it == first.strategies.end() ? std::string() : it->strategy);
+    }
+    if (differences.empty()) return {};
+    const std::string message = fmt::format("this context differs from the run's first: {}", differences);
+    spdlog::warn("run={} scenario=- context={}: {}", run_id_, ctx_->name(), message);
+    return check(store_.append_event(run_id_, {.t_seconds = t_, .level = "warn", .scenario = "", .message = message}),
+                 "append_event");
+  }
+
+  // Scenario strategies first seen since the last sample (step_result::strategy), stored with it.
+  std::string store_new_strategies() {
+    for (const auto& [scenario, strategy] : strategies_unstored_) {
+      if (auto err = check(store_.record_scenario_strategy(run_id_, scenario, strategy), "record_scenario_strategy");
+          !err.empty()) {
+        return err;
+      }
+    }
+    strategies_unstored_.clear();
     return {};
   }
 
@@ -155,6 +214,10 @@ class soak_worker {
     t.leaks += r.leaks;
     t.failures += r.failures.size() + r.failures_dropped;
     if (r.fragmentation) t.fragmentation = r.fragmentation;
+    if (r.strategy) {
+      std::pair<std::string, std::string> used{scenario, std::string(gpu::to_string(*r.strategy))};
+      if (strategies_seen_.insert(used).second) strategies_unstored_.push_back(std::move(used));
+    }
     t.interval_latency.merge(r.latency);
     t.interval_iterations += r.iterations;
     for (const auto& reason : r.failures) record_failure(scenario, reason);
@@ -162,6 +225,7 @@ class soak_worker {
   }
 
   std::string append_samples(const std::vector<std::string>& names) {
+    if (auto err = store_new_strategies(); !err.empty()) return err;
     const auto snap = ctx_->counters().snapshot();
     const std::int64_t rss = resident_bytes();
     std::vector<sample> stored;
@@ -376,7 +440,10 @@ class soak_worker {
   std::map<std::string, scenario_totals> totals_;
   std::map<std::string, std::uint64_t> phase_failure_base_;
   stop_request stopped_ = stop_request::none;
-  bool out_of_space_ = false;  // a store write failed for lack of space: write nothing more
+  bool out_of_space_ = false;             // a store write failed for lack of space: write nothing more
+  std::optional<context_facts> context_;  // the context recorded or compared last
+  std::set<std::pair<std::string, std::string>> strategies_seen_;  // (scenario, strategy)
+  std::vector<std::pair<std::string, std::string>> strategies_unstored_;
 };
 
 template <class T>

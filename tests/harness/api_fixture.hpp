@@ -49,6 +49,8 @@ class api_fixture {
   // The API without a token (the loopback default) and with `token`.
   harness::http_response open(const harness::http_request& request) { return handle_request(request, open_); }
   harness::http_response tokened(const harness::http_request& request) { return handle_request(request, tokened_); }
+  // The store the API answers from, for tests that look behind it.
+  harness::run_store& store() { return store_; }
 
  private:
   static harness::run_store open_store(const std::filesystem::path& path) {

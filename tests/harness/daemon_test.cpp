@@ -19,6 +19,7 @@
 
 #include "daemon_calls.hpp"
 #include "daemon_process.hpp"
+#include "gpusoak/harness/build_info.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/context_flags.hpp"
 #include "gpusoak/harness/report.hpp"
@@ -172,6 +173,17 @@ TEST_F(daemon_test, smoke_plan_end_to_end_with_metrics) {
   ASSERT_EQ(info.size(), 1u);
   EXPECT_NE(info.begin()->first.find("run=\"" + id + "\""), std::string::npos) << info.begin()->first;
   EXPECT_NE(info.begin()->first.find("renderer=\""), std::string::npos);
+  // What the run ran: no mask given to this daemon, this build's commit, the stored plan's hash.
+  EXPECT_NE(info.begin()->first.find("mask=\"none\""), std::string::npos) << info.begin()->first;
+  EXPECT_NE(info.begin()->first.find("commit=\"" + std::string(gpusoak_commit()) + "\""), std::string::npos)
+      << info.begin()->first;
+  const auto stored = body_json(d.call("GET", "/api/v1/runs/" + id));
+  const std::string plan_hash = stored["provenance"]["plan_sha256"].get<std::string>();
+  EXPECT_EQ(plan_hash.size(), 64u);
+  EXPECT_NE(info.begin()->first.find("plan_sha256=\"" + plan_hash + "\""), std::string::npos) << info.begin()->first;
+  EXPECT_EQ(stored["provenance"]["mask"], "none");
+  EXPECT_FALSE(stored["provenance"]["gl_renderer"].is_null());
+  EXPECT_EQ(stored["provenance"]["usage_strategies"].size(), 4u);
   // Log lines about the run name it.
   EXPECT_NE(d.log().find("run=" + id + " scenario="), std::string::npos);
 }

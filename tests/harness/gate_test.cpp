@@ -20,7 +20,10 @@
 
 #include "gpusoak/harness/cli_args.hpp"
 #include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/report.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/sha256.hpp"
+#include "gpusoak/scenarios/plan.hpp"
 #include "gpusoak/scenarios/threshold.hpp"
 
 namespace gpusoak::harness {
@@ -61,6 +64,30 @@ class GateTest : public ::testing::Test {
       if (auto r = store_->append_sample(*id, s); !r) throw std::runtime_error(r.error().message);
     }
     if (!store_->finish_run(*id, final_state, "test", now_timestamp())) throw std::runtime_error("finish_run");
+    return *id;
+  }
+
+  // A run as its runner leaves it: samples, its plan's verdicts stored while running, then the final
+  // state the gate gave (failed for a leak). `mask` as the runner records it.
+  std::string make_gated_run(const std::vector<sample>& samples, const std::string& mask = "coherent") {
+    auto id = store_->create_run({.plan_name = "gate-test",
+                                  .plan_text = plan_yaml,
+                                  .device = "egl_device:0",
+                                  .mask = mask,
+                                  .gpusoak_version = "0.1.0",
+                                  .gpusoak_commit = "abc123def456"});
+    if (!id) throw std::runtime_error(id.error().message);
+    if (!store_->mark_running(*id, now_timestamp())) throw std::runtime_error("mark_running");
+    for (const auto& s : samples) {
+      if (auto r = store_->append_sample(*id, s); !r) throw std::runtime_error(r.error().message);
+    }
+    auto plan = scenarios::parse_plan(plan_yaml, "gate-test");
+    if (!plan) throw std::runtime_error(plan.error().message);
+    auto report = run_gate(*store_, *id, plan->thresholds);
+    if (!report) throw std::runtime_error(report.error().message);
+    if (auto r = store_run_verdicts(*store_, *report); !r) throw std::runtime_error(r.error().message);
+    const auto state = report->exit_code() == gate_exit_pass ? run_state::passed : run_state::failed;
+    if (!store_->finish_run(*id, state, "gate", now_timestamp())) throw std::runtime_error("finish_run");
     return *id;
   }
 
@@ -135,18 +162,14 @@ TEST_F(GateTest, FlatSeriesWithSpikePasses) {
   EXPECT_EQ(report.exit_code(), gate_exit_pass);
 }
 
-// checks that copies in the last sample fail copies_total == 0 and none pass it; verdicts are stored
+// checks that copies in the last sample fail copies_total == 0 and none pass it; evaluating stores nothing
 TEST_F(GateTest, CopiesTotal) {
   const auto dirty = make_run(series(0, false, 3));
   auto report = gate(dirty, {"copies_total == 0"});
   EXPECT_EQ(report.rows[0].status, gate_status::failed);
   EXPECT_EQ(report.rows[0].observed, 3.0);
-  auto stored = store_->verdicts(dirty);
-  ASSERT_TRUE(stored.has_value());
-  ASSERT_EQ(stored->size(), 1u);
-  EXPECT_EQ((*stored)[0].threshold, "copies_total == 0");
-  EXPECT_FALSE((*stored)[0].passed);
-  EXPECT_EQ((*stored)[0].observed, 3.0);
+  EXPECT_TRUE(store_->verdicts(dirty).value().empty());
+  EXPECT_TRUE(store_->evaluations(dirty).value().empty());
 
   const auto clean = make_run(series(0, false, 0));
   EXPECT_EQ(gate(clean, {"copies_total == 0"}).exit_code(), gate_exit_pass);
@@ -229,7 +252,8 @@ TEST_F(GateTest, JunitIsWellFormed) {
   EXPECT_EQ(output, "gpusoak gate 3 1 1 3 1 1\n");
 }
 
-// checks that the JSON form has the counts, statuses and a null observed value for no data
+// checks that the JSON form has the counts, statuses, a null observed value for no data, and what
+// the run ran (a run without a recorded mask says null, not "none")
 TEST_F(GateTest, JsonForm) {
   const auto id = make_run(series(0, false));
   const auto report = gate(id, {"copies_total == 0", "oom_events_total == 0"});
@@ -240,6 +264,159 @@ TEST_F(GateTest, JsonForm) {
   EXPECT_EQ(j["no_data"], 1);
   EXPECT_EQ(j["rows"][0]["status"], "passed");
   EXPECT_TRUE(j["rows"][1]["observed"].is_null());
+  EXPECT_TRUE(j["provenance"]["mask"].is_null());
+  EXPECT_EQ(j["provenance"]["plan_sha256"], sha256_hex(plan_yaml));
+
+  const auto masked = make_gated_run(series(0, false), "buffer_storage,coherent");
+  const auto p = nlohmann::json::parse(gate_json(gate(masked, {"copies_total == 0"})))["provenance"];
+  EXPECT_EQ(p["mask"], "buffer_storage,coherent");
+  EXPECT_EQ(p["gpusoak_commit"], "abc123def456");
+  EXPECT_EQ(p["gpusoak_version"], "0.1.0");
+  EXPECT_TRUE(p["gl_renderer"].is_null());  // no context was recorded for it
+  EXPECT_EQ(nlohmann::json::parse(
+                gate_json(gate(make_gated_run(series(0, false), ""), {"copies_total == 0"})))["provenance"]["mask"],
+            "none");
+}
+
+// checks that the JUnit properties name what the run ran: mask, commit, plan hash, and the
+// strategies recorded per usage and per scenario
+TEST_F(GateTest, JunitPropertiesCarryProvenance) {
+  auto id = store_->create_run(
+      {.plan_name = "gate-test", .plan_text = plan_yaml, .mask = "coherent", .gpusoak_commit = "abc123def456"});
+  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(store_->mark_running(*id, now_timestamp()));
+  ASSERT_TRUE(store_->record_context(
+      *id, {.gl_renderer = "llvmpipe <&>",
+            .usage_strategies = {{strategy_subject::usage, "stream_to_gpu", "persistent_flush"}}}));
+  ASSERT_TRUE(store_->record_scenario_strategy(*id, "leak_cycle", "persistent_flush"));
+  const auto xml = gate_junit_xml(gate(*id, {"copies_total == 0"}));
+  for (const std::string& property : std::vector<std::string>{
+           R"(<property name="mask" value="coherent"/>)", R"(<property name="gpusoak_commit" value="abc123def456"/>)",
+           R"(<property name="plan_sha256" value=")" + sha256_hex(plan_yaml) + R"("/>)",
+           R"(<property name="gl_renderer" value="llvmpipe &lt;&amp;&gt;"/>)",
+           R"(<property name="usage.stream_to_gpu" value="persistent_flush"/>)",
+           R"(<property name="scenario.leak_cycle" value="persistent_flush"/>)",
+           R"(<property name="gl_version" value="not recorded"/>)"}) {
+    EXPECT_NE(xml.find(property), std::string::npos) << property << "\n" << xml;
+  }
+}
+
+// checks the re-gate of a failed run: --threshold adds to the plan's thresholds (so a passing extra
+// threshold cannot turn the failure into a pass: exit 1), and the run's stored verdicts, state and
+// reason are exactly as its runner left them
+TEST_F(GateTest, RegateAddsThresholdsAndNeverRewritesVerdicts) {
+  const auto id = make_gated_run(series(2 * mib, false, 0, R"({"integrity_failures_total": 0})"));
+  const auto before = store_->verdicts(id).value();
+  ASSERT_EQ(before.size(), 2u);  // the plan's two thresholds; the leak fails one
+  EXPECT_FALSE(before[1].passed);
+  const auto run_before = store_->get_run(id).value();
+  ASSERT_EQ(run_before.state, run_state::failed);
+
+  std::string out, err;
+  EXPECT_EQ(
+      cli({"gate", id, "--db", db_path(), "--threshold", "integrity_failures_total == 0", "--json", path("added.json")},
+          &out, &err),
+      gate_exit_fail)
+      << out << err;
+  EXPECT_NE(out.find("✓ integrity_failures_total == 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("✗ leak_slope_bytes_per_hour < 1MiB"), std::string::npos) << out;
+  EXPECT_NE(out.find("thresholds: plan + 1 --threshold"), std::string::npos) << out;
+  EXPECT_NE(out.find("mask coherent"), std::string::npos) << out;
+  const auto j = nlohmann::json::parse(std::ifstream(path("added.json")));
+  EXPECT_EQ(j["rows"].size(), 3u);
+  EXPECT_EQ(j["basis"], "plan + 1 --threshold");
+  // A threshold the plan already has is evaluated once.
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", "copies_total == 0", "--json", path("dup.json")}),
+            gate_exit_fail);
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(path("dup.json")))["rows"].size(), 2u);
+  // The plain re-gate: the plan's thresholds, the same verdict.
+  EXPECT_EQ(cli({"gate", id, "--db", db_path()}), gate_exit_fail);
+
+  EXPECT_EQ(store_->verdicts(id).value(), before);
+  const auto run_after = store_->get_run(id).value();
+  EXPECT_EQ(run_after.state, run_state::failed);
+  EXPECT_EQ(run_after.verdict_reason, run_before.verdict_reason);
+  EXPECT_EQ(run_after.verdict_count, 2);
+  EXPECT_TRUE(store_->evaluations(id).value().empty());  // nothing saved without --save
+}
+
+// checks --only: just its thresholds are evaluated (a failed run's passing subset exits 0), it is
+// refused beside --threshold or --plan (exit 2 naming both), and the verdicts stay
+TEST_F(GateTest, OnlyReplacesThePlanThresholds) {
+  const auto id = make_gated_run(series(2 * mib, false, 0, R"({"integrity_failures_total": 0})"));
+  const auto before = store_->verdicts(id).value();
+  std::string out, err;
+  EXPECT_EQ(
+      cli({"gate", id, "--db", db_path(), "--only", "integrity_failures_total == 0", "--only", "copies_total == 0"},
+          &out, &err),
+      gate_exit_pass)
+      << out << err;
+  EXPECT_EQ(out.find("leak_slope"), std::string::npos) << out;
+  EXPECT_NE(out.find("thresholds: --only"), std::string::npos) << out;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "leak_slope_bytes_per_hour < 1MiB"}), gate_exit_fail);
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "copies_total == 0", "--threshold", "errors_total == 0"},
+                &out, &err),
+            gate_exit_could_not_run);
+  EXPECT_NE(err.find("--only"), std::string::npos) << err;
+  EXPECT_NE(err.find("--threshold"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "copies_total == 0", "--plan", path("x.yaml")}, &out, &err),
+            gate_exit_could_not_run);
+  EXPECT_NE(err.find("--plan"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "nonsense_metric < 1"}, &out, &err), gate_exit_could_not_run);
+  EXPECT_NE(err.find("--only"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", id, "--daemon", "http://127.0.0.1:1", "--only", "copies_total == 0"}, &out, &err),
+            gate_exit_could_not_run);
+  EXPECT_NE(err.find("--only cannot be combined with --daemon"), std::string::npos) << err;
+  EXPECT_EQ(store_->verdicts(id).value(), before);
+  EXPECT_EQ(store_->get_run(id).value().state, run_state::failed);
+}
+
+// checks --save: the ad-hoc evaluation is stored apart with its thresholds, time and rows, reads
+// back, shows in the report beside the run's own (unchanged) gate, and the verdicts stay as they were
+TEST_F(GateTest, SavedEvaluationReadsBackApart) {
+  const auto id = make_gated_run(series(2 * mib, false, 0, R"({"integrity_failures_total": 0})"));
+  const auto before = store_->verdicts(id).value();
+  const auto t0 = now_timestamp();
+  std::string out, err;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "integrity_failures_total == 0", "--only",
+                 "oom_events_total == 0", "--save", "--warmup", "0.25"},
+                &out, &err),
+            gate_exit_could_not_run)  // oom_events_total has no data
+      << out << err;
+  EXPECT_NE(out.find("saved as evaluation"), std::string::npos) << out;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", "integrity_failures_total == 0", "--save"}),
+            gate_exit_fail);
+  const auto saved = store_->evaluations(id).value();
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[0].basis, "--only");
+  EXPECT_EQ(saved[0].exit_code, gate_exit_could_not_run);
+  EXPECT_EQ(saved[0].warmup_fraction, 0.25);
+  EXPECT_GE(saved[0].evaluated_at, std::chrono::floor<std::chrono::seconds>(t0));
+  ASSERT_EQ(saved[0].rows.size(), 2u);
+  EXPECT_EQ(saved[0].rows[0].threshold, "integrity_failures_total == 0");
+  EXPECT_EQ(saved[0].rows[0].status, "passed");
+  EXPECT_EQ(saved[0].rows[0].observed, 0.0);
+  EXPECT_EQ(saved[0].rows[1].status, "no_data");
+  EXPECT_FALSE(saved[0].rows[1].observed.has_value());
+  EXPECT_EQ(saved[1].basis, "plan + 1 --threshold");
+  EXPECT_EQ(saved[1].exit_code, gate_exit_fail);
+  EXPECT_EQ(saved[1].rows.size(), 3u);
+  EXPECT_EQ(store_->verdicts(id).value(), before);
+
+  auto report = load_report(*store_, id);
+  ASSERT_TRUE(report.has_value()) << report.error().message;
+  EXPECT_EQ(report->evaluations, saved);
+  EXPECT_EQ(report->gate.exit_code(), gate_exit_fail);  // the run's own thresholds
+  const auto text = format_report_text(*report);
+  EXPECT_NE(text.find("saved ad-hoc evaluations (2"), std::string::npos) << text;
+  const auto j = nlohmann::json::parse(report_json(*report));
+  ASSERT_EQ(j["evaluations"].size(), 2u);
+  EXPECT_EQ(j["evaluations"][0]["basis"], "--only");
+  EXPECT_TRUE(j["evaluations"][0]["rows"][1]["observed"].is_null());
+  const auto html = report_html(*report);
+  EXPECT_NE(html.find("id=\"evaluations\""), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>mask</td><td><code>coherent</code></td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>gpusoak_commit</td><td><code>abc123def456</code></td></tr>"), std::string::npos);
 }
 
 // checks the table: a check mark for a pass, a cross for a failure, the verdict line

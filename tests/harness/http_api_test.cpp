@@ -110,6 +110,47 @@ TEST_F(HttpApiTest, HeadIsAnsweredLikeGetWithoutABody) {
   EXPECT_EQ(put[http::field::allow], "GET, HEAD");
 }
 
+// checks that GET .../gate evaluates without writing: a failed run whose stored verdicts differ from
+// what its plan evaluates to keeps them, its state and reason, in every format; and that GET
+// .../runs/{id} names what the run ran
+TEST_F(HttpApiTest, GateGetChangesNothingInTheStore) {
+  auto& store = api_.store();
+  const std::string id = store
+                             .create_run({.plan_name = "report-test",
+                                          .plan_text = test::report_plan_yaml,
+                                          .device = "egl_device:0",
+                                          .mask = "buffer_storage",
+                                          .gpusoak_commit = "abc123def456"})
+                             .value();
+  ASSERT_TRUE(store.mark_running(id, harness::now_timestamp()));
+  ASSERT_TRUE(store.append_sample(id, {.t_seconds = 1, .scenario = "conv2d_steady", .copies_total = 5}));
+  // Not what the plan gives: a rewrite would show.
+  const std::vector<threshold_result> verdicts{{"the runner's own", 42, false}, {"and another", 7, true}};
+  ASSERT_TRUE(store.record_verdicts(id, verdicts));
+  ASSERT_TRUE(store.finish_run(id, run_state::failed, "as the runner left it", harness::now_timestamp()));
+  const auto before = store.get_run(id).value();
+  for (const char* format : {"json", "table", "junit"}) {
+    const auto res = api_.open(make_request(http::verb::get, "/api/v1/runs/" + id + "/gate?format=" + format));
+    EXPECT_EQ(res.result_int(), 200) << format << ": " << res.body();
+  }
+  const auto gate = json::parse(api_.open(make_request(http::verb::get, "/api/v1/runs/" + id + "/gate")).body());
+  EXPECT_EQ(gate["provenance"]["mask"], "buffer_storage");
+  EXPECT_EQ(gate["rows"].size(), 4u);  // the plan's thresholds, evaluated
+  EXPECT_EQ(store.verdicts(id).value(), verdicts);
+  EXPECT_TRUE(store.evaluations(id).value().empty());
+  const auto after = store.get_run(id).value();
+  EXPECT_EQ(after.state, before.state);
+  EXPECT_EQ(after.verdict_reason, before.verdict_reason);
+  EXPECT_EQ(after.ended_at, before.ended_at);
+  EXPECT_EQ(after.verdict_count, 2);
+
+  const auto run = json::parse(api_.open(make_request(http::verb::get, "/api/v1/runs/" + id)).body());
+  EXPECT_EQ(run["provenance"]["mask"], "buffer_storage");
+  EXPECT_EQ(run["provenance"]["gpusoak_commit"], "abc123def456");
+  EXPECT_EQ(run["provenance"]["plan_sha256"], before.provenance.plan_sha256);
+  EXPECT_EQ(run["provenance"]["plan_sha256"].get<std::string>().size(), 64u);
+}
+
 // checks that a POST from a web page (any Origin header) is refused with 403 on both routes, with or
 // without the token, so a page the operator opens cannot start runs on a loopback daemon
 TEST_F(HttpApiTest, PostFromAWebPageIsRefused) {

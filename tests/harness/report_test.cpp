@@ -17,6 +17,7 @@
 
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/sha256.hpp"
 #include "report_fixture.hpp"
 #include "temp_dir.hpp"
 
@@ -119,6 +120,11 @@ TEST_F(ReportTest, JsonMatchesStore) {
   EXPECT_EQ(j["run"]["state"], "failed");
   EXPECT_EQ(j["run"]["verdict_reason"], "2 scenario failures");
   EXPECT_EQ(j["run"]["device"], "1");
+  // Made without a mask or a context: not recorded (null), not "none"; the plan's hash always.
+  EXPECT_TRUE(j["run"]["provenance"]["mask"].is_null());
+  EXPECT_TRUE(j["run"]["provenance"]["gl_renderer"].is_null());
+  EXPECT_EQ(j["run"]["provenance"]["plan_sha256"], sha256_hex(test::report_plan_yaml));
+  EXPECT_TRUE(j["evaluations"].empty());
   EXPECT_DOUBLE_EQ(j["run"]["elapsed_seconds"].get<double>(), run_.samples.back().t_seconds);
   EXPECT_EQ(j["counts"]["samples"], 80);
   EXPECT_EQ(j["counts"]["error_events"], 2);
@@ -220,7 +226,7 @@ TEST_F(ReportTest, LongRunsAreBucketedKeepingPeaks) {
   EXPECT_EQ(*std::ranges::max_element(live.series[0].y), std::optional<double>(999999.0));
 }
 
-// checks that without plan thresholds the report shows the verdicts the last gate stored
+// checks that without plan thresholds the report shows the verdicts stored when the run ended
 TEST_F(ReportTest, StoredVerdictsWithoutPlanThresholds) {
   auto id = store_->create_run({.plan_name = "bare", .plan_text = "not: [a plan", .device = "0"});
   ASSERT_TRUE(id.has_value());
@@ -234,7 +240,7 @@ TEST_F(ReportTest, StoredVerdictsWithoutPlanThresholds) {
   EXPECT_EQ(r.gate.rows[1].status, gate_status::passed);
   std::string out;
   ASSERT_EQ(cli({"report", *id, "--db", db_path()}, &out), exit_pass);
-  EXPECT_NE(out.find("the verdicts stored by the last gate"), std::string::npos) << out;
+  EXPECT_NE(out.find("the verdicts stored when the run ended"), std::string::npos) << out;
   EXPECT_NE(out.find("(no samples)"), std::string::npos) << out;
   // Every chart of a run without samples says so (the page marks them "no data").
   for (const auto& c : r.charts) EXPECT_EQ(c.points(), 0u) << c.id;

@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "gpusoak/harness/sha256.hpp"
+
 namespace gpusoak::harness {
 namespace {
 
@@ -434,6 +436,10 @@ TEST_F(RunStoreTest, BadInputIsRejectedAndChangesNothing) {
   unknown(store.record_phase_start(ghost, 0, "x", now_timestamp()).error());
   unknown(store.record_phase_end(ghost, 0, phase_state::passed, now_timestamp()).error());
   unknown(store.record_verdicts(ghost, {}).error());
+  unknown(store.record_context(ghost, {}).error());
+  unknown(store.record_scenario_strategy(ghost, "oom", "staging_copy").error());
+  unknown(store.save_evaluation(ghost, {}).error());
+  unknown(store.evaluations(ghost).error());
   unknown(store.finish_run(ghost, run_state::aborted, "", now_timestamp()).error());
   unknown(store.samples(ghost).error());
 
@@ -455,14 +461,230 @@ TEST_F(RunStoreTest, NewerSchemaIsRejected) {
     auto store = open_store();
     ASSERT_TRUE(store.create_run({.plan_name = "smoke"}));
   }
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version = 2"), "");
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version = 3"), "");
   auto refused = run_store::open(db_path());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, error_kind::unsupported);
-  EXPECT_NE(refused.error().message.find("schema version 2"), std::string::npos) << refused.error().message;
-  EXPECT_NE(refused.error().message.find("up to version 1"), std::string::npos) << refused.error().message;
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_NE(refused.error().message.find("schema version 3"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("up to version 2"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "3");
   EXPECT_EQ(raw_query(db_path(), "SELECT COUNT(*) FROM runs"), "1");
+}
+
+// Runs raw SQL (several statements) on the file through a separate connection; "" or SQLite's error.
+std::string raw_exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    out = "cannot open";
+  } else if (char* message = nullptr; sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    out = message != nullptr ? message : "error";
+    sqlite3_free(message);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+// A store as schema version 1 wrote it (gpusoak before provenance), written here by raw SQL: one
+// failed run with a phase, two samples, an event and six verdicts.
+constexpr const char* schema_v1_store = R"sql(
+CREATE TABLE runs (id TEXT PRIMARY KEY NOT NULL, plan_name TEXT NOT NULL, plan_text TEXT NOT NULL, device TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued','running','passed','failed','could_not_run','aborted','interrupted')),
+  created_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER, elapsed_seconds REAL NOT NULL DEFAULT 0,
+  time_scale REAL NOT NULL, verdict_reason TEXT NOT NULL DEFAULT '') STRICT;
+CREATE INDEX runs_by_created ON runs (created_at, id);
+CREATE INDEX runs_by_state ON runs (state);
+CREATE TABLE phases (run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+  name TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER,
+  state TEXT NOT NULL CHECK (state IN ('running','passed','failed','aborted','interrupted')),
+  PRIMARY KEY (run_id, idx)) STRICT;
+CREATE TABLE samples (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  t_seconds REAL NOT NULL, scenario TEXT NOT NULL, context TEXT NOT NULL, live_buffers INTEGER NOT NULL,
+  live_bytes INTEGER NOT NULL, rss_bytes INTEGER NOT NULL, copies_total INTEGER NOT NULL,
+  errors_total INTEGER NOT NULL, latency_p50_seconds REAL NOT NULL, latency_p90_seconds REAL NOT NULL,
+  latency_p99_seconds REAL NOT NULL, iterations INTEGER NOT NULL,
+  extra_json TEXT NOT NULL CHECK (json_valid(extra_json))) STRICT;
+CREATE INDEX samples_by_run_t ON samples (run_id, t_seconds);
+CREATE TABLE events (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  t_seconds REAL NOT NULL, level TEXT NOT NULL, scenario TEXT NOT NULL, message TEXT NOT NULL) STRICT;
+CREATE INDEX events_by_run_t ON events (run_id, t_seconds);
+CREATE TABLE verdicts (seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  threshold TEXT NOT NULL, observed REAL NOT NULL, passed INTEGER NOT NULL CHECK (passed IN (0, 1))) STRICT;
+CREATE INDEX verdicts_by_run ON verdicts (run_id);
+INSERT INTO runs VALUES ('r-20261123-0001', 'smoke', 'name: smoke', 'egl_device:0', 'failed', 1795435200000,
+  1795435201000, 1795435260000, 59.5, 0.1, 'gate: 1 of 6 thresholds failed');
+INSERT INTO phases VALUES ('r-20261123-0001', 0, 'steady', 1795435201000, 1795435260000, 'failed');
+INSERT INTO samples (run_id, t_seconds, scenario, context, live_buffers, live_bytes, rss_bytes, copies_total,
+  errors_total, latency_p50_seconds, latency_p90_seconds, latency_p99_seconds, iterations, extra_json)
+  VALUES ('r-20261123-0001', 30, 'oom', 'gpu0', 3, 4096, 1000000, 0, 0, 0.001, 0.002, 0.003, 10, '{}'),
+         ('r-20261123-0001', 59.5, 'oom', 'gpu0', 4, 8192, 1000000, 2, 1, 0.001, 0.002, 0.004, 12, '{"oom_events_total": 3}');
+INSERT INTO events (run_id, t_seconds, level, scenario, message) VALUES ('r-20261123-0001', 12, 'error', 'oom', 'x');
+INSERT INTO verdicts (run_id, threshold, observed, passed) VALUES ('r-20261123-0001', 'copies_total == 0', 2, 0),
+  ('r-20261123-0001', 'errors_total <= 1', 1, 1), ('r-20261123-0001', 'max(live_bytes) < 1GiB', 8192, 1),
+  ('r-20261123-0001', 'oom_events_total < 10', 3, 1), ('r-20261123-0001', 'live_buffers < 100', 4, 1),
+  ('r-20261123-0001', 'rss_bytes < 1GiB', 1000000, 1);
+PRAGMA user_version = 1;
+)sql";
+
+// checks that a schema version 1 file (raw SQL) opens, is migrated to version 2 in place, and its
+// run, samples, events, phases and six verdicts read back unchanged, with its plan's hash and no mask
+TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
+  ASSERT_EQ(raw_exec(db_path(), schema_v1_store), "");
+  const std::string id = "r-20261123-0001";
+  {
+    auto store = open_store();
+    EXPECT_EQ(store.settings().value().schema_version, 2);
+    auto run = store.get_run(id);
+    ASSERT_TRUE(run) << run.error().message;
+    EXPECT_EQ(run->state, run_state::failed);
+    EXPECT_EQ(run->plan_text, "name: smoke");
+    EXPECT_EQ(run->verdict_reason, "gate: 1 of 6 thresholds failed");
+    EXPECT_EQ(run->elapsed_seconds, 59.5);
+    EXPECT_EQ(run->sample_count, 2);
+    EXPECT_EQ(run->verdict_count, 6);
+    EXPECT_FALSE(run->provenance.mask.has_value());  // never recorded: not "none"
+    EXPECT_EQ(run->provenance.plan_sha256, sha256_hex("name: smoke"));
+    EXPECT_EQ(run->provenance.gpusoak_commit, "");
+    EXPECT_TRUE(run->provenance.strategies.empty());
+    auto samples = store.samples(id).value();
+    ASSERT_EQ(samples.size(), 2u);
+    EXPECT_EQ(samples[1].extra_json, R"({"oom_events_total": 3})");
+    EXPECT_EQ(samples[1].copies_total, 2);
+    const auto verdicts = store.verdicts(id).value();
+    ASSERT_EQ(verdicts.size(), 6u);
+    EXPECT_EQ(verdicts[0], (threshold_result{"copies_total == 0", 2, false}));
+    EXPECT_EQ(store.events(id).value().at(0).message, "x");
+    EXPECT_EQ(store.phases(id).value().at(0).state, phase_state::failed);
+    EXPECT_TRUE(store.evaluations(id).value().empty());
+    // The migrated file takes the new rows, and new runs next to the old.
+    ASSERT_TRUE(store.save_evaluation(id, {.basis = "--only", .exit_code = 0}));
+    auto next =
+        store.create_run({.plan_name = "smoke", .plan_text = "name: smoke", .created_at = at_ms(nov23_noon_ms)});
+    ASSERT_TRUE(next) << next.error().message;
+    EXPECT_EQ(*next, "r-20261123-0002");
+    EXPECT_TRUE(store.integrity_check());
+  }
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "2");
+  auto reopened = open_store();  // a second open has nothing to migrate
+  EXPECT_EQ(reopened.evaluations(id).value().size(), 1u);
+  EXPECT_EQ(reopened.verdicts(id).value().size(), 6u);
+}
+
+// checks that a run's provenance reads back: the mask, build and plan hash given at creation, the
+// first context's facts (a later one changes nothing), scenario strategies once each in first-seen
+// order; and that nothing of it, nor the verdicts, can be recorded once the run is final
+TEST_F(RunStoreTest, ProvenanceIsRecordedOnceAndReadsBack) {
+  SCOPED_TRACE(::testing::Message() << "seed " << seed_);
+  auto store = open_store();
+  const std::string plan = random_text(200);
+  const std::string mask = random_int(0, 1) != 0 ? "buffer_storage,coherent" : "";
+  auto id = store
+                .create_run({.plan_name = "smoke",
+                             .plan_text = plan,
+                             .mask = mask,
+                             .gpusoak_version = "0.1.0",
+                             .gpusoak_commit = "c090ecf4fa14-dirty"})
+                .value();
+  const context_facts first{.mask = "pinned",  // ignored: the run has a mask already
+                            .gl_vendor = random_text(10),
+                            .gl_renderer = "llvmpipe " + random_text(20),
+                            .gl_version = "4.5 (Core Profile) Mesa " + random_text(5),
+                            .vendor_class = "mesa_software",
+                            .usage_strategies = {{strategy_subject::usage, "stream_to_gpu", "staging_copy"},
+                                                 {strategy_subject::usage, "gpu_to_cpu", "staging_copy"}}};
+  ASSERT_TRUE(store.mark_running(id, now_timestamp()));
+  ASSERT_TRUE(store.record_scenario_strategy(id, "oom", "persistent_flush"));
+  EXPECT_EQ(store.record_context(id, first).value(), true);
+  context_facts later = first;
+  later.gl_renderer = "NVIDIA H100";
+  later.usage_strategies[0].strategy = "persistent_coherent";
+  EXPECT_EQ(store.record_context(id, later).value(), false);
+  ASSERT_TRUE(store.record_scenario_strategy(id, "conv2d_steady", "staging_copy"));
+  ASSERT_TRUE(store.record_scenario_strategy(id, "oom", "persistent_flush"));  // again: kept once
+  ASSERT_TRUE(store.record_scenario_strategy(id, "oom", "staging_copy"));      // a fallback: a second record
+  ASSERT_TRUE(store.record_verdicts(id, {{"copies_total == 0", 0, true}}));
+  ASSERT_TRUE(store.finish_run(id, run_state::passed, "ok", now_timestamp()));
+
+  const auto check = [&](run_store& s) {
+    const auto p = s.get_run(id).value().provenance;
+    EXPECT_EQ(p.mask, mask);
+    EXPECT_EQ(p.gpusoak_version, "0.1.0");
+    EXPECT_EQ(p.gpusoak_commit, "c090ecf4fa14-dirty");
+    EXPECT_EQ(p.plan_sha256, sha256_hex(plan));
+    EXPECT_EQ(p.gl_vendor, first.gl_vendor);
+    EXPECT_EQ(p.gl_renderer, first.gl_renderer);
+    EXPECT_EQ(p.gl_version, first.gl_version);
+    EXPECT_EQ(p.vendor_class, "mesa_software");
+    const std::vector<strategy_record> strategies{{strategy_subject::scenario, "oom", "persistent_flush"},
+                                                  {strategy_subject::usage, "stream_to_gpu", "staging_copy"},
+                                                  {strategy_subject::usage, "gpu_to_cpu", "staging_copy"},
+                                                  {strategy_subject::scenario, "conv2d_steady", "staging_copy"},
+                                                  {strategy_subject::scenario, "oom", "staging_copy"}};
+    EXPECT_EQ(p.strategies, strategies);
+    EXPECT_EQ(s.list_runs(5).value().at(0).provenance, p);
+  };
+  check(store);
+
+  // Final: the run's own record is closed.
+  for (const auto& refused : {store.record_verdicts(id, {}), store.record_scenario_strategy(id, "leak_cycle", "x")}) {
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, error_kind::validation);
+    EXPECT_NE(refused.error().message.find("passed (final)"), std::string::npos) << refused.error().message;
+  }
+  EXPECT_EQ(store.record_context(id, later).error().kind, error_kind::validation);
+  EXPECT_EQ(store.verdicts(id).value(), (std::vector<threshold_result>{{"copies_total == 0", 0, true}}));
+  auto reopened = open_store();
+  check(reopened);
+
+  // A run created without a mask takes the first context's.
+  auto bare = store.create_run({.plan_name = "smoke"}).value();
+  ASSERT_TRUE(store.mark_running(bare, now_timestamp()));
+  EXPECT_FALSE(store.get_run(bare).value().provenance.mask.has_value());
+  ASSERT_TRUE(store.record_context(bare, first));
+  EXPECT_EQ(store.get_run(bare).value().provenance.mask, "pinned");
+}
+
+// checks that ad-hoc evaluations are stored apart with their thresholds, time and rows (no data
+// kept as null), read back in order, and leave the run's verdicts as they were
+TEST_F(RunStoreTest, EvaluationsAreKeptApartFromVerdicts) {
+  SCOPED_TRACE(::testing::Message() << "seed " << seed_);
+  auto store = open_store();
+  auto id = store.create_run({.plan_name = "smoke"}).value();
+  ASSERT_TRUE(store.mark_running(id, now_timestamp()));
+  const std::vector<threshold_result> verdicts{{"copies_total == 0", 3, false}, {"errors_total == 0", 0, true}};
+  ASSERT_TRUE(store.record_verdicts(id, verdicts));
+  ASSERT_TRUE(store.finish_run(id, run_state::failed, "gate: 1 of 2 thresholds failed", now_timestamp()));
+  std::vector<stored_evaluation> saved;
+  for (int i = 0; i < 3; ++i) {
+    stored_evaluation e{.evaluated_at = at_ms(nov23_noon_ms + i),
+                        .basis = random_text(30),
+                        .warmup_fraction = random_double(0, 0.9),
+                        .exit_code = static_cast<int>(random_int(0, 3))};
+    for (int r = 0; r < i + 1; ++r) {
+      e.rows.push_back({.threshold = random_text(40),
+                        .status = r == 0   ? "no_data"
+                                  : r == 1 ? "failed"
+                                           : "passed",
+                        .observed = r == 0 ? std::nullopt : std::optional<double>(random_double(-1e9, 1e9)),
+                        .limit = random_double(0, 1),
+                        .detail = random_text(60)});
+    }
+    auto stored = store.save_evaluation(id, e);
+    ASSERT_TRUE(stored) << stored.error().message;
+    e.id = *stored;
+    if (!saved.empty()) {
+      EXPECT_GT(e.id, saved.back().id);
+    }
+    saved.push_back(e);
+  }
+  EXPECT_EQ(store.evaluations(id).value(), saved);
+  EXPECT_EQ(store.verdicts(id).value(), verdicts);
+  EXPECT_EQ(store.get_run(id).value().state, run_state::failed);
+  auto bad = store.save_evaluation(id, {.rows = {{.threshold = "x", .status = "maybe"}}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, error_kind::validation);
+  EXPECT_NE(bad.error().message.find("'maybe'"), std::string::npos) << bad.error().message;
+  EXPECT_EQ(store.evaluations(id).value().size(), 3u);
 }
 
 // checks that a file that is not a SQLite database is refused as internal, naming the file

@@ -13,8 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "gl_fixture.hpp"
+#include "gpusoak/buffers/strategy.hpp"
+#include "gpusoak/harness/build_info.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/sha256.hpp"
 #include "gpusoak/scenarios/plan.hpp"
 
 namespace gpusoak::harness {
@@ -97,6 +101,63 @@ TEST_F(soak_test, impossible_threshold_fails_the_run) {
   std::string out, err;
   EXPECT_EQ(cli({"soak", "--plan-file", plan_file.string(), "--db", db_path()}, &out, &err), 1) << out << err;
   EXPECT_EQ(only_run().state, run_state::failed);
+}
+
+// checks that an in-process soak under --disable coherent records what it ran: the mask, the
+// decision matrix's strategy per usage under that mask (as a context with the same mask chooses
+// it here), the scenario's reported strategy, the renderer and driver, this build, the plan's
+// hash; and that the report shows them
+TEST_F(soak_test, a_soak_records_what_it_ran) {
+  const fs::path plan_file = dir_ / "short.yaml";
+  const std::string plan_text =
+      "name: short\n"
+      "sample_interval: 200ms\n"
+      "phases:\n"
+      "  - name: steady\n"
+      "    duration: 1s\n"
+      "    scenarios:\n"
+      "      - name: conv2d_steady\n"
+      "        params: {shapes: [\"N1 C3 32x32 K16 3x3 p1\"], path: zero-copy}\n"
+      "thresholds:\n"
+      "  - \"integrity_failures_total == 0\"\n";
+  std::ofstream(plan_file) << plan_text;
+  std::string out, err;
+  ASSERT_EQ(cli({"soak", "--plan-file", plan_file.string(), "--db", db_path(), "--disable", "coherent"}, &out, &err), 0)
+      << out << err;
+  const auto p = only_run().provenance;
+
+  gpu::capability_mask mask;
+  mask.coherent = true;
+  auto ctx = test::make_context({.debug_output = false, .mask = mask});
+  ASSERT_NE(ctx, nullptr);
+  const auto& caps = ctx->caps();
+  EXPECT_EQ(p.mask, "coherent");
+  EXPECT_EQ(p.gl_renderer, caps.renderer);
+  EXPECT_EQ(p.gl_version, caps.version);
+  EXPECT_EQ(p.gl_vendor, caps.vendor);
+  EXPECT_EQ(p.vendor_class, gpu::to_string(caps.vendor_kind));
+  EXPECT_EQ(p.gpusoak_version, gpusoak_version());
+  EXPECT_EQ(p.gpusoak_commit, gpusoak_commit());
+  EXPECT_EQ(p.plan_sha256, sha256_hex(plan_text));
+  std::vector<strategy_record> usages, scenario;
+  for (const auto& s : p.strategies) (s.subject == strategy_subject::usage ? usages : scenario).push_back(s);
+  ASSERT_EQ(usages.size(), gpu::all_usages.size());
+  for (std::size_t i = 0; i < usages.size(); ++i) {
+    EXPECT_EQ(usages[i].name, gpu::to_string(gpu::all_usages[i]));
+    EXPECT_EQ(usages[i].strategy, gpu::to_string(gpu::choose_strategy(caps, gpu::all_usages[i]))) << usages[i].name;
+    EXPECT_NE(usages[i].strategy, "persistent_coherent") << "masked, yet chosen";
+  }
+  ASSERT_FALSE(scenario.empty());
+  for (const auto& s : scenario) {
+    EXPECT_EQ(s.name, "conv2d_steady");
+    EXPECT_TRUE(gpu::parse_strategy(s.strategy).has_value()) << s.strategy;
+    EXPECT_NE(s.strategy, "persistent_coherent") << "masked, yet used";
+  }
+
+  ASSERT_EQ(cli({"report", only_run().id, "--db", db_path()}, &out, &err), 0) << err;
+  EXPECT_NE(out.find("mask          coherent"), std::string::npos) << out;
+  EXPECT_NE(out.find("renderer      " + caps.renderer), std::string::npos) << out;
+  EXPECT_NE(out.find("conv2d_steady " + scenario.front().strategy), std::string::npos) << out;
 }
 
 // checks that a bad --time-scale or an unknown plan is exit 2 with a message naming it

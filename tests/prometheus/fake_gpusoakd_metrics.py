@@ -27,7 +27,8 @@ LABEL_VALUES = {
     "state": ["idle", "queued", "running", "passed", "failed", "could_not_run", "aborted", "interrupted"],
     "code": ["200"],
     "run": ["fake-run-1"], "plan": ["smoke"], "renderer": ["llvmpipe"], "driver": ["Mesa 22.3.6"],
-    "vendor": ["mesa_software"], "version": ["0.1.0"],
+    "vendor": ["mesa_software"], "version": ["0.1.0"], "mask": ["none"], "commit": ["c090ecf4fa14"],
+    "plan_sha256": ["9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"],
 }
 BUCKETS = [m * 10.0 ** e for e in range(-6, 0) for m in (1, 2, 5)] + [1.0]   # 1-2-5, 1 µs .. 1 s
 

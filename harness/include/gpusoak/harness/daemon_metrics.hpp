@@ -28,7 +28,10 @@ class daemon_metrics {
 
   // A run starts (or resumes) on `device`: run info, state running, and every counter series the
   // run can move (each scenario of the plan, runs_finished_total of each final state) at 0.
-  void run_started(int device, std::string_view run_id, const scenarios::plan& plan, double plan_seconds);
+  // plan_sha256 is the run's (run_provenance) for gpusoak_run_info; its mask label follows the
+  // run's context (soak_observer::on_context).
+  void run_started(int device, std::string_view run_id, const scenarios::plan& plan, double plan_seconds,
+                   std::string_view plan_sha256 = {});
   void run_finished(int device, run_state state);
 
   void request_answered(int http_status);

@@ -71,6 +71,10 @@ struct gate_report {
   run_state state = run_state::queued;
   std::vector<gate_row> rows;
   std::size_t sample_count = 0;
+  run_provenance provenance;  // what the run ran (mask, strategies, driver, build, plan hash)
+  // Where the thresholds came from when they are not simply the run's plan ("plan + --threshold",
+  // "--only"); "" for the plan's own. Shown in the table, JSON and JUnit properties.
+  std::string basis;
 
   [[nodiscard]] std::size_t count(gate_status status) const noexcept;
   // 3 when the run was aborted; else 1 if any row failed (fail wins over no data), else 2 if any
@@ -84,11 +88,19 @@ struct gate_report {
                                                      std::span<const scenarios::threshold> thresholds,
                                                      const gate_options& options = {});
 
-// Loads the run and its samples from the store, evaluates, and stores the verdicts
-// (record_verdicts; a no_data row is stored as not passed with observed 0).
+// Loads the run and its samples from the store and evaluates. Writes nothing: re-evaluating a
+// run never changes its verdicts.
 [[nodiscard]] gpu::result<gate_report> run_gate(run_store& store, std::string_view run_id,
                                                 std::span<const scenarios::threshold> thresholds,
                                                 const gate_options& options = {});
+
+// Stores `report` as the run's own verdicts (record_verdicts: only before the run is final; a
+// no_data row is stored as not passed with observed 0). The runner calls it once, at the end.
+[[nodiscard]] gpu::result<void> store_run_verdicts(run_store& store, const gate_report& report);
+
+// `report` as an ad-hoc evaluation for run_store::save_evaluation (basis and warm-up as given).
+[[nodiscard]] stored_evaluation to_stored_evaluation(const gate_report& report, const gate_options& options,
+                                                     timestamp evaluated_at = now_timestamp());
 
 // A row's observed value and limit in the metric's units ("2.001MiB", "30ms"); "no data" and "-"
 // when absent.
@@ -96,10 +108,12 @@ struct gate_report {
 // k6-like summary: one line per threshold with ✓ / ✗ / ? , observed vs limit, then a verdict line.
 [[nodiscard]] std::string format_gate_table(const gate_report& report);
 // JUnit XML: one <testsuite name="gpusoak gate">, one <testcase> per threshold; failed rows carry
-// <failure>, no-data rows carry <error> (so CI never reads them as a pass).
+// <failure>, no-data rows carry <error> (so CI never reads them as a pass). The suite's
+// <properties> name the run, its state and what it ran (mask, strategies, driver, build, plan hash).
 [[nodiscard]] std::string gate_junit_xml(const gate_report& report);
-// {"run_id", "state", "exit_code", "passed", "failed", "no_data", "rows": [{"threshold",
-// "status", "observed", "limit", "detail"}]}; observed/limit null when absent.
+// {"run_id", "state", "exit_code", "passed", "failed", "no_data", "basis", "provenance", "rows":
+// [{"threshold", "status", "observed", "limit", "detail"}]}; observed/limit null when absent;
+// provenance as docs/gate.md describes it.
 [[nodiscard]] std::string gate_json(const gate_report& report);
 
 }  // namespace gpusoak::harness

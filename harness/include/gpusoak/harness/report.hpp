@@ -52,10 +52,11 @@ struct run_report {
   std::size_t info_events = 0, warn_events = 0, error_events = 0;
   std::vector<event> errors;  // events of level error, in time order
   // The gate: the thresholds of the run's stored plan re-evaluated on its samples (gate_source
-  // "plan"); when the plan has none or does not parse, the verdicts the last gate stored
-  // ("stored": observed as stored, no-data rows read as failed); else no rows ("none").
+  // "plan"); when the plan has none or does not parse, the run's own stored verdicts ("stored":
+  // observed as stored, no-data rows read as failed); else no rows ("none").
   gate_report gate;
   std::string gate_source;
+  std::vector<stored_evaluation> evaluations;  // ad-hoc ones `gpusoak gate --save` kept, oldest first
   std::vector<chart> charts;  // always the same charts in the same order, one latency chart per scenario
 };
 
@@ -63,11 +64,12 @@ struct run_report {
 // store failure, as run_store reports them. Does not write to the store (unlike run_gate).
 [[nodiscard]] gpu::result<run_report> load_report(run_store& store, std::string_view run_id);
 
-// The summary for a terminal: run, times, phases, counts, last figures per scenario, error events
-// and the gate table (format_gate_table).
+// The summary for a terminal: run, what it ran (mask, strategies, driver, build, plan hash), times,
+// phases, counts, last figures per scenario, error events, the gate table (format_gate_table) and
+// the saved ad-hoc evaluations.
 [[nodiscard]] std::string format_report_text(const run_report& report);
-// The same as JSON: {"run", "phases", "counts", "last_figures", "errors", "gate_source", "gate"
-// (gate_json's object)}; docs/report.md lists the fields.
+// The same as JSON: {"run" (with "provenance"), "phases", "counts", "last_figures", "errors",
+// "gate_source", "gate" (gate_json's object), "evaluations"}; docs/report.md lists the fields.
 [[nodiscard]] std::string report_json(const run_report& report);
 // One HTML page with everything inlined (uPlot, styles, data, script): opens with no network.
 // Each chart's element carries data-status (pending, drawn, no-data, failed) and, once drawn,

@@ -35,13 +35,61 @@ enum class phase_state { running, passed, failed, aborted, interrupted };
 [[nodiscard]] std::string_view to_string(phase_state state) noexcept;
 [[nodiscard]] gpu::result<phase_state> parse_phase_state(std::string_view text);
 
-// What create_run needs; the store assigns the id and the state (queued).
+// What create_run needs; the store assigns the id and the state (queued), and hashes plan_text
+// (run_provenance::plan_sha256).
 struct run_spec {
   std::string plan_name;
   std::string plan_text;  // the plan as submitted (YAML), so a run can be resumed or re-gated
   std::string device;     // the EGL device / GPU the run is bound to
   double time_scale = 1.0;
   timestamp created_at = now_timestamp();
+  // The capability mask the run's contexts get, canonical (gpu::apply_mask's `masked`:
+  // "buffer_storage,coherent"; "" for none). Unset: not known yet; record_context fills it.
+  std::optional<std::string> mask;
+  std::string gpusoak_version;  // the gpusoak that runs it (build_info.hpp); "" when not known
+  std::string gpusoak_commit;
+};
+
+// What a strategy record is about: a usage, as the decision matrix chose for the run's context
+// (gpu::choose_strategy under its mask), or a scenario, as its steps reported it
+// (scenarios::step_result::strategy).
+enum class strategy_subject { usage, scenario };
+[[nodiscard]] std::string_view to_string(strategy_subject subject) noexcept;
+
+struct strategy_record {
+  strategy_subject subject = strategy_subject::usage;
+  std::string name;      // the usage ("stream_to_gpu") or the scenario ("conv2d_steady")
+  std::string strategy;  // gpu::to_string(strategy): "persistent_coherent", "staging_copy", ...
+  bool operator==(const strategy_record&) const = default;
+};
+
+// The GL context a run ran on, as its runner found the first one (record_context).
+struct context_facts {
+  std::string mask;  // canonical, as run_spec::mask ("" for none)
+  std::string gl_vendor;
+  std::string gl_renderer;
+  std::string gl_version;                         // carries the driver version on most drivers
+  std::string vendor_class;                       // gpu::vendor_class ("nvidia", "mesa_software", ...)
+  std::vector<strategy_record> usage_strategies;  // subject usage, one per gpu::all_usages
+  bool operator==(const context_facts&) const = default;
+};
+
+// What a run ran (schema version 2). Runs stored by schema version 1 read back with mask unset and
+// the other texts empty, except plan_sha256, which the migration computes from their plan text.
+struct run_provenance {
+  std::optional<std::string> mask;  // "" for none; unset when not recorded
+  std::string gpusoak_version;      // "" when not recorded (here and below)
+  std::string gpusoak_commit;
+  std::string plan_sha256;  // SHA-256 of plan_text, 64 hex digits
+  // From the run's first context (context_facts); "" until the runner made one.
+  std::string gl_vendor;
+  std::string gl_renderer;
+  std::string gl_version;
+  std::string vendor_class;
+  // Usages in the order recorded (gpu::all_usages), then scenarios in the order first seen; a
+  // scenario may have several (a fallback after a context rebuild).
+  std::vector<strategy_record> strategies;
+  bool operator==(const run_provenance&) const = default;
 };
 
 // One row per sample interval (and per scenario/context, when the daemon samples them apart).
@@ -87,6 +135,26 @@ struct threshold_result {
   bool operator==(const threshold_result&) const = default;
 };
 
+// An ad-hoc gate evaluation (`gpusoak gate --save`), kept beside the run's own verdicts and never
+// replacing them. Rows as the gate printed them.
+struct stored_evaluation {
+  struct row {
+    std::string threshold;  // canonical text
+    std::string status;     // "passed", "failed" or "no_data"
+    std::optional<double> observed;
+    std::optional<double> limit;
+    std::string detail;
+    bool operator==(const row&) const = default;
+  };
+  std::int64_t id = 0;  // assigned by save_evaluation, increasing
+  timestamp evaluated_at{};
+  std::string basis;  // where its thresholds came from, e.g. "plan + --threshold", "--only"
+  double warmup_fraction = 0.1;
+  int exit_code = 2;  // the gate's exit code for it
+  std::vector<row> rows;
+  bool operator==(const stored_evaluation&) const = default;
+};
+
 struct run_record {
   std::string id;
   std::string plan_name;
@@ -105,6 +173,7 @@ struct run_record {
   std::int64_t event_count = 0;
   std::int64_t verdict_count = 0;
   std::optional<double> last_sample_t;  // where a resumed run goes on from
+  run_provenance provenance;
 };
 
 // What the connection actually runs with (read back from SQLite, not from our own settings).
@@ -138,7 +207,9 @@ struct store_settings {
 
 class run_store {
  public:
-  // Opens (creating if needed) the store at `path` and its schema.
+  // Opens (creating if needed) the store at `path` and its schema. A file of an older schema
+  // version is migrated in place, in one transaction (version 1 -> 2: provenance columns,
+  // strategies, saved evaluations; plan hashes computed for the runs it holds).
   [[nodiscard]] static gpu::result<run_store> open(const std::string& path);
 
   run_store(run_store&&) noexcept;
@@ -163,8 +234,20 @@ class run_store {
   [[nodiscard]] gpu::result<void> append_sample(std::string_view id, const sample& s);
   // Any run that is not final (events about a failed start are welcome on a queued run).
   [[nodiscard]] gpu::result<void> append_event(std::string_view id, const event& e);
-  // Replaces the run's verdicts (re-gating a run is idempotent); any state.
+  // The run's own verdicts, written by its runner before finish_run: replaces any stored ones
+  // while the run is not final; once it is final they never change (validation error). Ad-hoc
+  // evaluations go to save_evaluation.
   [[nodiscard]] gpu::result<void> record_verdicts(std::string_view id, const std::vector<threshold_result>& results);
+  // Records the run's context: the GL strings and the usage strategies, once (a later call, from a
+  // resume or a watchdog rebuild, changes nothing and returns false; the caller compares with
+  // get_run's provenance). Sets the mask where the run had none. Any state that is not final.
+  [[nodiscard]] gpu::result<bool> record_context(std::string_view id, const context_facts& facts);
+  // Adds a strategy a scenario reported (once per scenario and strategy); any state that is not final.
+  [[nodiscard]] gpu::result<void> record_scenario_strategy(std::string_view id, std::string_view scenario,
+                                                           std::string_view strategy);
+  // Stores an ad-hoc evaluation of the run (any state; its verdicts stay as they are) and returns
+  // its id. Rows' statuses must be passed, failed or no_data.
+  [[nodiscard]] gpu::result<std::int64_t> save_evaluation(std::string_view id, const stored_evaluation& evaluation);
   // Moves the run to a final state (see run_state's transitions), sets ended_at and
   // elapsed_seconds (the larger of the stored one and the last sample's t).
   [[nodiscard]] gpu::result<void> finish_run(std::string_view id, run_state final_state, std::string_view reason,
@@ -178,6 +261,8 @@ class run_store {
   [[nodiscard]] gpu::result<std::vector<event>> events(std::string_view id);
   [[nodiscard]] gpu::result<std::vector<phase_record>> phases(std::string_view id);
   [[nodiscard]] gpu::result<std::vector<threshold_result>> verdicts(std::string_view id);
+  // Saved ad-hoc evaluations, oldest first.
+  [[nodiscard]] gpu::result<std::vector<stored_evaluation>> evaluations(std::string_view id);
 
   // running -> interrupted (the daemon shutting down mid-run): elapsed_seconds becomes the last
   // sample's t and running phases become interrupted, so a later start resumes the run.
@@ -203,7 +288,7 @@ class run_store {
   [[nodiscard]] gpu::result<store_settings> settings();
 
   // The schema version this build writes and reads.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
   // SQLite's page cache cap per connection, KiB (its default, 2,000, takes an hour of samples to fill).
   static constexpr int page_cache_kib = 256;
 
