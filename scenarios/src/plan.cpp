@@ -329,7 +329,11 @@ plan check_plan(checker& c, const YAML::Node& root) {
         c.fail(thresholds[i], path, parsed.error().message);
       }
       out.thresholds.push_back(std::move(*parsed));
+      out.threshold_lines.push_back(c.line_of(thresholds[i], 1));
     }
+  }
+  if (const auto problems = check_threshold_coverage(out); !problems.empty()) {
+    throw plan_error{fmt::format("{}", fmt::join(problems, "\n"))};
   }
   return out;
 }

@@ -18,7 +18,8 @@
 //           params: {path: zero-copy, shapes: ["N1 C3 32x32 K16 3x3 p1"]}
 //                                 # optional; a map of scalars or lists of scalars, kept as text:
 //                                 # each scenario checks its own parameters when it is set up
-//   thresholds:                   # optional; see threshold.hpp for the grammar
+//   thresholds:                   # optional; see threshold.hpp for the grammar; each must name a
+//                                 # series a scenario of the plan produces (metric_catalog.hpp)
 //     - "p99(conv2d_latency_seconds) < 50ms"
 #pragma once
 
@@ -68,7 +69,8 @@ struct plan {
   std::chrono::microseconds sample_interval = std::chrono::seconds(5);  // > 0
   std::vector<phase> phases;                                            // not empty
   std::vector<threshold> thresholds;                                    // may be empty
-  std::string source;  // where it was read from ("nightly.yaml", "<request>"), for messages
+  std::vector<int> threshold_lines;  // 1-based line of each threshold in source; empty when not from YAML
+  std::string source;                // where it was read from ("nightly.yaml", "<request>"), for messages
 
   // Sum of the phase durations.
   [[nodiscard]] std::chrono::microseconds total_duration() const;
@@ -88,6 +90,13 @@ struct plan {
 // messages only. Never throws: yaml-cpp's exceptions are caught here and turned into errors with
 // their line. Thread-safe (no shared state).
 [[nodiscard]] gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name);
+
+// One message per threshold operand that names a series no scenario of the plan produces
+// (metric_catalog's producers), or a scenario no phase runs, formatted like parse_plan's errors:
+//   release.yaml:52: thresholds[6]: fragmentation_ratio is produced only by fragmentation, which no
+//   phase of this plan runs
+// Empty when every threshold can see data. parse_plan calls it.
+[[nodiscard]] std::vector<std::string> check_threshold_coverage(const plan& p);
 
 // Reads path and parses it; errors name the path as given. A file that cannot be read is an error
 // naming the reason.
