@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -330,6 +331,8 @@ TEST(FreeListAllocator, RandomChurnScattersFreeBytesWithoutDefect) {
     if (op % 64 == 63) max_ratio = std::max(max_ratio, alloc.stats().fragmentation());
   }
   ASSERT_EQ(alloc.validate(), "");
+  std::printf("max fragmentation ratio %.3f; %llu of %llu allocations refused, each with no block that fits\n",
+              max_ratio, static_cast<unsigned long long>(refusals), static_cast<unsigned long long>(allocations));
   EXPECT_GT(max_ratio, 0.5) << "random churn keeps the free bytes in one block?";
   EXPECT_LT(refusals * 1000, allocations) << refusals << " refusals in " << allocations << " allocations";
 }
