@@ -317,18 +317,25 @@ observation from_extra(std::span<const sample> samples, const metric_operand& op
   std::size_t found = 0;
   std::vector<double> values;
   std::optional<std::pair<double, double>> latest;  // (t, value) of the latest sample with it
+  double rate = 0;
+  bool rated = false;
   for (const auto& [group, rows] : sel.groups) {
-    std::optional<double> last;
+    std::optional<std::pair<double, double>> first, last;  // (t, value) in the group
     for (const auto* s : rows) {
       if (auto v = extra_value(*s, key)) {
-        last = v;
+        if (!first) first = {s->t_seconds, *v};
+        last = {s->t_seconds, *v};
         values.push_back(*v);
         if (!latest || s->t_seconds >= latest->first) latest = {s->t_seconds, *v};
       }
     }
     if (last) {
-      total += *last;
+      total += last->second;
       ++found;
+      if (last->first > first->first) {
+        rate += (last->second - first->second) / (last->first - first->first);
+        rated = true;
+      }
     }
   }
   if (found == 0) return no_data(fmt::format("no sample has '{}' in extra_json", key));
@@ -343,8 +350,14 @@ observation from_extra(std::span<const sample> samples, const metric_operand& op
     case aggregation::min: return {std::ranges::min(values), fmt::format("extra_json '{}': min", key)};
     case aggregation::count:
       return {static_cast<double>(values.size()), fmt::format("extra_json '{}': samples with it", key)};
-    default: return no_data(fmt::format("{}() of extra_json '{}' is not supported", scenarios::to_string(op.agg), key));
+    case aggregation::rate:
+      if (kind != scenarios::metric_kind::counter) break;
+      if (!rated) return no_data("rate needs two samples at different times");
+      return {rate,
+              fmt::format("extra_json '{}': (last - first) / elapsed per scenario/context, summed, per second", key)};
+    default: break;
   }
+  return no_data(fmt::format("{}() of extra_json '{}' is not supported", scenarios::to_string(op.agg), key));
 }
 
 // Reads the series where metric_catalog says samples store it.
