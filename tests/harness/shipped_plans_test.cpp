@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ostream>
 #include <string>
 
 #include "gpusoak/harness/gate.hpp"
@@ -23,6 +24,11 @@ struct shipped_plan {
   const char* name;
   double time_scale;  // short, but every phase keeps at least 3 samples of each of its scenarios
 };
+
+// For gtest's test names and messages.
+void PrintTo(const shipped_plan& p, std::ostream* out) {
+  *out << p.name << " at --time-scale " << p.time_scale;
+}
 
 class shipped_plans_test : public ::testing::TestWithParam<shipped_plan> {
  protected:
