@@ -8,15 +8,19 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "gpusoak/buffers/capabilities.hpp"
 #include "gpusoak/harness/build_info.hpp"
 #include "gpusoak/harness/leak_slope.hpp"
+#include "gpusoak/scenarios/metric_catalog.hpp"
 #include "process_memory.hpp"
 
 namespace gpusoak::harness {
@@ -42,88 +46,86 @@ void add_delta(Counter& counter, std::uint64_t now, std::uint64_t& last) {
   last = now;
 }
 
+// Registers the families of metric_catalog. A family the catalog does not list, or lists with
+// another kind, and a catalogued family left unregistered are programming errors: std::logic_error
+// when the daemon starts, so /metrics never serves what the catalog (and docs/metrics.md) lacks.
+class catalog_families {
+ public:
+  explicit catalog_families(prometheus::Registry& r) : r_(r) {}
+  Family<Gauge>& gauge(std::string_view name, const char* help) {
+    check(name, scenarios::metric_kind::gauge);
+    return prometheus::BuildGauge().Name(std::string(name)).Help(help).Register(r_);
+  }
+  Family<Counter>& counter(std::string_view name, const char* help) {
+    check(name, scenarios::metric_kind::counter);
+    return prometheus::BuildCounter().Name(std::string(name)).Help(help).Register(r_);
+  }
+  Family<Histogram>& histogram(std::string_view name, const char* help) {
+    check(name, scenarios::metric_kind::histogram);
+    return prometheus::BuildHistogram().Name(std::string(name)).Help(help).Register(r_);
+  }
+  void check_complete() const {
+    for (const auto& metric : scenarios::metric_catalog) {
+      if (!metric.family.empty() && !registered_.contains(metric.family)) {
+        throw std::logic_error(fmt::format("catalogued family {} is not registered", metric.family));
+      }
+    }
+  }
+
+ private:
+  void check(std::string_view name, scenarios::metric_kind kind) {
+    const auto row = std::ranges::find(scenarios::metric_catalog, name, &scenarios::metric_info::family);
+    if (row == scenarios::metric_catalog.end() || row->kind != kind) {
+      throw std::logic_error(fmt::format("family {} is not in the metric catalog with this kind", name));
+    }
+    registered_.insert(name);
+  }
+  prometheus::Registry& r_;
+  std::set<std::string_view> registered_;
+};
+
 struct families {
   explicit families(prometheus::Registry& r)
-      : build_info(prometheus::BuildGauge().Name("gpusoak_build_info").Help("The daemon's version").Register(r)),
-        run_info(prometheus::BuildGauge()
-                     .Name("gpusoak_run_info")
-                     .Help("The GPU's current or last run: run id, plan and its SHA-256, capability mask, renderer, "
-                           "driver, vendor, gpusoak version and commit")
-                     .Register(r)),
-        run_state(prometheus::BuildGauge().Name("gpusoak_run_state").Help("1 for the run's state").Register(r)),
-        progress(prometheus::BuildGauge()
-                     .Name("gpusoak_run_progress_ratio")
-                     .Help("Plan time done over plan duration")
-                     .Register(r)),
-        elapsed(prometheus::BuildGauge()
-                    .Name("gpusoak_run_elapsed_seconds")
-                    .Help("Plan time done, carried over a resume")
-                    .Register(r)),
-        phase(prometheus::BuildGauge().Name("gpusoak_run_phase_index").Help("0-based phase running").Register(r)),
-        last_sample(prometheus::BuildGauge()
-                        .Name("gpusoak_last_sample_timestamp_seconds")
-                        .Help("Unix time of the last stored sample")
-                        .Register(r)),
-        runs_finished(prometheus::BuildCounter()
-                          .Name("gpusoak_runs_finished_total")
-                          .Help("Runs that ended, by final state")
-                          .Register(r)),
-        watchdog(prometheus::BuildCounter()
-                     .Name("gpusoak_watchdog_resets_total")
-                     .Help("Contexts rebuilt after the GPU stopped answering")
-                     .Register(r)),
-        leak_slope(prometheus::BuildGauge()
-                       .Name("gpusoak_leak_slope_bytes_per_hour")
-                       .Help("Theil-Sen slope of live bytes over the run so far")
-                       .Register(r)),
-        live_buffers(prometheus::BuildGauge().Name("gpusoak_live_buffers").Help("Buffers alive").Register(r)),
-        live_bytes(prometheus::BuildGauge().Name("gpusoak_live_bytes").Help("Bytes of live buffers").Register(r)),
-        allocations(
-            prometheus::BuildCounter().Name("gpusoak_allocations_total").Help("Buffer allocations").Register(r)),
-        frees(prometheus::BuildCounter().Name("gpusoak_frees_total").Help("Buffer frees").Register(r)),
-        rss(prometheus::BuildGauge().Name("gpusoak_resident_memory_bytes").Help("The daemon's RSS").Register(r)),
-        fragmentation(prometheus::BuildGauge()
-                          .Name("gpusoak_pool_fragmentation_ratio")
-                          .Help("1 - largest free block / free bytes")
-                          .Register(r)),
-        oom_events(
-            prometheus::BuildCounter().Name("gpusoak_oom_events_total").Help("Out-of-memory errors").Register(r)),
-        oom_recoveries(prometheus::BuildCounter()
-                           .Name("gpusoak_oom_recoveries_total")
-                           .Help("OOMs after which allocation worked again")
-                           .Register(r)),
-        copies(prometheus::BuildCounter().Name("gpusoak_copies_total").Help("Copies by copy path").Register(r)),
-        copied_bytes(
-            prometheus::BuildCounter().Name("gpusoak_copied_bytes_total").Help("Bytes copied by path").Register(r)),
-        hot_copies(prometheus::BuildCounter()
-                       .Name("gpusoak_hot_path_copies_total")
-                       .Help("Copies on a zero-copy hot path; must stay 0")
-                       .Register(r)),
-        latency(prometheus::BuildHistogram()
-                    .Name("gpusoak_op_latency_seconds")
-                    .Help("Latency of one scenario op")
-                    .Register(r)),
-        iterations(prometheus::BuildCounter()
-                       .Name("gpusoak_scenario_iterations_total")
-                       .Help("Units of work done")
-                       .Register(r)),
-        failures(prometheus::BuildCounter().Name("gpusoak_scenario_failures_total").Help("Failed checks").Register(r)),
-        integrity(prometheus::BuildCounter()
-                      .Name("gpusoak_integrity_failures_total")
-                      .Help("Pattern mismatches and wrong conv2d results")
-                      .Register(r)),
-        fence_waits(
-            prometheus::BuildCounter().Name("gpusoak_fence_waits_total").Help("Fence waits that blocked").Register(r)),
-        fence_wait_seconds(prometheus::BuildCounter()
-                               .Name("gpusoak_fence_wait_seconds_total")
-                               .Help("Time blocked in fence waits")
-                               .Register(r)),
-        http_requests(
-            prometheus::BuildCounter().Name("gpusoak_http_requests_total").Help("Requests by status").Register(r)),
-        store_out_of_space(prometheus::BuildGauge()
-                               .Name("gpusoak_store_out_of_space")
-                               .Help("1 while writes to the run store fail for lack of disk space")
-                               .Register(r)) {}
+      : reg(r),
+        build_info(reg.gauge("gpusoak_build_info", "The daemon's version")),
+        run_info(reg.gauge("gpusoak_run_info",
+                           "The GPU's current or last run: run id, plan and its SHA-256, capability mask, renderer, "
+                           "driver, vendor, gpusoak version and commit")),
+        run_state(reg.gauge("gpusoak_run_state", "1 for the run's state")),
+        progress(reg.gauge("gpusoak_run_progress_ratio", "Plan time done over plan duration")),
+        elapsed(reg.gauge("gpusoak_run_elapsed_seconds", "Plan time done, carried over a resume")),
+        phase(reg.gauge("gpusoak_run_phase_index", "0-based phase running")),
+        last_sample(reg.gauge("gpusoak_last_sample_timestamp_seconds", "Unix time of the last stored sample")),
+        runs_finished(reg.counter("gpusoak_runs_finished_total", "Runs that ended, by final state")),
+        watchdog(reg.counter("gpusoak_watchdog_resets_total", "Contexts rebuilt after the GPU stopped answering")),
+        leak_slope(reg.gauge("gpusoak_leak_slope_bytes_per_hour", "Theil-Sen slope of live bytes over the run so far")),
+        live_buffers(reg.gauge("gpusoak_live_buffers", "Buffers alive")),
+        live_bytes(reg.gauge("gpusoak_live_bytes", "Bytes of live buffers")),
+        allocations(reg.counter("gpusoak_allocations_total", "Buffer allocations")),
+        frees(reg.counter("gpusoak_frees_total", "Buffer frees")),
+        rss(reg.gauge("gpusoak_resident_memory_bytes", "The daemon's RSS")),
+        fragmentation(reg.gauge("gpusoak_pool_fragmentation_ratio", "1 - largest free block / free bytes")),
+        oom_events(reg.counter("gpusoak_oom_events_total", "Out-of-memory errors")),
+        oom_recoveries(reg.counter("gpusoak_oom_recoveries_total", "OOMs after which allocation worked again")),
+        copies(reg.counter("gpusoak_copies_total", "Copies by copy path")),
+        copied_bytes(reg.counter("gpusoak_copied_bytes_total", "Bytes copied by path")),
+        hot_copies(reg.counter("gpusoak_hot_path_copies_total", "Copies on a zero-copy hot path; must stay 0")),
+        latency(reg.histogram("gpusoak_op_latency_seconds", "Latency of one scenario op")),
+        iterations(reg.counter("gpusoak_scenario_iterations_total", "Units of work done")),
+        failures(reg.counter("gpusoak_scenario_failures_total", "Failed checks")),
+        integrity(reg.counter("gpusoak_integrity_failures_total", "Pattern mismatches and wrong conv2d results")),
+        fence_waits(reg.counter("gpusoak_fence_waits_total", "Fence waits that blocked")),
+        fence_wait_seconds(reg.counter("gpusoak_fence_wait_seconds_total", "Time blocked in fence waits")),
+        http_requests(reg.counter("gpusoak_http_requests_total", "Requests by status")),
+        store_out_of_space(
+            reg.gauge("gpusoak_store_out_of_space", "1 while writes to the run store fail for lack of disk space")),
+        fragmentation_refusals(
+            reg.counter("gpusoak_pool_fragmentation_refusals_total",
+                        "Pool allocations refused although the pool's free bytes added up to them")) {
+    reg.check_complete();
+  }
+
+  catalog_families reg;
 
   Family<Gauge>& build_info;
   Family<Gauge>& run_info;
@@ -154,6 +156,7 @@ struct families {
   Family<Counter>& fence_wait_seconds;
   Family<Counter>& http_requests;
   Family<Gauge>& store_out_of_space;
+  Family<Counter>& fragmentation_refusals;
 };
 
 // One GPU's series and the last context readings they were advanced to.
@@ -231,7 +234,10 @@ class gpu_observer final : public soak_observer {
     f_.oom_events.Add(l).Increment(static_cast<double>(r.oom_events));
     f_.oom_recoveries.Add(l).Increment(static_cast<double>(r.oom_recoveries));
     f_.hot_copies.Add(l).Increment(static_cast<double>(r.hot_path_copies));
-    if (r.fragmentation) f_.fragmentation.Add(l).Set(*r.fragmentation);
+    if (r.fragmentation) {
+      f_.fragmentation.Add(l).Set(*r.fragmentation);
+      f_.fragmentation_refusals.Add(l).Increment(static_cast<double>(r.fragmentation_refusals));
+    }
     const std::string strategy = r.strategy ? std::string(gpu::to_string(*r.strategy)) : std::string("mixed");
     if (r.latency.count > 0) {
       auto& histogram = f_.latency.Add({{"gpu", gpu_}, {"scenario", std::string(scenario)}, {"strategy", strategy}},
@@ -291,6 +297,9 @@ class gpu_observer final : public soak_observer {
         for (auto* family :
              {&f_.iterations, &f_.failures, &f_.integrity, &f_.oom_events, &f_.oom_recoveries, &f_.hot_copies}) {
           family->Add(l);
+        }
+        if (scenarios::produced_by(*scenarios::find_metric_info("fragmentation_refusals_total"), entry.name)) {
+          f_.fragmentation_refusals.Add(l);
         }
       }
     }

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "gpusoak/harness/leak_slope.hpp"
-#include "gpusoak/scenarios/metric_names.hpp"
+#include "gpusoak/scenarios/metric_catalog.hpp"
 #include "gpusoak/scenarios/scenario.hpp"  // latency_histogram
 #include "gpusoak/scenarios/units.hpp"
 #include "provenance_text.hpp"
@@ -106,17 +106,13 @@ std::optional<double> quantile_of(aggregation agg) {
 // A column of the sample table.
 using column_fn = double (*)(const sample&);
 
-std::optional<column_fn> counter_column(std::string_view metric) {
-  if (metric == "copies_total") return [](const sample& s) { return static_cast<double>(s.copies_total); };
-  if (metric == "errors_total") return [](const sample& s) { return static_cast<double>(s.errors_total); };
-  if (metric == "scenario_iterations_total") return [](const sample& s) { return static_cast<double>(s.iterations); };
-  return std::nullopt;
-}
-
-std::optional<column_fn> gauge_column(std::string_view metric) {
-  if (metric == "live_buffers") return [](const sample& s) { return static_cast<double>(s.live_buffers); };
-  if (metric == "live_bytes") return [](const sample& s) { return static_cast<double>(s.live_bytes); };
-  if (metric == "rss_bytes") return [](const sample& s) { return static_cast<double>(s.rss_bytes); };
+// The sample columns the catalog stores series in, by name.
+std::optional<column_fn> sample_column(std::string_view key) {
+  if (key == "copies_total") return [](const sample& s) { return static_cast<double>(s.copies_total); };
+  if (key == "errors_total") return [](const sample& s) { return static_cast<double>(s.errors_total); };
+  if (key == "live_buffers") return [](const sample& s) { return static_cast<double>(s.live_buffers); };
+  if (key == "live_bytes") return [](const sample& s) { return static_cast<double>(s.live_bytes); };
+  if (key == "rss_bytes") return [](const sample& s) { return static_cast<double>(s.rss_bytes); };
   return std::nullopt;
 }
 
@@ -179,12 +175,13 @@ observation gauge(const selection& sel, const metric_operand& op, column_fn colu
 
 // The samples' interval histograms merged, when every sample stored one (samples from before
 // histograms were stored have only their own quantiles).
-std::optional<scenarios::latency_histogram> merged_histogram(std::span<const sample* const> rows) {
+std::optional<scenarios::latency_histogram> merged_histogram(std::span<const sample* const> rows,
+                                                             std::string_view key) {
   scenarios::latency_histogram merged;
   for (const auto* s : rows) {
     const auto j = nlohmann::json::parse(s->extra_json, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) return std::nullopt;
-    const auto buckets = j.find("latency_buckets");
+    const auto buckets = j.find(fmt::format("{}_buckets", key));
     if (buckets == j.end() || !buckets->is_array() || buckets->size() != merged.buckets.size()) return std::nullopt;
     scenarios::latency_histogram h;
     for (std::size_t i = 0; i < h.buckets.size(); ++i) {
@@ -192,21 +189,38 @@ std::optional<scenarios::latency_histogram> merged_histogram(std::span<const sam
       h.buckets[i] = (*buckets)[i].get<std::uint64_t>();
       h.count += h.buckets[i];
     }
-    h.sum_seconds = j.value("latency_sum_seconds", 0.0);
-    h.max_seconds = j.value("latency_max_seconds", 0.0);
+    h.sum_seconds = j.value(fmt::format("{}_sum_seconds", key), 0.0);
+    h.max_seconds = j.value(fmt::format("{}_max_seconds", key), 0.0);
     merged.merge(h);
   }
   return merged;
 }
 
-observation latency(std::span<const sample> samples, const metric_operand& op) {
-  const bool conv = op.metric == "conv2d_latency_seconds";
-  auto sel = select(samples, op, conv ? std::string_view("conv2d_steady") : std::string_view{});
-  std::erase_if(sel.rows, [](const sample* s) { return s->iterations == 0; });
-  if (sel.rows.empty()) return no_data(fmt::format("no samples with iterations match {}", series_key(op)));
-  const std::string scope = conv && op.labels.empty() ? std::string("scenario conv2d_steady") : where(op);
+// A histogram series (op latencies, fence waits): the selected samples' interval histograms merged.
+// A series one scenario produces (conv2d_latency_seconds) reads that scenario's samples unless
+// labelled otherwise.
+observation histogram_series(std::span<const sample> samples, const metric_operand& op,
+                             const scenarios::metric_info& info) {
+  const bool one_producer = info.producers != "*" && info.producers.find(' ') == std::string_view::npos;
+  const std::string_view default_scenario = one_producer ? info.producers : std::string_view{};
+  auto sel = select(samples, op, default_scenario);
+  const bool ops = info.key == "latency";  // op latencies exist only in samples that did work
+  if (ops) std::erase_if(sel.rows, [](const sample* s) { return s->iterations == 0; });
+  if (sel.rows.empty()) {
+    return no_data(fmt::format("no samples{} match {}", ops ? " with iterations" : "", series_key(op)));
+  }
+  const bool default_scope =
+      !default_scenario.empty() && std::ranges::none_of(op.labels, [](const auto& l) { return l.name == "scenario"; });
+  const std::string scope = default_scope ? fmt::format("scenario {}", default_scenario) : where(op);
+  const auto merged = merged_histogram(sel.rows, info.key);
+  if (!ops && merged && merged->count == 0 && op.agg != aggregation::count) {
+    // Fence waits are counted only when they block: none did, so every wait took no time.
+    return {0.0,
+            fmt::format("none of the {} samples' histograms holds an observation ({}); 0", sel.rows.size(), scope)};
+  }
+  if (!ops && !merged) return no_data(fmt::format("no sample has a '{}_buckets' histogram", info.key));
   if (op.agg != aggregation::count) {
-    if (const auto merged = merged_histogram(sel.rows); merged && merged->count > 0) {
+    if (merged && merged->count > 0) {
       if (op.agg == aggregation::max) {
         return {merged->max_seconds, fmt::format("max of {} ops ({})", merged->count, scope)};
       }
@@ -294,7 +308,7 @@ observation leak_slope(std::span<const sample> samples, const metric_operand& op
                       used, warmup_fraction * 100, fitted_groups)};
 }
 
-observation from_extra(std::span<const sample> samples, const metric_operand& op) {
+observation from_extra(std::span<const sample> samples, const metric_operand& op, scenarios::metric_kind kind) {
   const std::string key = series_key(op);
   // Labels other than scenario/context live in the key itself; scenario/context also select rows.
   metric_operand selector = op;
@@ -303,40 +317,70 @@ observation from_extra(std::span<const sample> samples, const metric_operand& op
   double total = 0;
   std::size_t found = 0;
   std::vector<double> values;
+  std::optional<std::pair<double, double>> latest;  // (t, value) of the latest sample with it
+  double rate = 0;
+  bool rated = false;
   for (const auto& [group, rows] : sel.groups) {
-    std::optional<double> last;
+    std::optional<std::pair<double, double>> first, last;  // (t, value) in the group
     for (const auto* s : rows) {
       if (auto v = extra_value(*s, key)) {
-        last = v;
+        if (!first) first = {s->t_seconds, *v};
+        last = {s->t_seconds, *v};
         values.push_back(*v);
+        if (!latest || s->t_seconds >= latest->first) latest = {s->t_seconds, *v};
       }
     }
     if (last) {
-      total += *last;
+      total += last->second;
       ++found;
+      if (last->first > first->first) {
+        rate += (last->second - first->second) / (last->first - first->first);
+        rated = true;
+      }
     }
   }
   if (found == 0) return no_data(fmt::format("no sample has '{}' in extra_json", key));
   switch (op.agg) {
     case aggregation::none:
+      // A gauge in extra_json is one value at a time (run progress, a pool's ratio): the latest.
+      if (kind == scenarios::metric_kind::gauge) {
+        return {latest->second, fmt::format("extra_json '{}': the latest sample's value", key)};
+      }
       return {total, fmt::format("extra_json '{}': last value per scenario/context, summed", key)};
     case aggregation::max: return {std::ranges::max(values), fmt::format("extra_json '{}': max", key)};
     case aggregation::min: return {std::ranges::min(values), fmt::format("extra_json '{}': min", key)};
     case aggregation::count:
       return {static_cast<double>(values.size()), fmt::format("extra_json '{}': samples with it", key)};
-    default: return no_data(fmt::format("{}() of extra_json '{}' is not supported", scenarios::to_string(op.agg), key));
+    case aggregation::rate:
+      if (kind != scenarios::metric_kind::counter) break;
+      if (!rated) return no_data("rate needs two samples at different times");
+      return {rate,
+              fmt::format("extra_json '{}': (last - first) / elapsed per scenario/context, summed, per second", key)};
+    default: break;
   }
+  return no_data(fmt::format("{}() of extra_json '{}' is not supported", scenarios::to_string(op.agg), key));
 }
 
+// Reads the series where metric_catalog says samples store it.
 observation observe(std::span<const sample> samples, const metric_operand& op, double warmup_fraction) {
+  const scenarios::metric_info* info = scenarios::find_metric_info(op.metric);
+  if (info == nullptr) return no_data(fmt::format("'{}' is not a series of the metric catalog", op.metric));
   const bool column_labels_only = std::ranges::all_of(op.labels, [](const auto& l) { return is_column_label(l.name); });
-  if (column_labels_only) {
-    if (op.metric == "leak_slope_bytes_per_hour") return leak_slope(samples, op, warmup_fraction);
-    if (op.metric == "op_latency_seconds" || op.metric == "conv2d_latency_seconds") return latency(samples, op);
-    if (auto column = counter_column(op.metric)) return counter(select(samples, op), op, *column);
-    if (auto column = gauge_column(op.metric)) return gauge(select(samples, op), op, *column);
+  switch (info->storage) {
+    case scenarios::sample_storage::derived: return leak_slope(samples, op, warmup_fraction);
+    case scenarios::sample_storage::buckets: return histogram_series(samples, op, *info);
+    case scenarios::sample_storage::column:
+      // A copy path lives in extra_json under the series' own text (copies_total{path="hot"}).
+      if (!column_labels_only) return from_extra(samples, op, info->kind);
+      if (const auto column = sample_column(info->key)) {
+        return info->kind == scenarios::metric_kind::counter ? counter(select(samples, op), op, *column)
+                                                             : gauge(select(samples, op), op, *column);
+      }
+      return no_data(fmt::format("no sample column '{}'", info->key));
+    case scenarios::sample_storage::extra: return from_extra(samples, op, info->kind);
+    case scenarios::sample_storage::none: break;
   }
-  return from_extra(samples, op);
+  return no_data(fmt::format("{} is not stored in samples", op.metric));
 }
 
 std::string format_value(double value, const metric_operand& op) {

@@ -10,11 +10,13 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <ostream>
 #include <set>
 #include <thread>
 
 #include "gpusoak/buffers/strategy.hpp"
+#include "gpusoak/scenarios/metric_catalog.hpp"
 #include "gpusoak/scenarios/pattern.hpp"  // derive_seed
 
 namespace gpusoak::harness::detail {
@@ -203,10 +205,12 @@ class soak_worker {
     ++totals.failure_events;
   }
 
-  void absorb(const std::string& scenario, const scenarios::step_result& r, std::uint64_t copies) {
+  // Folds one step's (or teardown's) result and what the context's counters moved by since
+  // `before` into the scenario's totals.
+  void absorb(const std::string& scenario, const scenarios::step_result& r, const gpu::counters_snapshot& before) {
     auto& t = totals_[scenario];
+    add_counters(t, before, ctx_->counters().snapshot());
     t.iterations += r.iterations;
-    t.copies += copies;
     t.hot_path_copies += r.hot_path_copies;
     t.integrity_failures += r.integrity_failures;
     t.oom_events += r.oom_events;
@@ -218,6 +222,7 @@ class soak_worker {
       std::pair<std::string, std::string> used{scenario, std::string(gpu::to_string(*r.strategy))};
       if (strategies_seen_.insert(used).second) strategies_unstored_.push_back(std::move(used));
     }
+    t.fragmentation_refusals += r.fragmentation_refusals;
     t.interval_latency.merge(r.latency);
     t.interval_iterations += r.iterations;
     for (const auto& reason : r.failures) record_failure(scenario, reason);
@@ -244,11 +249,12 @@ class soak_worker {
           .latency_p90_seconds = tot.interval_latency.quantile(0.90),
           .latency_p99_seconds = tot.interval_latency.quantile(0.99),
           .iterations = static_cast<std::int64_t>(tot.interval_iterations),
-          .extra_json = totals_json(tot),
+          .extra_json = totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9)),
       };
       if (auto err = check(store_.append_sample(run_id_, s), "append_sample"); !err.empty()) return err;
       stored.push_back(std::move(s));
       tot.interval_latency = {};
+      tot.interval_fence_wait = {};
       tot.interval_iterations = 0;
     }
     if (options_.observer != nullptr) options_.observer->on_samples(stored, snap);
@@ -260,6 +266,7 @@ class soak_worker {
     const auto& entry = ph.scenarios[a.entry];
     const std::uint64_t seed = scenarios::derive_seed(options_.seed, (phase_index << 16) | a.entry);
     auto made = scenarios::make_scenario(entry.name, entry.params, seed);
+    const auto before = ctx_->counters().snapshot();
     if (!made) {
       ++totals_[entry.name].failures;
       record_failure(entry.name, fmt::format("could not build (plan line {}): {}", entry.line, made.error().message));
@@ -275,6 +282,7 @@ class soak_worker {
         a.injected = true;
       }
     }
+    add_counters(totals_[entry.name], before, ctx_->counters().snapshot());  // set-up's buffers are the scenario's
   }
 
   // The watchdog: the GPU stopped answering. The scenarios' objects go with the old context; a
@@ -287,6 +295,7 @@ class soak_worker {
         scenario, ctx_->name());
     spdlog::error("run={} scenario={} context={}: {}", run_id_, scenario, ctx_->name(), reason);
     (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = scenario, .message = reason});
+    ++totals_[scenario].watchdog_timeouts;
     if (options_.observer != nullptr) options_.observer->on_watchdog(reason);
     for (auto& a : active) a.impl.reset();
     if (auto failure = make_context(); !failure.empty()) return failure;
@@ -367,21 +376,21 @@ class soak_worker {
         std::this_thread::sleep_for(std::chrono::duration<double>(std::min(until, 0.05)));
         continue;
       }
-      const auto copies_before = ctx_->counters().snapshot().total_copies();
+      const auto before = ctx_->counters().snapshot();
       const auto step_start = clock_type::now();
       const auto result = next->impl->step(*ctx_);
       next->step_seconds += std::chrono::duration<double>(clock_type::now() - step_start).count();
       next->stepped = true;
       t_ = offset + phase_elapsed();
-      absorb(next->name, result, ctx_->counters().snapshot().total_copies() - copies_before);
+      absorb(next->name, result, before);
       if (result.context_lost) error = rebuild_context(index, ph, active, next->name);
     }
 
     for (auto& a : active) {
       if (!a.impl) continue;
-      const auto copies_before = ctx_->counters().snapshot().total_copies();
+      const auto before = ctx_->counters().snapshot();
       const auto result = a.impl->teardown(*ctx_);
-      absorb(a.name, result, ctx_->counters().snapshot().total_copies() - copies_before);
+      absorb(a.name, result, before);
       a.impl.reset();
     }
     // An interrupted phase resumes at the last step's end, not after its teardown.
@@ -454,22 +463,82 @@ T json_number(const nlohmann::json& j, const char* key, T fallback) {
 
 }  // namespace
 
-std::string totals_json(const scenario_totals& tot) {
-  nlohmann::json extra{
-      {"copies_total{path=\"hot\"}", tot.hot_path_copies},
-      {"integrity_failures_total", tot.integrity_failures},
+void add_counters(scenario_totals& t, const gpu::counters_snapshot& before, const gpu::counters_snapshot& after) {
+  // A reading below `before` means the context was rebuilt in between: its counters restarted.
+  const auto moved = [](std::uint64_t from, std::uint64_t to) { return to >= from ? to - from : to; };
+  for (std::size_t p = 0; p < gpu::copy_path_count; ++p) {
+    const auto copies = moved(before.copies[p], after.copies[p]);
+    t.copies += copies;
+    t.copies_by_path[p] += copies;
+    t.copied_bytes_by_path[p] += moved(before.copied_bytes[p], after.copied_bytes[p]);
+  }
+  t.allocations += moved(before.allocations, after.allocations);
+  t.frees += moved(before.frees, after.frees);
+  const auto waits = moved(before.fence_waits, after.fence_waits);
+  const auto wait_ns = moved(before.fence_wait_ns, after.fence_wait_ns);
+  t.fence_waits += waits;
+  t.fence_wait_ns += wait_ns;
+  // The counters keep a count and a sum, not each wait: a step's (or set-up's) blocking waits go
+  // into the histogram at their mean, which is the wait itself where a step blocks once.
+  if (waits > 0) {
+    const double mean = static_cast<double>(wait_ns) * 1e-9 / static_cast<double>(waits);
+    for (std::uint64_t i = 0; i < waits; ++i) t.interval_fence_wait.add(mean);
+  }
+}
+
+std::string totals_json(const scenario_totals& tot, std::string_view scenario, double progress) {
+  // Every figure a sample can carry, by its catalog key; the catalog picks what this scenario's
+  // samples carry (metric_catalog_test checks that nothing it lists is missing here).
+  nlohmann::json figures{
+      {"run_progress_ratio", std::clamp(progress, 0.0, 1.0)},
+      {"watchdog_timeouts_total", tot.watchdog_timeouts},
+      {"allocations_total", tot.allocations},
+      {"frees_total", tot.frees},
+      {"fragmentation_ratio", tot.fragmentation.value_or(0.0)},
+      {"fragmentation_refusals_total", tot.fragmentation_refusals},
       {"oom_events_total", tot.oom_events},
       {"oom_recoveries_total", tot.oom_recoveries},
-      {"scenario_failures_total", tot.failures},
-      {"errors_total", tot.failures},
       {"leaks_total", tot.leaks},
+      {"copied_bytes_total",
+       std::accumulate(tot.copied_bytes_by_path.begin(), tot.copied_bytes_by_path.end(), std::uint64_t{0})},
       {"scenario_iterations_total", tot.iterations},
-      // The interval's histogram, so the gate can merge a run's samples into true quantiles.
-      {"latency_buckets", tot.interval_latency.buckets},
-      {"latency_sum_seconds", tot.interval_latency.sum_seconds},
-      {"latency_max_seconds", tot.interval_latency.max_seconds},
+      {"scenario_failures_total", tot.failures},
+      {"integrity_failures_total", tot.integrity_failures},
+      {"fence_waits_total", tot.fence_waits},
+      {"fence_wait_seconds_total", static_cast<double>(tot.fence_wait_ns) * 1e-9},
   };
-  if (tot.fragmentation) extra["fragmentation_ratio"] = *tot.fragmentation;
+  // The intervals' histograms, so the gate can merge a run's samples into true quantiles.
+  const auto add_histogram = [&](std::string_view key, const scenarios::latency_histogram& h) {
+    figures[fmt::format("{}_buckets", key)] = h.buckets;
+    figures[fmt::format("{}_sum_seconds", key)] = h.sum_seconds;
+    figures[fmt::format("{}_max_seconds", key)] = h.max_seconds;
+  };
+  add_histogram("latency", tot.interval_latency);
+  add_histogram("fence_wait", tot.interval_fence_wait);
+  // Series by copy path, keyed by their threshold text.
+  figures["copies_total{path=\"hot\"}"] = tot.hot_path_copies;
+  for (std::size_t p = 0; p < gpu::copy_path_count; ++p) {
+    const auto path = gpu::to_string(static_cast<gpu::copy_path>(p));
+    figures[fmt::format("copies_total{{path=\"{}\"}}", path)] = tot.copies_by_path[p];
+    figures[fmt::format("copied_bytes_total{{path=\"{}\"}}", path)] = tot.copied_bytes_by_path[p];
+  }
+  nlohmann::json extra = nlohmann::json::object();
+  for (const auto& metric : scenarios::metric_catalog) {
+    if (!scenarios::produced_by(metric, scenario)) continue;
+    std::vector<std::string> keys;
+    if (metric.storage == scenarios::sample_storage::extra) keys.emplace_back(metric.key);
+    if (metric.storage == scenarios::sample_storage::buckets) {
+      for (const char* part : {"_buckets", "_sum_seconds", "_max_seconds"})
+        keys.push_back(fmt::format("{}{}", metric.key, part));
+    }
+    for (const auto& key : keys) {
+      if (figures.contains(key)) extra[key] = figures[key];
+    }
+    if (!scenarios::list_has(metric.labels, "path")) continue;
+    for (const auto& [key, value] : figures.items()) {
+      if (key.starts_with(fmt::format("{}{{path=", metric.name))) extra[key] = value;
+    }
+  }
   return extra.dump();
 }
 
@@ -483,6 +552,21 @@ void read_totals_json(std::string_view json, scenario_totals& tot) {
   tot.failures = json_number<std::uint64_t>(j, "scenario_failures_total", tot.failures);
   tot.leaks = json_number<std::uint64_t>(j, "leaks_total", tot.leaks);
   tot.iterations = json_number<std::uint64_t>(j, "scenario_iterations_total", tot.iterations);
+  tot.allocations = json_number<std::uint64_t>(j, "allocations_total", tot.allocations);
+  tot.frees = json_number<std::uint64_t>(j, "frees_total", tot.frees);
+  tot.fence_waits = json_number<std::uint64_t>(j, "fence_waits_total", tot.fence_waits);
+  tot.fence_wait_ns = static_cast<std::uint64_t>(
+      json_number<double>(j, "fence_wait_seconds_total", static_cast<double>(tot.fence_wait_ns) * 1e-9) * 1e9);
+  tot.watchdog_timeouts = json_number<std::uint64_t>(j, "watchdog_timeouts_total", tot.watchdog_timeouts);
+  tot.fragmentation_refusals =
+      json_number<std::uint64_t>(j, "fragmentation_refusals_total", tot.fragmentation_refusals);
+  for (std::size_t p = 0; p < gpu::copy_path_count; ++p) {
+    const auto path = gpu::to_string(static_cast<gpu::copy_path>(p));
+    tot.copies_by_path[p] =
+        json_number<std::uint64_t>(j, fmt::format("copies_total{{path=\"{}\"}}", path).c_str(), tot.copies_by_path[p]);
+    tot.copied_bytes_by_path[p] = json_number<std::uint64_t>(
+        j, fmt::format("copied_bytes_total{{path=\"{}\"}}", path).c_str(), tot.copied_bytes_by_path[p]);
+  }
   if (const auto it = j.find("fragmentation_ratio"); it != j.end() && it->is_number()) {
     tot.fragmentation = it->get<double>();
   }

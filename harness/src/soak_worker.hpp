@@ -1,6 +1,7 @@
 // Private: the soak runner's worker, which owns the GPU context and steps the scenarios.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -16,7 +17,15 @@ namespace gpusoak::harness::detail {
 // sample.
 struct scenario_totals {
   std::uint64_t iterations = 0;
-  std::uint64_t copies = 0;  // context copies made while this scenario stepped
+  std::uint64_t copies = 0;  // context copies made while this scenario stepped, all paths
+  // The worker context's counters that moved while this scenario stepped (or set up, or tore down).
+  std::array<std::uint64_t, gpu::copy_path_count> copies_by_path{};
+  std::array<std::uint64_t, gpu::copy_path_count> copied_bytes_by_path{};
+  std::uint64_t allocations = 0;
+  std::uint64_t frees = 0;
+  std::uint64_t fence_waits = 0;
+  std::uint64_t fence_wait_ns = 0;
+  std::uint64_t watchdog_timeouts = 0;  // contexts rebuilt after this scenario's fence wait passed its bound
   std::uint64_t hot_path_copies = 0;
   std::uint64_t integrity_failures = 0;
   std::uint64_t oom_events = 0;
@@ -25,8 +34,10 @@ struct scenario_totals {
   std::uint64_t failures = 0;
   std::optional<double> fragmentation;
   std::size_t failure_events = 0;
+  std::uint64_t fragmentation_refusals = 0;
   // Since the last sample.
   scenarios::latency_histogram interval_latency;
+  scenarios::latency_histogram interval_fence_wait;  // blocking fence waits (counters' histogram)
   std::uint64_t interval_iterations = 0;
 };
 
@@ -56,8 +67,14 @@ struct worker_result {
 [[nodiscard]] worker_result run_worker(const scenarios::plan& plan, run_store& store, const std::string& run_id,
                                        const soak_options& options, const resume_point& from);
 
-// The sample-extra keys for a totals record (docs/gate.md), and back (for a resume).
-[[nodiscard]] std::string totals_json(const scenario_totals& totals);
+// Adds what the context's counters moved by from `before` to `after` (one step, set-up or
+// teardown of the scenario).
+void add_counters(scenario_totals& totals, const gpu::counters_snapshot& before, const gpu::counters_snapshot& after);
+
+// The sample's extra_json for `scenario`: every extra and histogram series metric_catalog says its
+// samples carry (docs/metrics.md), with the run's progress (plan time done / plan duration).
+// read_totals_json reads the totals back for a resume.
+[[nodiscard]] std::string totals_json(const scenario_totals& totals, std::string_view scenario, double progress);
 void read_totals_json(std::string_view json, scenario_totals& totals);
 
 }  // namespace gpusoak::harness::detail

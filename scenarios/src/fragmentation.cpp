@@ -53,7 +53,9 @@ class fragmentation final : public scenario {
             out.fail(fmt::format("pool allocate({}) failed: {}", size, block.error().message));
             continue;
           }
-          free_one(out, std::uniform_int_distribution<std::size_t>(0, live_.size() - 1)(rng_));  // pool full
+          // Full: a refusal the pool's free bytes could have held is fragmentation's cost.
+          if (pool_->stats().totals.free >= size) ++out.fragmentation_refusals;
+          free_one(out, std::uniform_int_distribution<std::size_t>(0, live_.size() - 1)(rng_));
           continue;
         }
         live_entry e{.block = *block, .seed = derive_seed(seed(), serial_++)};

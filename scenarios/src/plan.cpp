@@ -327,9 +327,14 @@ std::vector<int> check_devices(checker& c, const YAML::Node& node) {
 
 // Checks of the plan as a whole, after its parts: the one place such checks go, each one more
 // source of problems. They see every part that parsed (a phase whose duration did not parse is
-// left out of the sums); threshold_lines[i] is the line of thresholds[i].
-void check_whole_plan(checker& c, const plan& p, const std::vector<int>& threshold_lines) {
-  (void)threshold_lines;
+// left out of the sums). Threshold coverage waits until every threshold parsed, so that
+// thresholds[i] in its messages is the plan's own i-th threshold.
+void check_whole_plan(checker& c, const plan& p, bool thresholds_parsed) {
+  if (thresholds_parsed) {
+    for (const auto& problem : check_threshold_coverage(p)) {
+      c.report(p.threshold_lines.at(problem.index), item_path("thresholds", problem.index), problem.what);
+    }
+  }
   // Each phase is at most 100000h; so is the whole plan, so that adding the phases up cannot
   // overflow however many a plan from a request has.
   std::chrono::microseconds total{0};
@@ -381,7 +386,7 @@ plan check_plan(checker& c, const YAML::Node& root) {
       });
     }
   });
-  std::vector<int> threshold_lines;
+  bool thresholds_parsed = true;
   if (const YAML::Node thresholds = root["thresholds"]; thresholds.IsDefined() && !thresholds.IsNull()) {
     c.attempt([&] {
       if (!thresholds.IsSequence()) {
@@ -390,7 +395,7 @@ plan check_plan(checker& c, const YAML::Node& root) {
                            describe(thresholds)));
       }
       for (std::size_t i = 0; i < thresholds.size(); ++i) {
-        c.attempt([&] {
+        thresholds_parsed &= c.attempt([&] {
           const std::string path = item_path("thresholds", i);
           const std::string text =
               c.scalar(thresholds[i], path, "a quoted threshold such as \"p99(op_latency_seconds) < 200us\"");
@@ -399,12 +404,12 @@ plan check_plan(checker& c, const YAML::Node& root) {
             c.fail(thresholds[i], path, parsed.error().message);
           }
           out.thresholds.push_back(std::move(*parsed));
-          threshold_lines.push_back(c.line_of(thresholds[i], 1));
+          out.threshold_lines.push_back(c.line_of(thresholds[i], 1));
         });
       }
     });
   }
-  check_whole_plan(c, out, threshold_lines);
+  check_whole_plan(c, out, thresholds_parsed);
   return out;
 }
 

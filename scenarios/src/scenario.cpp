@@ -49,6 +49,7 @@ void step_result::merge(const step_result& other) {
   context_lost = context_lost || other.context_lost;
   if (other.strategy) strategy = other.strategy;
   if (other.fragmentation) fragmentation = other.fragmentation;
+  fragmentation_refusals += other.fragmentation_refusals;
   failures_dropped += other.failures_dropped;
   for (const auto& f : other.failures) {
     if (failures.size() < max_kept_failures) {

@@ -1,13 +1,17 @@
 #include "gpusoak/scenarios/threshold.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
 #include <utility>
+#include <vector>
 
-#include "gpusoak/scenarios/metric_names.hpp"
+#include "gpusoak/buffers/counters.hpp"  // copy_path names
+#include "gpusoak/scenarios/metric_catalog.hpp"
 #include "gpusoak/scenarios/scenario_names.hpp"
 #include "gpusoak/scenarios/units.hpp"
 
@@ -52,9 +56,26 @@ std::string join(const std::array<std::string_view, N>& names) {
 
 std::string metric_list() {
   std::string out;
-  for (const auto& metric : known_metrics) {
+  for (const auto& metric : metric_catalog) {
+    if (metric.storage == sample_storage::none) continue;
     out += out.empty() ? "" : ", ";
     out += metric.name;
+  }
+  return out;
+}
+
+// The labels a threshold on `metric` may match (metric_catalog.hpp says why these).
+std::string label_list(const metric_info& metric) {
+  return list_has(metric.labels, "path") ? "scenario, context or path" : "scenario or context";
+}
+
+// The copy paths a `path` label may name: the layer's copy paths, and for copies_total "hot" (copies on a
+// zero-copy hot path, which the scenarios count themselves).
+std::vector<std::string> path_values(const metric_info& metric) {
+  std::vector<std::string> out;
+  if (metric.name == "copies_total") out.emplace_back("hot");
+  for (std::size_t p = 0; p < gpu::copy_path_count; ++p) {
+    out.emplace_back(gpu::to_string(static_cast<gpu::copy_path>(p)));
   }
   return out;
 }
@@ -153,12 +174,17 @@ class parser {
     if (out.metric.empty()) {
       return fail("expected a metric name");
     }
-    const auto unit = find_metric(out.metric);
-    if (!unit) {
+    const metric_info* info = find_metric_info(out.metric);
+    if (info == nullptr || info->storage == sample_storage::none) {
       pos_ = start;
       const std::string_view prefix = "gpusoak_";
       if (out.metric.starts_with(prefix) && find_metric(std::string_view(out.metric).substr(prefix.size()))) {
         return fail(fmt::format("write '{}' without the '{}' prefix", out.metric.substr(prefix.size()), prefix));
+      }
+      for (const auto& row : metric_catalog) {
+        if (row.family == out.metric && row.storage != sample_storage::none) {
+          return fail(fmt::format("write '{}', the samples' name for the family {}", row.name, row.family));
+        }
       }
       return fail(fmt::format("unknown metric '{}'; known: {}", out.metric, metric_list()));
     }
@@ -177,13 +203,24 @@ class parser {
       const std::size_t label_start = pos_;
       label_matcher label{.name = identifier()};
       if (label.name.empty()) {
-        return fail(fmt::format("expected a label name ({})", join(known_labels)));
+        return fail(fmt::format("expected a label name ({})", label_list(*info)));
+      }
+      if (label.name == "gpu" || label.name == "strategy") {
+        pos_ = label_start;
+        return fail(
+            fmt::format("label '{}' cannot be matched: a run's samples all come from one GPU and do not "
+                        "record strategies; use {}",
+                        label.name, label_list(*info)));
       }
       bool known = false;
-      for (const auto name : known_labels) known = known || name == label.name;
+      for (const auto name : threshold_labels) known = known || name == label.name;
       if (!known) {
         pos_ = label_start;
-        return fail(fmt::format("unknown label '{}'; use {}", label.name, join(known_labels)));
+        return fail(fmt::format("unknown label '{}'; use {}", label.name, label_list(*info)));
+      }
+      if (label.name == "path" && !list_has(info->labels, "path")) {
+        pos_ = label_start;
+        return fail(fmt::format("{} has no label 'path'; use {}", out.metric, label_list(*info)));
       }
       for (const auto& seen : out.labels) {
         if (seen.name == label.name) {
@@ -213,6 +250,14 @@ class parser {
       if (label.name == "scenario" && !is_known_scenario(label.value)) {
         pos_ = value_start;
         return fail(fmt::format("unknown scenario '{}'; known: {}", label.value, join(known_scenarios)));
+      }
+      if (label.name == "path") {
+        const auto paths = path_values(*info);
+        if (std::find(paths.begin(), paths.end(), label.value) == paths.end()) {
+          pos_ = value_start;
+          return fail(
+              fmt::format("unknown copy path '{}' for {}; known: {}", label.value, out.metric, fmt::join(paths, ", ")));
+        }
       }
       out.labels.push_back(std::move(label));
       skip_spaces();

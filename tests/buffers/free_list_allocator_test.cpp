@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -297,6 +298,43 @@ TEST(FreeListAllocator, FragmentationOfCheckerboard) {
   for (std::size_t i = 1; i < sizes.size(); i += 2) ASSERT_TRUE(alloc.free(offsets[i]));
   EXPECT_EQ(alloc.stats().fragmentation(), 0.0);
   EXPECT_EQ(alloc.stats().free_blocks, 1u);
+}
+
+// checks what the release plan's fragmentation churn does to a correct allocator (docs/gate.md,
+// "Pool fragmentation"): blocks of 16 B to 4 MiB, log-uniform, 55% allocations, up to 512 live,
+// in one 256 MiB chunk. Free bytes scatter (the ratio passes 0.5, where the release plan's old bound
+// failed on an H100), yet every refusal is one no free block could hold, and refusals are rare
+TEST(FreeListAllocator, RandomChurnScattersFreeBytesWithoutDefect) {
+  free_list_allocator alloc(256 * mib);
+  std::mt19937_64 rng(1);
+  std::uniform_real_distribution<double> log_size(std::log(16.0), std::log(double(4 * mib)));
+  std::vector<std::uint64_t> live;
+  std::uint64_t allocations = 0, refusals = 0;
+  double max_ratio = 0;
+  for (int op = 0; op < 640'000; ++op) {
+    if (live.empty() || (live.size() < 512 && std::bernoulli_distribution(0.55)(rng))) {
+      const auto size = static_cast<std::uint64_t>(std::exp(log_size(rng)));
+      ++allocations;
+      const auto before = alloc.stats();
+      if (auto offset = alloc.allocate(size, 256)) {
+        live.push_back(*offset);
+      } else {
+        ++refusals;
+        EXPECT_LT(before.largest_free, round_up(size, 256)) << "refused " << size << " with a block that fits";
+      }
+    } else {
+      const auto i = std::uniform_int_distribution<std::size_t>(0, live.size() - 1)(rng);
+      ASSERT_TRUE(alloc.free(live[i]));
+      live[i] = live.back();
+      live.pop_back();
+    }
+    if (op % 64 == 63) max_ratio = std::max(max_ratio, alloc.stats().fragmentation());
+  }
+  ASSERT_EQ(alloc.validate(), "");
+  std::printf("max fragmentation ratio %.3f; %llu of %llu allocations refused, each with no block that fits\n",
+              max_ratio, static_cast<unsigned long long>(refusals), static_cast<unsigned long long>(allocations));
+  EXPECT_GT(max_ratio, 0.5) << "random churn keeps the free bytes in one block?";
+  EXPECT_LT(refusals * 1000, allocations) << refusals << " refusals in " << allocations << " allocations";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // latency bounds, no-data rows, JUnit/JSON output, and the CLI's exit codes.
 #include "gpusoak/harness/gate.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -201,6 +202,21 @@ TEST_F(GateTest, ExtraJsonAndMetricComparison) {
   EXPECT_EQ(report.rows[1].limit, 4.0);
   EXPECT_EQ(report.rows[2].status, gate_status::failed) << report.rows[2].detail;
   EXPECT_EQ(report.rows[2].observed, 2.0);
+}
+
+// checks that extra_json run totals take rate() (per second over the run) and that an extra_json
+// gauge's bare value is the latest sample's, not a sum over the samples
+TEST_F(GateTest, ExtraJsonRateAndLatestGauge) {
+  auto samples = series(0, false);
+  for (auto& s : samples) {  // 720 samples 10 s apart: 3 iterations a second; progress t / 7200 s
+    s.extra_json = fmt::format(R"({{"scenario_iterations_total": {}, "run_progress_ratio": {}}})",
+                               static_cast<int>(s.t_seconds * 3), s.t_seconds / 7200);
+  }
+  const auto report = gate(make_run(samples), {"rate(scenario_iterations_total) == 3", "run_progress_ratio == 1",
+                                               "rate(run_progress_ratio) == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::passed) << report.rows[0].detail;
+  EXPECT_EQ(report.rows[1].status, gate_status::passed) << report.rows[1].detail;
+  EXPECT_EQ(report.rows[2].status, gate_status::no_data) << "rate() of a gauge: " << report.rows[2].detail;
 }
 
 // checks that latency quantiles are the max of per-sample quantiles (an upper bound) and p999 is no data

@@ -220,6 +220,18 @@ TEST_F(soak_runner_test, watchdog_rebuilds_the_context_and_the_run_goes_on) {
   }
   EXPECT_GT(iterations_after, 0u) << "conv2d_steady ran again on the rebuilt context";
   EXPECT_EQ(extra_u64(samples->back(), "integrity_failures_total"), 0u) << "results stayed right after the rebuild";
+  std::uint64_t timeouts = 0;
+  for (const auto& s : *samples) {
+    if (s.scenario == "conv2d_steady") timeouts = extra_u64(s, "watchdog_timeouts_total");
+  }
+  EXPECT_EQ(timeouts, 1u) << "the samples count the rebuild, for watchdog_timeouts_total";
+  const auto t = scenarios::parse_threshold("watchdog_timeouts_total == 0");
+  const auto run = store_->get_run(outcome->run_id);
+  ASSERT_TRUE(t.has_value() && run.has_value());
+  const auto gate = evaluate_gate(*run, *samples, std::span(&*t, 1), {});
+  ASSERT_TRUE(gate.has_value());
+  EXPECT_EQ(gate->rows.at(0).status, gate_status::failed) << gate->rows.at(0).detail;
+  EXPECT_EQ(gate->rows.at(0).observed, 1.0);
 }
 
 // checks that the gate's latency quantile comes from the merged per-sample histograms (so the

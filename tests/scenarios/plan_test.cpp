@@ -482,5 +482,50 @@ TEST(PlanTest, DevicesMustBePresent) {
       << many.error().message;
 }
 
+// checks that a threshold naming a series no scenario of the plan produces (or a scenario no phase
+// runs) is a load-time error naming the scenarios that would, with line and field; and that the
+// same thresholds load where the plan runs those scenarios
+TEST(PlanTest, ThresholdsMustNameSeriesTheirPlanProduces) {
+  const std::string head = "name: t\nphases:\n  - name: a\n    duration: 5s\n";  // lines 1-4
+  const auto oom_only = parse_plan(head +
+                                       "    scenarios: [{name: oom}]\nthresholds:\n  - \"errors_total == 0\"\n"
+                                       "  - \"max(fragmentation_ratio) < 0.5\"\n"
+                                       "  - \"p99(op_latency_seconds{scenario=\\\"leak_cycle\\\"}) < 1s\"\n"
+                                       "  - \"p99(conv2d_latency_seconds) < 1s\"\n",
+                                   "t.yaml");
+  ASSERT_FALSE(oom_only);
+  const std::string& message = oom_only.error().message;
+  EXPECT_NE(message.find("t.yaml:8: thresholds[1]: fragmentation_ratio is produced only by fragmentation, which no "
+                         "phase of this plan runs"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("t.yaml:9: thresholds[2]: op_latency_seconds{scenario=\"leak_cycle\"} selects scenario "
+                         "leak_cycle, which no phase of this plan runs"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("t.yaml:10: thresholds[3]: conv2d_latency_seconds is produced only by conv2d_steady"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("thresholds[0]"), std::string::npos) << "errors_total is every scenario's: " << message;
+
+  const auto wrong_scenario = parse_plan(head +
+                                             "    scenarios: [{name: oom}, {name: fragmentation}]\nthresholds:\n"
+                                             "  - \"max(fragmentation_ratio{scenario=\\\"oom\\\"}) < 0.5\"\n",
+                                         "t.yaml");
+  ASSERT_FALSE(wrong_scenario);
+  EXPECT_NE(wrong_scenario.error().message.find("fragmentation_ratio is produced only by fragmentation, not by oom"),
+            std::string::npos)
+      << wrong_scenario.error().message;
+
+  const auto covered = parse_plan(head +
+                                      "    scenarios: [{name: oom}, {name: fragmentation}, {name: leak_cycle}]\n"
+                                      "thresholds:\n  - \"max(fragmentation_ratio) < 0.99\"\n"
+                                      "  - \"p99(op_latency_seconds{scenario=\\\"leak_cycle\\\"}) < 1s\"\n",
+                                  "t.yaml");
+  ASSERT_TRUE(covered) << covered.error().message;
+  EXPECT_EQ(covered->threshold_lines, (std::vector<int>{7, 8}));
+  EXPECT_TRUE(check_threshold_coverage(*covered).empty());
+}
+
 }  // namespace
 }  // namespace gpusoak::scenarios

@@ -11,13 +11,13 @@ namespace {
 
 // checks that an aggregate with labels and a duration value parses into base units
 TEST(ThresholdTest, ParsesAggregateWithLabelsAndDuration) {
-  const auto t = parse_threshold(R"(p99(op_latency_seconds{scenario="conv2d_steady",strategy="persistent"}) < 200us)");
+  const auto t = parse_threshold(R"(p99(op_latency_seconds{scenario="conv2d_steady",context="soak"}) < 200us)");
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ(t->lhs.agg, aggregation::p99);
   EXPECT_EQ(t->lhs.metric, "op_latency_seconds");
   ASSERT_EQ(t->lhs.labels.size(), 2u);
   EXPECT_EQ(t->lhs.labels[0], (label_matcher{"scenario", "conv2d_steady"}));
-  EXPECT_EQ(t->lhs.labels[1], (label_matcher{"strategy", "persistent"}));
+  EXPECT_EQ(t->lhs.labels[1], (label_matcher{"context", "soak"}));
   EXPECT_EQ(t->op, comparison::less);
   EXPECT_DOUBLE_EQ(t->value, 200e-6);
   EXPECT_EQ(t->unit, value_unit::duration);
@@ -61,8 +61,8 @@ TEST(ThresholdTest, ComparesTwoMetrics) {
 TEST(ThresholdTest, RoundTripsThroughToString) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"p99(conv2d_latency_seconds) < 50ms", "p99(conv2d_latency_seconds) < 50ms"},
-      {"  p999( op_latency_seconds { scenario = \"oom\" , path=\"hot\" } )<=1s ",
-       "p999(op_latency_seconds{scenario=\"oom\",path=\"hot\"}) <= 1s"},
+      {"  max( copies_total { scenario = \"oom\" , path=\"hot\" } )<=1 ",
+       "max(copies_total{scenario=\"oom\",path=\"hot\"}) <= 1"},
       {"copies_total{path=\"hot\"}==0", "copies_total{path=\"hot\"} == 0"},
       {"leak_slope_bytes_per_hour < 1MiB", "leak_slope_bytes_per_hour < 1MiB"},
       {"rate(errors_total) != 0.25", "rate(errors_total) != 0.25"},
@@ -98,11 +98,19 @@ TEST(ThresholdTest, RejectsBadThresholds) {
       {"live_bytes < 0.5MiB", "byte sizes are whole numbers"},
       {"count(op_latency_seconds) < 5ms", "is a duration"},
       {"errors_total{colour=\"red\"} == 0", "unknown label 'colour'"},
-      {"errors_total{path=hot} == 0", "expected a double-quoted label value"},
-      {"errors_total{path=\"hot} == 0", "unterminated label value"},
-      {"errors_total{path=\"a\",path=\"b\"} == 0", "label 'path' appears twice"},
+      // The catalog decides which labels and copy paths a series has.
+      {"fragmentation_ratio{path=\"hot\"} == 0", "fragmentation_ratio has no label 'path'"},
+      {"copies_total{path=\"warm\"} == 0", "unknown copy path 'warm' for copies_total"},
+      {"copied_bytes_total{path=\"hot\"} == 0", "unknown copy path 'hot' for copied_bytes_total"},
+      {"p99(op_latency_seconds{strategy=\"persistent_flush\"}) < 1ms", "label 'strategy' cannot be matched"},
+      {"live_bytes{gpu=\"0\"} < 1GiB", "label 'gpu' cannot be matched"},
+      {"gpusoak_resident_memory_bytes < 1GiB", "write 'rss_bytes'"},
+      {"gpusoak_build_info == 1", "unknown metric 'gpusoak_build_info'"},
+      {"copies_total{path=hot} == 0", "expected a double-quoted label value"},
+      {"copies_total{path=\"hot} == 0", "unterminated label value"},
+      {"copies_total{path=\"hot\",path=\"hot\"} == 0", "label 'path' appears twice"},
       {"errors_total{scenario=\"nope\"} == 0", "unknown scenario 'nope'"},
-      {"errors_total{path=~\"h.*\"} == 0", "only exact matches"},
+      {"copies_total{path=~\"h.*\"} == 0", "only exact matches"},
       {"p99(op_latency_seconds < 5ms", "expected ')'"},
       {"errors_total == 0 or 1", "unexpected 'or 1'"},
       {"", "expected a metric name"},

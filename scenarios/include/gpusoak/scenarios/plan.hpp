@@ -23,7 +23,8 @@
 //           params: {path: zero-copy, shapes: ["N1 C3 32x32 K16 3x3 p1"]}
 //                                 # optional; a map of scalars or lists of scalars, kept as text and
 //                                 # checked here by the scenario's own rules (check_scenario_params)
-//   thresholds:                   # optional; see threshold.hpp for the grammar
+//   thresholds:                   # optional; see threshold.hpp for the grammar; each must name a
+//                                 # series a scenario of the plan produces (metric_catalog.hpp)
 //     - "p99(conv2d_latency_seconds) < 50ms"
 #pragma once
 
@@ -73,7 +74,8 @@ struct plan {
   std::chrono::microseconds sample_interval = std::chrono::seconds(5);  // > 0
   std::vector<phase> phases;                                            // not empty
   std::vector<threshold> thresholds;                                    // may be empty
-  std::string source;  // where it was read from ("nightly.yaml", "<request>"), for messages
+  std::vector<int> threshold_lines;  // 1-based line of each threshold in source; empty when not from YAML
+  std::string source;                // where it was read from ("nightly.yaml", "<request>"), for messages
 
   // Sum of the phase durations.
   [[nodiscard]] std::chrono::microseconds total_duration() const;
@@ -94,6 +96,17 @@ struct plan {
 // can be read. source_name is used in messages only. Never throws: yaml-cpp's exceptions are
 // caught here and turned into errors with their line. Thread-safe (no shared state).
 [[nodiscard]] gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name);
+
+// A threshold operand that names a series no scenario of the plan produces (metric_catalog's
+// producers), or a scenario no phase runs. parse_plan reports each like its other problems:
+//   release.yaml:52: thresholds[6]: fragmentation_ratio is produced only by fragmentation, which no
+//   phase of this plan runs
+struct threshold_coverage_problem {
+  std::size_t index = 0;  // into plan::thresholds
+  std::string what;       // "fragmentation_ratio is produced only by ..."
+};
+// Empty when every threshold can see data.
+[[nodiscard]] std::vector<threshold_coverage_problem> check_threshold_coverage(const plan& p);
 
 // Reads path and parses it; errors name the path as given. A file that cannot be read is an error
 // naming the reason.

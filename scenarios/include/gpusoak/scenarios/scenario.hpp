@@ -55,6 +55,9 @@ struct step_result {
   std::uint64_t oom_recoveries = 0;      // OOMs after which allocation worked again at baseline
   std::uint64_t leaks = 0;               // buffers reported by on_leak or left above baseline
   std::optional<double> fragmentation;   // latest pool fragmentation ratio, when the scenario has one
+  // Pool allocations refused (out of memory) although the pool's free bytes added up to the size:
+  // fragmentation that cost a request.
+  std::uint64_t fragmentation_refusals = 0;
   // A fence wait passed its bound (error_kind::context_lost): the GPU stopped answering. The
   // runner's watchdog rebuilds the context and sets the scenarios up again.
   bool context_lost = false;

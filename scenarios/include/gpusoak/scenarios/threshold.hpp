@@ -10,11 +10,11 @@
 //   rhs       := NUMBER [UNIT] | operand
 //   AGG       := p50 | p90 | p95 | p99 | p999 | max | min | avg | rate | count
 //   OP        := < | <= | > | >= | == | !=
-// METRIC must be in known_metrics and LABEL in known_labels; a `scenario` label must name a known
-// scenario. UNIT is a duration unit (us, ms, s, m, h) for _seconds metrics or a byte unit (B, KiB,
-// MiB, GiB, TiB) for _bytes metrics; `count(...)` and counters take plain numbers. Label values
-// escape `"` and `\` with a backslash. Evaluating thresholds is the gate's business, not this
-// file's.
+// METRIC must be a named series of metric_catalog and LABEL one of threshold_labels that applies
+// to it; a `scenario` label must name a known scenario and a `path` label a copy path. UNIT is a
+// duration unit (us, ms, s, m, h) for _seconds metrics or a byte unit (B, KiB, MiB, GiB, TiB) for
+// _bytes metrics; `count(...)` and counters take plain numbers. Label values escape `"` and `\`
+// with a backslash. Evaluating thresholds is the gate's business, not this file's.
 #pragma once
 
 #include <array>
@@ -46,7 +46,7 @@ struct label_matcher {
 // One side of a threshold: an aggregate of a series, or the series itself.
 struct metric_operand {
   aggregation agg = aggregation::none;
-  std::string metric;                 // always a known_metrics name
+  std::string metric;                 // always a named metric_catalog series
   std::vector<label_matcher> labels;  // in the order written; names unique
   friend bool operator==(const metric_operand&, const metric_operand&) = default;
 };
