@@ -58,6 +58,11 @@ void step_result::merge(const step_result& other) {
   }
 }
 
+void scenario::note_strategy(gpu::usage use, gpu::strategy s) {
+  const strategy_use placement{.use = use, .strategy = s};
+  if (std::ranges::find(strategies_, placement) == strategies_.end()) strategies_.push_back(placement);
+}
+
 gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
                                                      std::uint64_t seed) {
   if (name == "conv2d_steady") return detail::make_conv2d_steady(params, seed);
