@@ -255,12 +255,13 @@ class UnderMask : public ::testing::TestWithParam<mask_case> {
     for (const strategy_use& u : s->strategies()) {
       SCOPED_TRACE(std::string(gpu::to_string(u.use)) + " -> " + std::string(gpu::to_string(u.strategy)));
       // What the matrix picks on this context; a scenario's own contexts must pick the same.
-      EXPECT_EQ(u.strategy, gpu::choose_strategy(ctx->caps(), u.use));
+      const auto name = [](gpu::strategy s) { return std::string(gpu::to_string(s)); };
+      EXPECT_EQ(name(u.strategy), name(gpu::choose_strategy(ctx->caps(), u.use)));
       if (u.use == gpu::usage::stream_to_gpu) {
-        EXPECT_EQ(u.strategy, GetParam().streamed);
+        EXPECT_EQ(name(u.strategy), name(GetParam().streamed));
       }
       if (u.use == gpu::usage::bidirectional) {
-        EXPECT_EQ(u.strategy, GetParam().both_ways);
+        EXPECT_EQ(name(u.strategy), name(GetParam().both_ways));
       }
     }
   }
