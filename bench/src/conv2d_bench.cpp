@@ -353,17 +353,22 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
     }
     detail::part_pool producers(o.producer_threads);
     cell_context cc{.ctx = *ctx, .kernels = *kernels, .options = o, .producers = producers};
+    // Zero-copy cells need a mapped strategy from the decision matrix; under a mask
+    // (--disable buffer_storage) or on a driver without one they are listed as not available.
+    const std::optional<std::string> zero_copy_unavailable = kernels::zero_copy_unavailable(ctx->caps());
+    const auto available = [&](conv2d_path path) { return path != conv2d_path::zero_copy || !zero_copy_unavailable; };
+    const auto warm_path = std::ranges::find_if(o.paths, available);
     // One tiny dispatch of each kernel: the driver compiles (JITs) on first use, and the large
-    // shapes have no warm-up batch of their own.
+    // shapes have no warm-up batch of their own. None when no requested path is available.
     for (const char* tiny : {"N1 C8 8x8 K8 3x3 p1", "N1 C3 9x9 K5 3x3 d2"}) {
+      if (warm_path == o.paths.end()) break;
       conv2d_cell scratch;
       conv2d_bench_options quiet = o;
       quiet.iterations = 1;
       quiet.warmup = 0;
       quiet.kernel = kernels::conv2d_kernel::automatic;
       cell_context warm{.ctx = *ctx, .kernels = *kernels, .options = quiet, .producers = producers};
-      if (auto ok = measure(warm, *kernels::parse_conv2d_shape(tiny), o.paths.front(), conv2d_mode::sync, scratch);
-          !ok) {
+      if (auto ok = measure(warm, *kernels::parse_conv2d_shape(tiny), *warm_path, conv2d_mode::sync, scratch); !ok) {
         progress << "conv2d bench: warm-up on " << tiny << ": " << ok.error().message << '\n';
         return 2;
       }
@@ -382,6 +387,13 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
               .path = std::string(kernels::to_string(path)),
               .mode = std::string(to_string(mode)),
               .gflop = shape.flops() / 1e9};
+          if (!available(path)) {
+            cell.not_available = *zero_copy_unavailable;
+            progress << fmt::format("[{}/{}] {} {} {} {}: not available: {}\n", cells.size() + 1, total, cell.shape,
+                                    cell.kernel, cell.path, cell.mode, cell.not_available);
+            cells.push_back(std::move(cell));
+            continue;
+          }
           const auto started = clock_type::now();
           if (auto ok = measure(cc, shape, path, mode, cell); !ok) {
             cell.error = ok.error().message;

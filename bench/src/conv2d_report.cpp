@@ -9,12 +9,13 @@
 namespace gpusoak::bench::detail {
 
 bool conv2d_cell::failed() const noexcept {
-  return error.empty() && (!outputs_finite || (reference_error && *reference_error >= 1e-5));
+  return error.empty() && not_available.empty() && (!outputs_finite || (reference_error && *reference_error >= 1e-5));
 }
 
 namespace {
 
 std::string check_text(const conv2d_cell& c) {
+  if (!c.not_available.empty()) return "n/a";
   if (!c.error.empty()) return "error";
   if (!c.outputs_finite) return "NaN!";
   if (!c.reference_error) return "finite";
@@ -43,6 +44,11 @@ void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const 
                      "shape", "kernel", "path", "mode", "n", "GFLOP", "median ms", "p99 ms", "GFLOP/s", "kernel ms",
                      "b2b ms", "kernel GF/s", "copies/it", "check");
   for (const conv2d_cell& c : cells) {
+    if (!c.not_available.empty()) {
+      out << fmt::format("{:<28} {:<9} {:<9} {:<9} not available: {}\n", c.shape, c.kernel, c.path, c.mode,
+                         c.not_available);
+      continue;
+    }
     if (!c.error.empty()) {
       out << fmt::format("{:<28} {:<9} {:<9} {:<9} could not run: {}\n", c.shape, c.kernel, c.path, c.mode, c.error);
       continue;
@@ -56,7 +62,7 @@ void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const 
   }
   bool split_header = false;
   for (const conv2d_cell& c : cells) {
-    if (!c.error.empty() || !c.sync_split) continue;
+    if (!c.error.empty() || !c.not_available.empty() || !c.sync_split) continue;
     if (!split_header) {
       out << "\nsync rows, where a batch goes (medians, µs): produce = the producer writes the input;\n"
              "submit = flush or upload, dispatch, fence; finish = fence wait (and the readback on staging);\n"
@@ -90,7 +96,9 @@ nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2
   j["cells"] = nlohmann::ordered_json::array();
   for (const conv2d_cell& c : cells) {
     nlohmann::ordered_json row{{"shape", c.shape}, {"kernel", c.kernel}, {"path", c.path}, {"mode", c.mode}};
-    if (!c.error.empty()) {
+    if (!c.not_available.empty()) {
+      row["not_available"] = c.not_available;
+    } else if (!c.error.empty()) {
       row["error"] = c.error;
     } else {
       row["strategies"] = {{"input", c.input_strategy}, {"output", c.output_strategy}, {"weights", c.weight_strategy}};

@@ -28,6 +28,9 @@ struct conv2d_cell {
   std::string path;  // "zero-copy" | "staging"
   std::string mode;  // "sync" | "pipelined"
   std::string input_strategy, output_strategy, weight_strategy;
+  // Why the cell's path cannot run on this context (zero-copy under a mask): not measured, not
+  // an error. Empty when it ran.
+  std::string not_available;
   double gflop = 0;  // per batch
   int iterations = 0;
   int depth = 1;

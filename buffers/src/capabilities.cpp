@@ -111,8 +111,8 @@ result<capability_mask> parse_capability_mask(std::string_view text) {
       mask.pinned = true;
     } else if (!token.empty()) {
       return make_error(error_kind::validation,
-                        fmt::format("GPUSOAK_DISABLE: unknown capability '{}'; allowed: buffer_storage, coherent, "
-                                    "pinned (comma-separated)",
+                        fmt::format("unknown capability '{}'; allowed: buffer_storage, coherent, pinned "
+                                    "(comma-separated)",
                                     std::string(token)));
     }
     start = end + 1;
@@ -122,7 +122,9 @@ result<capability_mask> parse_capability_mask(std::string_view text) {
 
 result<capability_mask> capability_mask_from_env() {
   const char* text = std::getenv("GPUSOAK_DISABLE");
-  return parse_capability_mask(text != nullptr ? text : "");
+  auto mask = parse_capability_mask(text != nullptr ? text : "");
+  if (!mask) mask.error().message = "GPUSOAK_DISABLE: " + mask.error().message;
+  return mask;
 }
 
 capabilities apply_mask(capabilities caps, const capability_mask& mask) {

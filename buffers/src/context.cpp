@@ -214,8 +214,12 @@ result<std::vector<device_info>> list_devices() {
   return out;
 }
 
-context::context(std::shared_ptr<detail::context_core> core, std::unique_ptr<native> handles)
-    : core_(std::move(core)), native_(std::move(handles)) {}
+context::context(std::shared_ptr<detail::context_core> core, std::unique_ptr<native> handles, context_options options)
+    : core_(std::move(core)), native_(std::move(handles)), options_(std::move(options)) {
+  options_.which = native_->which;  // as opened: a sibling skips the fallback search and its log line
+  options_.share_with = nullptr;
+  options_.on_leak = nullptr;
+}
 
 result<std::unique_ptr<context>> context::create(const context_options& options) {
   std::unique_ptr<native> handles;
@@ -257,7 +261,7 @@ result<std::unique_ptr<context>> context::create(const context_options& options)
   spdlog::info("[context={}] {} on {}: {} ({}), budget {} MiB{}", core->name, to_string(handles->which),
                core->caps.renderer, core->caps.version, to_string(core->caps.vendor_kind), core->budget.limit() >> 20,
                core->caps.masked.empty() ? "" : ", masked: " + core->caps.masked);
-  return std::unique_ptr<context>(new context(std::move(core), std::move(handles)));
+  return std::unique_ptr<context>(new context(std::move(core), std::move(handles), options));
 }
 
 context::~context() {
@@ -295,6 +299,11 @@ backend context::which() const noexcept {
 }
 const std::string& context::name() const noexcept {
   return core_->name;
+}
+context_options context::sibling_options(std::string name) const {
+  context_options options = options_;
+  options.name = std::move(name);
+  return options;
 }
 std::uint64_t context::live_buffer_count() const {
   return core_->live_count();

@@ -34,11 +34,12 @@ gpu::result<gpu::context_options> context_options_from(const cli_args& args) {
     if (!which) return gpu::make_error(gpu::error_kind::validation, "--backend: " + which.error().message);
     options.which = *which;
   }
-  auto mask =
-      args.value("disable") ? gpu::parse_capability_mask(*args.value("disable")) : gpu::capability_mask_from_env();
+  // The flag wins over the environment; the error names whichever gave the text (the env
+  // reader prefixes GPUSOAK_DISABLE itself).
+  const auto flag = args.value("disable");
+  auto mask = flag ? gpu::parse_capability_mask(*flag) : gpu::capability_mask_from_env();
   if (!mask) {
-    return gpu::make_error(gpu::error_kind::validation,
-                           (args.has("disable") ? "--disable: " : "") + mask.error().message);
+    return gpu::make_error(gpu::error_kind::validation, (flag ? "--disable: " : "") + mask.error().message);
   }
   options.mask = *mask;
   if (auto budget = args.value("budget")) {

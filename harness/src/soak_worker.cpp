@@ -51,6 +51,7 @@ struct active_scenario {
   double step_seconds = 0;                    // accumulated time in step()
   bool stepped = false;                       // stepped at least once in this phase
   bool injected = false;                      // options.inject applied (once)
+  std::size_t placements_seen = 0;            // impl->strategies() already recorded
 };
 
 class soak_worker {
@@ -143,7 +144,7 @@ class soak_worker {
                  "append_event");
   }
 
-  // Scenario strategies first seen since the last sample (step_result::strategy), stored with it.
+  // Scenario strategies first seen since the last sample (record_strategies), stored with it.
   std::string store_new_strategies() {
     for (const auto& [scenario, strategy] : strategies_unstored_) {
       if (auto err = check(store_.record_scenario_strategy(run_id_, scenario, strategy), "record_scenario_strategy");
@@ -218,10 +219,6 @@ class soak_worker {
     t.leaks += r.leaks;
     t.failures += r.failures.size() + r.failures_dropped;
     if (r.fragmentation) t.fragmentation = r.fragmentation;
-    if (r.strategy) {
-      std::pair<std::string, std::string> used{scenario, std::string(gpu::to_string(*r.strategy))};
-      if (strategies_seen_.insert(used).second) strategies_unstored_.push_back(std::move(used));
-    }
     t.fragmentation_refusals += r.fragmentation_refusals;
     t.interval_latency.merge(r.latency);
     t.interval_iterations += r.iterations;
@@ -261,6 +258,25 @@ class soak_worker {
     return {};
   }
 
+  // Stores, once per run, each placement a scenario's buffers got (the decision matrix's choice
+  // under the context's mask): "conv2d_steady: strategy staging_copy (stream_to_gpu)" says which
+  // fallback a masked run ran on. Also printed with the progress lines.
+  void record_strategies(active_scenario& a) {
+    const auto& placements = a.impl->strategies();
+    for (; a.placements_seen < placements.size(); ++a.placements_seen) {
+      const auto& p = placements[a.placements_seen];
+      // The run's provenance keeps each scenario's strategies (stored with the next sample).
+      std::pair<std::string, std::string> used{a.name, std::string(gpu::to_string(p.strategy))};
+      if (strategies_seen_.insert(used).second) strategies_unstored_.push_back(std::move(used));
+      std::string message =
+          fmt::format("{}: strategy {} ({})", a.name, gpu::to_string(p.strategy), gpu::to_string(p.use));
+      if (!strategies_recorded_.insert(message).second) continue;
+      spdlog::info("run={} scenario={} context={}: {}", run_id_, a.name, ctx_->name(), message);
+      if (options_.progress != nullptr) *options_.progress << message << '\n';
+      (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "info", .scenario = a.name, .message = message});
+    }
+  }
+
   // Builds and sets up one plan entry; a failure is recorded and leaves impl null.
   void start_scenario(std::size_t phase_index, const scenarios::phase& ph, active_scenario& a) {
     const auto& entry = ph.scenarios[a.entry];
@@ -275,6 +291,8 @@ class soak_worker {
       record_failure(entry.name, fmt::format("setup failed: {}", ok.error().message));
     } else {
       a.impl = std::move(*made);
+      a.placements_seen = 0;
+      record_strategies(a);
       if (!a.injected) {
         for (const auto& [name, f] : options_.inject) {
           if (name == a.name) (void)a.impl->inject(f);
@@ -382,6 +400,7 @@ class soak_worker {
       next->step_seconds += std::chrono::duration<double>(clock_type::now() - step_start).count();
       next->stepped = true;
       t_ = offset + phase_elapsed();
+      record_strategies(*next);
       absorb(next->name, result, before);
       if (result.context_lost) error = rebuild_context(index, ph, active, next->name);
     }
@@ -448,6 +467,7 @@ class soak_worker {
   std::unique_ptr<gpu::context> ctx_;
   std::map<std::string, scenario_totals> totals_;
   std::map<std::string, std::uint64_t> phase_failure_base_;
+  std::set<std::string> strategies_recorded_;  // record_strategies(): each message once
   stop_request stopped_ = stop_request::none;
   bool out_of_space_ = false;             // a store write failed for lack of space: write nothing more
   std::optional<context_facts> context_;  // the context recorded or compared last

@@ -60,10 +60,7 @@ std::string program_source(std::string_view kernel, const variant& v) {
 std::vector<gpu::strategy> mapped_candidates(const gpu::capabilities& caps, gpu::usage use) {
   std::vector<gpu::strategy> out;
   for (const gpu::strategy s : gpu::candidates(caps, use)) {
-    if (s == gpu::strategy::persistent_coherent || s == gpu::strategy::persistent_flush ||
-        s == gpu::strategy::pinned_host) {
-      out.push_back(s);
-    }
+    if (gpu::is_mapped(s)) out.push_back(s);
   }
   return out;
 }
@@ -153,6 +150,22 @@ gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text) {
   }
   return make_error(error_kind::validation,
                     fmt::format("kernel '{}': use auto, direct, tiled, gemm, gemm_wide or winograd", text));
+}
+
+std::optional<std::string> zero_copy_unavailable(const gpu::capabilities& caps) {
+  for (const gpu::usage use : {gpu::usage::stream_to_gpu, gpu::usage::gpu_to_cpu}) {
+    const gpu::strategy chosen = gpu::choose_strategy(caps, use);
+    if (!gpu::is_mapped(chosen)) {
+      return fmt::format("zero-copy needs a mapped strategy; the decision matrix picks {} for {} here ({}{})",
+                         gpu::to_string(chosen), gpu::to_string(use), caps.renderer,
+                         caps.masked.empty() ? "" : ", masked: " + caps.masked);
+    }
+  }
+  return std::nullopt;
+}
+
+conv2d_path available_path(const gpu::capabilities& caps, conv2d_path wanted) {
+  return wanted == conv2d_path::zero_copy && zero_copy_unavailable(caps) ? conv2d_path::staging : wanted;
 }
 
 // --- conv2d_kernels -------------------------------------------------------------------------
@@ -396,6 +409,14 @@ gpu::result<void> conv2d_session::poison_outputs() {
 
 std::span<float> conv2d_session::input() noexcept {
   return floats(slots_[next_].input, shape_.input_elements());
+}
+
+gpu::result<void> conv2d_session::write_input(std::span<const float> values) {
+  if (values.size() != shape_.input_elements()) {
+    return make_error(error_kind::validation,
+                      fmt::format("write_input: {} floats for an input of {}", values.size(), shape_.input_elements()));
+  }
+  return slots_[next_].input.write(0, std::as_bytes(values));
 }
 
 gpu::result<std::span<const float>> conv2d_session::run() {

@@ -1,6 +1,17 @@
 // conv2d_steady: zero-copy conv2d across shapes; every batch checked against the reference (small
 // shapes) with NaN-poisoned outputs; hot-path copies must stay 0; latency per batch. A fence wait
 // past fence_timeout means the GPU stopped answering (context_lost): the runner's watchdog.
+//
+// Params:
+//   shapes         conv2d shapes ("N1 C3 32x32 K16 3x3 p1"), run round robin
+//   path           zero-copy (default): zero-copy where the decision matrix allows it on this
+//                  context (its probe and mask), else the matrix's fallback, the staging path
+//                  (staging_copy input and output), so a plan runs unchanged under every
+//                  --disable mask; the run's events name the strategy it got. staging: always
+//                  the staging path. The staging path's uploads and readbacks are expected and
+//                  counted by copy path, never as hot-path copies.
+//   allow_copies   false (default): a hot-path copy on a zero-copy strategy fails the step
+//   fence_timeout  a fence wait past it is context_lost (default 60s)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -32,6 +43,8 @@ class conv2d_steady final : public scenario {
     auto work = conv2d_work::create(ctx, shapes_, path_, seed(), "conv2d_steady", fence_timeout_);
     if (!work) return std::unexpected(work.error());
     work_.emplace(std::move(*work));
+    for (const strategy_use& u : work_->strategies()) note_strategy(u.use, u.strategy);
+    if (copy_inputs_) work_->copy_inputs();  // a rebuilt context keeps the planted fault
     return {};
   }
 
@@ -47,15 +60,22 @@ class conv2d_steady final : public scenario {
     for (std::size_t i = 0; i < shapes_.size() && i < 4; ++i) work_->run_one(ctx, out);
     if (out.hot_path_copies > 0 && !allow_copies_) {
       out.fail(fmt::format("{} hot-path copies on the {} path (expected 0)", out.hot_path_copies,
-                           kernels::to_string(path_)));
+                           kernels::to_string(work_->path())));
     }
     return out;
   }
 
   bool inject(fault f) override {
-    if (f != fault::gpu_stall) return false;
-    stall_ = true;
-    return true;
+    if (f == fault::gpu_stall) {
+      stall_ = true;
+      return true;
+    }
+    if (f == fault::hot_copy) {
+      copy_inputs_ = true;
+      if (work_) work_->copy_inputs();
+      return true;
+    }
+    return false;
   }
 
   step_result teardown(gpu::context&) override {
@@ -69,6 +89,7 @@ class conv2d_steady final : public scenario {
   bool allow_copies_;
   std::chrono::microseconds fence_timeout_;
   bool stall_ = false;
+  bool copy_inputs_ = false;
   std::optional<conv2d_work> work_;
 };
 

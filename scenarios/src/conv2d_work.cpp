@@ -48,13 +48,15 @@ std::vector<kernels::conv2d_shape> read_shapes(param_reader& in, std::string_vie
 gpu::result<conv2d_work> conv2d_work::create(gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes,
                                              kernels::conv2d_path path, std::uint64_t seed, const std::string& tag,
                                              std::chrono::nanoseconds fence_timeout) {
+  const kernels::conv2d_path available = kernels::available_path(ctx.caps(), path);
   auto kernels = kernels::conv2d_kernels::create(ctx);
   if (!kernels) return std::unexpected(kernels.error());
   conv2d_work work;
   work.rng_.seed(seed);
+  work.path_ = available;
   for (const auto& shape : shapes) {
-    auto session =
-        kernels::conv2d_session::create(ctx, *kernels, shape, {.path = path, .timeout = fence_timeout, .tag = tag});
+    auto session = kernels::conv2d_session::create(ctx, *kernels, shape,
+                                                   {.path = work.path_, .timeout = fence_timeout, .tag = tag});
     if (!session) return std::unexpected(session.error());
     item it{.session = std::move(*session)};
     it.weights.resize(it.session.weights().size());
@@ -72,6 +74,14 @@ gpu::result<conv2d_work> conv2d_work::create(gpu::context& ctx, const std::vecto
   return work;
 }
 
+std::vector<strategy_use> conv2d_work::strategies() const {
+  if (items_.empty()) return {};
+  const auto& session = items_.front().session;
+  return {{.use = gpu::usage::stream_to_gpu, .strategy = session.input_strategy()},
+          {.use = gpu::usage::gpu_to_cpu, .strategy = session.output_strategy()},
+          {.use = gpu::usage::gpu_reads_many, .strategy = session.weight_strategy()}};
+}
+
 void conv2d_work::run_one(gpu::context& ctx, step_result& out) {
   if (items_.empty()) return;
   item& it = items_[next_];
@@ -86,10 +96,21 @@ void conv2d_work::run_one(gpu::context& ctx, step_result& out) {
   const std::uint64_t copies_before = ctx.counters().snapshot().total_copies();
   const auto start = std::chrono::steady_clock::now();
   fill_random(it.input, rng_);
-  std::ranges::copy(it.input, it.session.input().begin());
+  if (copy_inputs_) {
+    if (auto w = it.session.write_input(it.input); !w) {
+      out.fail(fmt::format("conv2d {}: copying the input failed: {}", shape_text, w.error().message));
+      return;
+    }
+  } else {
+    std::ranges::copy(it.input, it.session.input().begin());
+  }
   auto result = it.session.run();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out.hot_path_copies += ctx.counters().snapshot().total_copies() - copies_before;
+  // Only a zero-copy strategy has a hot path that must not copy; the staging fallback's uploads
+  // and readbacks are its design, counted by the context under their own copy_path.
+  if (path_ == kernels::conv2d_path::zero_copy) {
+    out.hot_path_copies += ctx.counters().snapshot().total_copies() - copies_before;
+  }
   if (!result) {
     if (result.error().kind == gpu::error_kind::out_of_memory) ++out.oom_events;
     if (result.error().kind == gpu::error_kind::context_lost) out.context_lost = true;

@@ -21,16 +21,27 @@ inline constexpr double max_checked_macs = 4e6;
 
 class conv2d_work {
  public:
-  // Parses the shapes (errors name the param line through the caller), compiles the kernels and
-  // creates one session per shape with random weights.
+  // Compiles the kernels and creates one session per shape with random weights. `path` is what
+  // the plan asked for: zero_copy runs zero-copy where the decision matrix allows it on ctx (its
+  // capabilities and mask), else on the matrix's fallback, the staging path
+  // (kernels::available_path); path() says which.
   [[nodiscard]] static gpu::result<conv2d_work> create(
       gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes, kernels::conv2d_path path,
       std::uint64_t seed, const std::string& tag, std::chrono::nanoseconds fence_timeout = std::chrono::seconds(60));
 
   // One batch of the next shape (round robin): NaN-poisoned output, random input written in
-  // place, run, latency, result checked against the reference for small shapes. Copies made
-  // during input + run are added to out.hot_path_copies.
+  // place, run, latency, result checked against the reference for small shapes. On the zero-copy
+  // path, copies made during input + run are added to out.hot_path_copies; on the staging path
+  // they are its expected uploads and readbacks, counted by the context under their copy_path.
   void run_one(gpu::context& ctx, step_result& out);
+
+  // The path the batches run on (see create).
+  [[nodiscard]] kernels::conv2d_path path() const noexcept { return path_; }
+  // The sessions' placements: input (stream_to_gpu), output (gpu_to_cpu), weights (gpu_reads_many).
+  [[nodiscard]] std::vector<strategy_use> strategies() const;
+  // Test fault (fault::hot_copy): from now on each input is copied in from the private array
+  // (conv2d_session::write_input) instead of written in place.
+  void copy_inputs() noexcept { copy_inputs_ = true; }
 
  private:
   struct item {
@@ -39,6 +50,8 @@ class conv2d_work {
     bool checked = false;
   };
   std::vector<item> items_;
+  kernels::conv2d_path path_ = kernels::conv2d_path::zero_copy;
+  bool copy_inputs_ = false;
   std::size_t next_ = 0;
   std::mt19937_64 rng_;
 };

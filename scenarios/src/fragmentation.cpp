@@ -58,6 +58,9 @@ class fragmentation final : public scenario {
           free_one(out, std::uniform_int_distribution<std::size_t>(0, live_.size() - 1)(rng_));
           continue;
         }
+        if (strategies().empty()) {
+          note_strategy(gpu::usage::bidirectional, pool_->chunk_buffer(block->chunk).strategy());
+        }
         live_entry e{.block = *block, .seed = derive_seed(seed(), serial_++)};
         fill_pattern(e.block.bytes, e.seed);
         live_.push_back(e);

@@ -1,10 +1,12 @@
 // leak_cycle: create and destroy buffers (and whole contexts) every step; live counts return to
 // baseline and no context reports a leaked buffer. Contexts are made on a short-lived thread of
-// their own: creating one makes it current on its thread, which would unseat the worker's.
+// their own: creating one makes it current on its thread, which would unseat the worker's. They
+// are siblings of the worker's context (same device, backend and mask).
 #include <fmt/format.h>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -32,7 +34,9 @@ class leak_cycle final : public scenario {
     step_result out;
     const std::uint64_t base_count = ctx.live_buffer_count();
     const std::uint64_t base_bytes = ctx.counters().snapshot().live_bytes;
-    churn(ctx, out, hold_ ? &kept_ : nullptr);
+    if (const auto placed = churn(ctx, out, hold_ ? &kept_ : nullptr)) {
+      note_strategy(gpu::usage::bidirectional, *placed);
+    }
     const std::uint64_t count = ctx.live_buffer_count();
     const std::uint64_t bytes = ctx.counters().snapshot().live_bytes;
     if (count != base_count || bytes != base_bytes) {
@@ -40,7 +44,7 @@ class leak_cycle final : public scenario {
       out.fail(fmt::format("after a cycle of {} buffers, {} live buffers / {} bytes (baseline {} / {})", buffers_,
                            count, bytes, base_count, base_bytes));
     }
-    if (contexts_ > 0) cycle_contexts(out);
+    if (contexts_ > 0) cycle_contexts(ctx.sibling_options(std::string(scenario_name)), out);
     ++out.iterations;
     return out;
   }
@@ -58,8 +62,9 @@ class leak_cycle final : public scenario {
 
  private:
   // Creates, pattern-fills, verifies and destroys buffers_ buffers on ctx; with `keep`, one of them
-  // survives into *keep (a planted leak).
-  void churn(gpu::context& ctx, step_result& out, std::vector<gpu::unified_buffer>* keep) {
+  // survives into *keep (a planted leak). Returns the strategy the first one got (none when none
+  // could be made).
+  std::optional<gpu::strategy> churn(gpu::context& ctx, step_result& out, std::vector<gpu::unified_buffer>* keep) {
     std::uniform_int_distribution<std::uint64_t> size(4096, 256 << 10);
     std::vector<std::pair<gpu::unified_buffer, std::uint64_t>> made;
     for (std::uint64_t i = 0; i < buffers_; ++i) {
@@ -82,22 +87,27 @@ class leak_cycle final : public scenario {
         out.fail(fmt::format("leak_cycle buffer on {}: pattern mismatch at {}", ctx.name(), bad->describe()));
       }
     }
+    const auto placed = made.empty() ? std::nullopt : std::optional(made.front().first.strategy());
     if (keep != nullptr && !made.empty()) keep->push_back(std::move(made.front().first));
+    return placed;
   }
 
-  void cycle_contexts(step_result& out) {
+  void cycle_contexts(const gpu::context_options& sibling, step_result& out) {
+    std::vector<gpu::strategy> placed;  // by the churn on the cycled contexts, noted after the join
     std::thread worker([&] {
       for (std::uint64_t i = 0; i < contexts_; ++i) {
         std::atomic<std::uint64_t> leaked{0};
         std::vector<gpu::unified_buffer> survivors;  // outlives the context when a leak is planted
-        auto ctx = gpu::context::create({.name = fmt::format("leak_cycle{}", cycles_),
-                                         .on_leak = [&leaked](const gpu::leak_record&) { ++leaked; }});
+        gpu::context_options options = sibling;
+        options.name = fmt::format("leak_cycle{}", cycles_);
+        options.on_leak = [&leaked](const gpu::leak_record&) { ++leaked; };
+        auto ctx = gpu::context::create(options);
         ++cycles_;
         if (!ctx) {
           out.fail("leak_cycle: creating a context failed: " + ctx.error().message);
           return;
         }
-        churn(**ctx, out, hold_ ? &survivors : nullptr);
+        if (const auto p = churn(**ctx, out, hold_ ? &survivors : nullptr)) placed.push_back(*p);
         ctx->reset();
         if (leaked > 0) {
           out.leaks += leaked;
@@ -107,6 +117,7 @@ class leak_cycle final : public scenario {
       }
     });
     worker.join();
+    for (const gpu::strategy p : placed) note_strategy(gpu::usage::bidirectional, p);
   }
 
   std::uint64_t buffers_, contexts_;

@@ -1,6 +1,8 @@
 // memory_pressure: hold hold_percent of the context's budget in pattern-carrying buffers while
 // conv2d keeps running; each step verifies one held buffer and runs a checked batch whose latency
-// must stay under latency_bound.
+// must stay under latency_bound. Both follow the decision matrix under the context's mask: conv2d
+// zero-copy where available, else the staging path (conv2d_work), the held buffers its
+// bidirectional choice.
 #include <fmt/format.h>
 
 #include <optional>
@@ -30,6 +32,7 @@ class memory_pressure final : public scenario {
     auto work = conv2d_work::create(ctx, shapes_, kernels::conv2d_path::zero_copy, seed(), "memory_pressure");
     if (!work) return std::unexpected(work.error());
     work_.emplace(std::move(*work));
+    for (const strategy_use& u : work_->strategies()) note_strategy(u.use, u.strategy);
     const std::uint64_t target = ctx.budget().limit() / 100 * percent_;
     std::uint64_t held = 0;
     while (held < target) {
@@ -41,6 +44,7 @@ class memory_pressure final : public scenario {
                                fmt::format("memory_pressure: holding {} of {} failed at {}: {}", format_bytes(target),
                                            format_bytes(ctx.budget().limit()), format_bytes(held), b.error().message));
       }
+      note_strategy(b->use(), b->strategy());
       const std::uint64_t s = derive_seed(seed(), held_.size());
       fill_pattern(b->cpu_view(), s);
       held_.emplace_back(std::move(*b), s);

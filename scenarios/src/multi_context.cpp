@@ -1,6 +1,8 @@
 // multi_context: N threads, each with its own context, run checked conv2d batches and buffer
 // churn at once; each verifies its own patterns and results, so cross-talk between contexts shows
 // up as an integrity failure. step() collects what the threads observed since the last step.
+// The threads' contexts are siblings of the one the scenario is set up on (same device, backend
+// and mask), so they run on the strategies the run's mask leaves, as every other scenario does.
 #include <fmt/format.h>
 
 #include <atomic>
@@ -32,19 +34,22 @@ class multi_context final : public scenario {
 
   std::string_view name() const noexcept override { return scenario_name; }
 
-  gpu::result<void> setup(gpu::context&) override {
+  gpu::result<void> setup(gpu::context& ctx) override {
     stop_ = false;
-    std::vector<std::future<gpu::result<void>>> ready;
+    sibling_ = ctx.sibling_options(std::string(scenario_name));
+    std::vector<std::future<placements>> ready;
     for (std::uint64_t i = 0; i < contexts_; ++i) {
-      auto promise = std::make_shared<std::promise<gpu::result<void>>>();
+      auto promise = std::make_shared<std::promise<placements>>();
       ready.push_back(promise->get_future());
       threads_.emplace_back([this, i, promise] { worker(i, *promise); });
     }
     for (auto& r : ready) {
-      if (auto ok = r.get(); !ok) {
+      auto ok = r.get();
+      if (!ok) {
         stop();
-        return ok;
+        return std::unexpected(ok.error());
       }
+      for (const strategy_use& u : *ok) note_strategy(u.use, u.strategy);
     }
     return {};
   }
@@ -77,13 +82,18 @@ class multi_context final : public scenario {
     local = {};
   }
 
-  void worker(std::uint64_t index, std::promise<gpu::result<void>>& ready) {
+  // What a worker's context placed its buffers on, once it is ready, or why it could not start.
+  using placements = gpu::result<std::vector<strategy_use>>;
+
+  void worker(std::uint64_t index, std::promise<placements>& ready) {
     std::atomic<std::uint64_t> leaked{0};
     const std::uint64_t my_seed = derive_seed(seed(), index);
     step_result local;
     {
-      auto ctx = gpu::context::create(
-          {.name = fmt::format("multi_context{}", index), .on_leak = [&leaked](const gpu::leak_record&) { ++leaked; }});
+      gpu::context_options options = sibling_;
+      options.name = fmt::format("multi_context{}", index);
+      options.on_leak = [&leaked](const gpu::leak_record&) { ++leaked; };
+      auto ctx = gpu::context::create(options);
       if (!ctx) {
         ready.set_value(std::unexpected(ctx.error()));
         return;
@@ -94,7 +104,7 @@ class multi_context final : public scenario {
         ready.set_value(std::unexpected(work.error()));
         return;
       }
-      ready.set_value({});
+      ready.set_value(work->strategies());
       std::uint64_t serial = 0;
       while (!stop_) {
         work->run_one(**ctx, local);
@@ -124,6 +134,7 @@ class multi_context final : public scenario {
 
   std::uint64_t contexts_;
   std::vector<kernels::conv2d_shape> shapes_;
+  gpu::context_options sibling_;  // the set-up context's, for the workers' own (written before they start)
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
   std::mutex mutex_;

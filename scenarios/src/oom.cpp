@@ -54,6 +54,7 @@ class oom final : public scenario {
         }
         break;
       }
+      if (held.empty()) note_strategy(buffer->use(), buffer->strategy());
       const std::uint64_t s = derive_seed(seed(), serial_++);
       fill_pattern(buffer->cpu_view(), s);
       held.emplace_back(std::move(*buffer), s);

@@ -94,6 +94,11 @@ std::vector<param_problem> check_scenario_params(std::string_view name, const sc
   return problems_of(name, params, nullptr, 0);
 }
 
+void scenario::note_strategy(gpu::usage use, gpu::strategy s) {
+  const strategy_use placement{.use = use, .strategy = s};
+  if (std::ranges::find(strategies_, placement) == strategies_.end()) strategies_.push_back(placement);
+}
+
 gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
                                                      std::uint64_t seed) {
   std::unique_ptr<scenario> made;

@@ -220,5 +220,33 @@ TEST(Conv2dBench, ThreadedProducerWritesTheInputOneThreadWrites) {
   }
 }
 
+// checks the conv2d benchmark with buffer storage masked: it exits 0, each zero-copy cell is
+// listed as not available with the decision matrix's reason (not measured, not an error), and the
+// staging cells run and match the reference
+TEST(Conv2dBench, MaskedZeroCopyCellsAreNotAvailableAndTheRestRun) {
+  const auto run =
+      run_bench(run_conv2d_bench,
+                {.shapes = {"N1 C3 9x9 K4 3x3 p1"}, .iterations = 2, .context = {.mask = {.buffer_storage = true}}});
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->json.at("cells").size(), 4u);  // two paths x two modes
+  int staging = 0;
+  for (const auto& cell : run->json.at("cells")) {
+    ASSERT_FALSE(cell.contains("error")) << cell.dump();
+    if (cell.at("path") == "zero-copy") {
+      ASSERT_TRUE(cell.contains("not_available")) << cell.dump();
+      EXPECT_NE(cell.at("not_available").get<std::string>().find("staging_copy for stream_to_gpu"), std::string::npos)
+          << cell.dump();
+      EXPECT_FALSE(cell.contains("latency_ms")) << cell.dump();
+      continue;
+    }
+    ++staging;
+    EXPECT_FALSE(cell.contains("not_available")) << cell.dump();
+    EXPECT_LT(cell.at("reference_error").get<double>(), 1e-5) << cell.dump();
+  }
+  EXPECT_EQ(staging, 2);
+  EXPECT_NE(run->out.find("not available: zero-copy needs a mapped strategy"), std::string::npos) << run->out;
+  EXPECT_NE(run->out.find("masked: buffer_storage"), std::string::npos) << run->out;
+}
+
 }  // namespace
 }  // namespace gpusoak::bench

@@ -2,6 +2,7 @@
 #include "gpusoak/buffers/capabilities.hpp"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "gl_fixture.hpp"
 
@@ -65,7 +66,28 @@ TEST(Capabilities, ParsesMasks) {
   auto bad = parse_capability_mask("coherent,persistant");
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("'persistant'"), std::string::npos);
-  EXPECT_NE(bad.error().message.find("buffer_storage"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("buffer_storage, coherent, pinned"), std::string::npos);
+  // The text may come from a flag: only the environment reader names GPUSOAK_DISABLE.
+  EXPECT_EQ(bad.error().message.find("GPUSOAK_DISABLE"), std::string::npos) << bad.error().message;
+}
+
+// checks that a bad GPUSOAK_DISABLE is an error naming the variable, the token and the allowed
+// ones, and that unset means no mask
+TEST(Capabilities, EnvironmentMaskErrorsNameTheVariable) {
+  ASSERT_EQ(setenv("GPUSOAK_DISABLE", "coherant", 1), 0);
+  auto bad = capability_mask_from_env();
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("GPUSOAK_DISABLE: ", 0), 0u) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("'coherant'"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("buffer_storage, coherent, pinned"), std::string::npos) << bad.error().message;
+  ASSERT_EQ(setenv("GPUSOAK_DISABLE", "coherent", 1), 0);
+  auto good = capability_mask_from_env();
+  ASSERT_TRUE(good);
+  EXPECT_TRUE(good->coherent && !good->buffer_storage && !good->pinned);
+  ASSERT_EQ(unsetenv("GPUSOAK_DISABLE"), 0);
+  auto none = capability_mask_from_env();
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->any());
 }
 
 // checks that the probe on the real context reports a usable GL 4.5 with sane limits

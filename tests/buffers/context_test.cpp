@@ -12,6 +12,7 @@
 
 #include "gl_fixture.hpp"
 #include "gpu_checks.hpp"
+#include "gpusoak/buffers/strategy.hpp"
 #include "gpusoak/buffers/unified_buffer.hpp"
 
 namespace gpusoak::gpu {
@@ -107,6 +108,50 @@ TEST(Context, SharesObjectsWithParent) {
   child.join();
   EXPECT_TRUE(is_buffer);
   EXPECT_EQ(seen, expected);
+}
+
+// checks that a context made on another thread from sibling_options gets the first one's mask,
+// budget override and backend, its own name, and no leak callback or sharing; unmasked stays unmasked
+TEST(Context, SiblingsInheritMaskBudgetAndBackend) {
+  bool parent_leak_called = false;
+  auto parent = test::make_context({.which = backend::egl_surfaceless,
+                                    .budget_bytes = 48ull << 20,
+                                    .mask = {.buffer_storage = true, .pinned = true},
+                                    .name = "parent",
+                                    .on_leak = [&](const leak_record&) { parent_leak_called = true; }});
+  ASSERT_TRUE(parent);
+  EXPECT_TRUE(parent->mask().buffer_storage);
+  const context_options options = parent->sibling_options("sibling");
+  EXPECT_EQ(options.name, "sibling");
+  EXPECT_EQ(options.share_with, nullptr);
+  EXPECT_FALSE(options.on_leak);
+  std::string masked, name;
+  backend which = backend::egl_device;
+  std::uint64_t limit = 0;
+  strategy placed = strategy::persistent_coherent;
+  std::thread sibling([&] {
+    auto made = context::create(options);
+    ASSERT_TRUE(made) << made.error().message;
+    masked = (*made)->caps().masked;
+    name = (*made)->name();
+    which = (*made)->which();
+    limit = (*made)->budget().limit();
+    placed = choose_strategy((*made)->caps(), usage::stream_to_gpu);
+    auto leaked = unified_buffer::create(**made, {.size = 64, .tag = "left"});  // a leak the parent must not hear of
+    ASSERT_TRUE(leaked);
+    made->reset();
+  });
+  sibling.join();
+  EXPECT_EQ(masked, "buffer_storage,pinned");
+  EXPECT_EQ(name, "sibling");
+  EXPECT_EQ(which, backend::egl_surfaceless);
+  EXPECT_EQ(limit, 48ull << 20);
+  EXPECT_EQ(placed, strategy::staging_copy);
+  EXPECT_FALSE(parent_leak_called);
+
+  auto plain = test::make_context({.name = "plain"});
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->sibling_options("x").mask.any());
 }
 
 // checks that destroying a context with live buffers reports each one with its tag and the

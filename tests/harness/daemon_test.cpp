@@ -188,6 +188,30 @@ TEST_F(daemon_test, smoke_plan_end_to_end_with_metrics) {
   EXPECT_NE(d.log().find("run=" + id + " scenario="), std::string::npos);
 }
 
+// checks that gpusoakd --disable coherent masks every context of a run, the worker's and those its
+// scenarios make: the smoke plan passes, every latency series with a strategy is on
+// persistent_flush (multi_context's own contexts included), none on persistent_coherent
+TEST_F(daemon_test, the_daemons_mask_reaches_every_context_of_a_run) {
+  test::daemon_process d(dir_ / "state", {"--disable", "coherent", "--budget", "256MiB"});
+  const std::string id = start(d, R"({"plan": "smoke", "time_scale": 0.05})");
+  const auto run = wait_final(d, id);
+  EXPECT_EQ(run["state"], "passed") << run.dump(2);
+  std::map<std::string, std::string> strategy_of;  // scenario -> strategy label
+  const std::regex labels(R"re(scenario="([a-z_0-9]+)",strategy="([a-z_]+)")re");
+  std::size_t series_seen = 0;
+  for (const auto& [series, value] : scrape(d, "gpusoak_op_latency_seconds_count")) {
+    std::smatch m;
+    if (!std::regex_search(series, m, labels)) continue;
+    ++series_seen;
+    EXPECT_NE(m[2].str(), "persistent_coherent") << series;
+    if (m[2].str() != "mixed") strategy_of[m[1].str()] = m[2].str();
+  }
+  EXPECT_GT(series_seen, 0u);
+  for (const char* scenario : {"conv2d_steady", "memory_pressure", "multi_context"}) {
+    EXPECT_EQ(strategy_of[scenario], "persistent_flush") << scenario;
+  }
+}
+
 // checks that a plan naming EGL devices that are not present, or one twice, is a 400 naming each
 // such device and how many exist, before anything is stored or exported (one POST with 21
 // indices used to add 842 series to /metrics)

@@ -1,10 +1,12 @@
 // `gpusoak soak` end to end on real GL: the shipped smoke plan shrunk to 6 s into a temp run store,
 // a plan whose threshold cannot hold, and bad flags.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
 #include "temp_dir.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -239,6 +241,93 @@ TEST_F(soak_test, run_bounds_are_exit_2_before_anything_runs) {
   EXPECT_NE(err.find("gpusoak devices lists them"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(db_path())) << "nothing was stored";
 }
+
+// checks that a bad --disable is exit 2 naming the flag, the bad token and the allowed ones, and
+// not GPUSOAK_DISABLE; the same text from GPUSOAK_DISABLE names the variable instead
+TEST_F(soak_test, bad_mask_names_where_it_came_from) {
+  ASSERT_EQ(unsetenv("GPUSOAK_DISABLE"), 0);
+  std::string err;
+  EXPECT_EQ(cli({"soak", "smoke", "--disable", "coherant", "--db", db_path()}, nullptr, &err), 2);
+  EXPECT_NE(err.find("--disable: unknown capability 'coherant'"), std::string::npos) << err;
+  EXPECT_NE(err.find("buffer_storage, coherent, pinned"), std::string::npos) << err;
+  EXPECT_EQ(err.find("GPUSOAK_DISABLE"), std::string::npos) << err;
+  ASSERT_EQ(setenv("GPUSOAK_DISABLE", "coherant", 1), 0);
+  EXPECT_EQ(cli({"soak", "smoke", "--db", db_path()}, nullptr, &err), 2);
+  ASSERT_EQ(unsetenv("GPUSOAK_DISABLE"), 0);
+  EXPECT_NE(err.find("GPUSOAK_DISABLE: unknown capability 'coherant'"), std::string::npos) << err;
+  EXPECT_EQ(err.find("--disable"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(db_path()));  // nothing was run
+}
+
+// A mask for the whole run and what the decision matrix picks on llvmpipe under it for the
+// conv2d input (stream_to_gpu) and for bidirectional buffers.
+struct smoke_mask {
+  const char* name;
+  const char* disable;  // --disable's value
+  const char* streamed;
+  const char* both_ways;
+  friend void PrintTo(const smoke_mask& m, std::ostream* os) { *os << m.name; }
+};
+
+class smoke_under_mask : public soak_test, public ::testing::WithParamInterface<smoke_mask> {};
+
+// checks that the shipped smoke plan, unchanged and shrunk to 6 s, passes under the mask (every
+// scenario on the matrix's choice: zero-copy where allowed, staging_copy otherwise), and that its
+// output and stored events name that strategy for each scenario, the ones that make their own
+// contexts included, and never the strategy the mask rules out
+TEST_P(smoke_under_mask, passes_and_names_the_strategies) {
+  const smoke_mask& m = GetParam();
+  std::string out, err;
+  // A 256 MiB budget: memory_pressure holds half of it, and filling half of llvmpipe's 2 GiB
+  // default with patterns takes most of a 2-core CI machine's time without testing more.
+  ASSERT_EQ(
+      cli({"soak", "smoke", "--time-scale", "0.05", "--db", db_path(), "--budget", "256MiB", "--disable", m.disable},
+          &out, &err),
+      0)
+      << out << err;
+  const run_record run = only_run();
+  EXPECT_EQ(run.state, run_state::passed) << run.verdict_reason;
+  EXPECT_NE(out.find(fmt::format("run {}: passed", run.id)), std::string::npos) << out;
+
+  auto store = run_store::open(db_path());
+  ASSERT_TRUE(store.has_value());
+  auto events = store->events(run.id);
+  ASSERT_TRUE(events.has_value());
+  const auto stored = [&](const std::string& scenario, const std::string& message) {
+    return std::ranges::any_of(
+        *events, [&](const event& e) { return e.level == "info" && e.scenario == scenario && e.message == message; });
+  };
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"conv2d_steady", fmt::format("strategy {} (stream_to_gpu)", m.streamed)},
+      {"memory_pressure", fmt::format("strategy {} (stream_to_gpu)", m.streamed)},
+      {"memory_pressure", fmt::format("strategy {} (bidirectional)", m.both_ways)},
+      {"multi_context", fmt::format("strategy {} (stream_to_gpu)", m.streamed)},
+      {"leak_cycle", fmt::format("strategy {} (bidirectional)", m.both_ways)},
+      {"fragmentation", fmt::format("strategy {} (bidirectional)", m.both_ways)},
+      {"oom", fmt::format("strategy {} (bidirectional)", m.both_ways)},
+  };
+  for (const auto& [scenario, placement] : expected) {
+    const std::string message = scenario + ": " + placement;
+    EXPECT_NE(out.find(message + "\n"), std::string::npos) << message << "\n" << out;
+    EXPECT_TRUE(stored(scenario, message)) << message;
+  }
+  // One placement per usage for the whole run: a context that missed the mask would add another.
+  for (const char* use : {"(stream_to_gpu)", "(bidirectional)"}) {
+    std::set<std::string> strategies;
+    for (const auto& e : *events) {
+      if (e.level == "info" && e.message.ends_with(use)) strategies.insert(e.message.substr(e.message.find(": ")));
+    }
+    EXPECT_EQ(strategies.size(), 1u) << use << "\n" << out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    masks, smoke_under_mask,
+    ::testing::Values(smoke_mask{"none", "", "persistent_coherent", "persistent_coherent"},
+                      smoke_mask{"coherent", "coherent", "persistent_flush", "persistent_flush"},
+                      smoke_mask{"buffer_storage", "buffer_storage", "staging_copy", "staging_copy"},
+                      smoke_mask{"all", "buffer_storage,coherent,pinned", "staging_copy", "staging_copy"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace gpusoak::harness

@@ -2,6 +2,7 @@
 // independently by tracing the GL calls with apitrace.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -102,6 +103,72 @@ TEST_P(CopyCounters, CountEveryCopyOnTheStagingPath) {
 
 INSTANTIATE_TEST_SUITE_P(Depth, CopyCounters, ::testing::Values(1u, 3u),
                          [](const auto& info) { return info.param == 1 ? "sync" : "pipelined"; });
+
+// checks that the decision matrix decides where zero-copy runs: unmasked and with coherent maps
+// masked it picks a mapped strategy, and a zero-copy session gets it; with buffer storage masked
+// (alone or with all three) the reason names the matrix's staging_copy, the usage and the mask,
+// the caller is sent to the staging path, and that path runs with its copies counted by path
+TEST(ZeroCopyAvailability, FollowsTheDecisionMatrixUnderEachMask) {
+  struct masked_case {
+    gpu::capability_mask mask;
+    bool zero_copy;
+  };
+  for (const masked_case& c :
+       {masked_case{{}, true}, masked_case{{.coherent = true}, true}, masked_case{{.buffer_storage = true}, false},
+        masked_case{{.buffer_storage = true, .coherent = true, .pinned = true}, false}}) {
+    auto ctx = test::make_context({.mask = c.mask});
+    ASSERT_TRUE(ctx);
+    SCOPED_TRACE("masked: " + ctx->caps().masked);
+    const auto why = zero_copy_unavailable(ctx->caps());
+    EXPECT_EQ(!why.has_value(), c.zero_copy) << why.value_or("");
+    const conv2d_path path = available_path(ctx->caps(), conv2d_path::zero_copy);
+    EXPECT_EQ(path, c.zero_copy ? conv2d_path::zero_copy : conv2d_path::staging);
+    EXPECT_EQ(available_path(ctx->caps(), conv2d_path::staging), conv2d_path::staging);
+    auto session = ready_session(*ctx, path, 1);
+    ASSERT_TRUE(session) << session.error().message;
+    const gpu::counters_snapshot delta = hot_path_delta(*ctx, *session, 2);
+    const auto at = [&](gpu::copy_path p) { return delta.copies[static_cast<std::size_t>(p)]; };
+    if (c.zero_copy) {
+      EXPECT_TRUE(gpu::is_mapped(session->input_strategy())) << gpu::to_string(session->input_strategy());
+      EXPECT_TRUE(gpu::is_mapped(session->output_strategy())) << gpu::to_string(session->output_strategy());
+      EXPECT_EQ(delta.total_copies(), 0u);
+      continue;
+    }
+    ASSERT_TRUE(why.has_value());
+    EXPECT_NE(why->find("staging_copy for stream_to_gpu"), std::string::npos) << *why;
+    EXPECT_NE(why->find("masked: " + ctx->caps().masked), std::string::npos) << *why;
+    EXPECT_EQ(session->input_strategy(), gpu::strategy::staging_copy);
+    EXPECT_EQ(at(gpu::copy_path::staging_upload), 2u);
+    EXPECT_EQ(at(gpu::copy_path::readback_copy), 2u);
+  }
+}
+
+// checks that write_input copies the batch in (one cpu_memcpy of the input's bytes, counted even
+// into a mapping) and that the kernel then sees exactly those values, as when written in place
+TEST(ZeroCopyAvailability, WriteInputIsACountedCopyOfTheSameBatch) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto session = ready_session(*ctx, conv2d_path::zero_copy, 1);
+  ASSERT_TRUE(session) << session.error().message;
+  std::mt19937_64 rng(test::test_seed());
+  std::vector<float> input(small_shape.input_elements());
+  test::fill_random(input, rng);
+  std::ranges::copy(input, session->input().begin());
+  auto in_place = session->run();
+  ASSERT_TRUE(in_place) << in_place.error().message;
+  const std::vector<float> expected(in_place->begin(), in_place->end());
+  const gpu::counters_snapshot before = ctx->counters().snapshot();
+  ASSERT_TRUE(session->write_input(input));
+  auto copied = session->run();
+  ASSERT_TRUE(copied) << copied.error().message;
+  const gpu::counters_snapshot after = ctx->counters().snapshot();
+  const auto memcpy_index = static_cast<std::size_t>(gpu::copy_path::cpu_memcpy);
+  EXPECT_EQ(after.copies[memcpy_index] - before.copies[memcpy_index], 1u);
+  EXPECT_EQ(after.copied_bytes[memcpy_index] - before.copied_bytes[memcpy_index], input.size() * sizeof(float));
+  EXPECT_EQ(after.total_copies() - before.total_copies(), 1u);
+  EXPECT_TRUE(std::ranges::equal(*copied, expected));
+  EXPECT_FALSE(session->write_input(std::span(input).first(input.size() - 1)));  // a short batch is refused
+}
 
 // One kernel on the bus path, and whether it runs between bus copies there.
 struct bus_case {

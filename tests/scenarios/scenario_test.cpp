@@ -248,20 +248,122 @@ TEST(Conv2dSteady, ZeroCopyPassesWithNoCopies) {
   EXPECT_EQ(summary.total.latency.count, summary.total.iterations);
 }
 
-// checks that conv2d_steady on the staging path reports its hot-path copies as a failure
-TEST(Conv2dSteady, StagingPathCopiesAreAFailure) {
+// checks that conv2d_steady on the staging path passes: its uploads and readbacks are counted by
+// the context under their copy paths, one of each per batch, and none is a hot-path copy
+TEST(Conv2dSteady, StagingCopiesAreCountedByPathNotAsHot) {
   auto ctx = test::make_context();
   ASSERT_TRUE(ctx);
   auto s = make("conv2d_steady", {{"path", scalar("staging")}, {"shapes", list({"N1 C3 8x8 K4 3x3 p1"})}});
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->setup(*ctx).has_value());
+  const gpu::counters_snapshot before = ctx->counters().snapshot();
   const step_result r = s->step(*ctx);
+  const gpu::counters_snapshot after = ctx->counters().snapshot();
   (void)s->teardown(*ctx);
-  EXPECT_GT(r.hot_path_copies, 0u);
-  ASSERT_TRUE(r.failed());
-  EXPECT_NE(r.failures.front().find("hot-path copies on the staging path"), std::string::npos) << r.failures.front();
-  EXPECT_EQ(r.integrity_failures, 0u);  // the results themselves are right
+  EXPECT_FALSE(r.failed()) << failures_text(r);
+  EXPECT_EQ(r.hot_path_copies, 0u);
+  ASSERT_EQ(r.iterations, 1u);
+  const auto delta = [&](gpu::copy_path p) {
+    return after.copies[static_cast<std::size_t>(p)] - before.copies[static_cast<std::size_t>(p)];
+  };
+  EXPECT_EQ(delta(gpu::copy_path::staging_upload), 2u);  // the NaN poison and the batch's input
+  EXPECT_EQ(delta(gpu::copy_path::readback_copy), 1u);
+  EXPECT_EQ(r.strategy, gpu::strategy::staging_copy);
 }
+
+// checks that a copy planted on the zero-copy path (each input copied in instead of written in
+// place) is caught: counted as hot-path copies and a failed step naming the path
+TEST(Conv2dSteady, PlantedCopyOnTheZeroCopyPathIsAFailure) {
+  auto ctx = test::make_context();
+  ASSERT_TRUE(ctx);
+  auto s = make("conv2d_steady", {{"shapes", list({"N1 C3 8x8 K4 3x3 p1"})}});
+  ASSERT_TRUE(s);
+  const step_result r = run_with_fault(*s, *ctx, fault::hot_copy, 2);
+  EXPECT_EQ(r.hot_path_copies, 2u);  // one input copy per batch
+  ASSERT_TRUE(r.failed());
+  EXPECT_NE(r.failures.front().find("hot-path copies on the zero-copy path"), std::string::npos) << failures_text(r);
+  EXPECT_EQ(r.integrity_failures, 0u);  // the copied inputs still give right results
+}
+
+// The masks every scenario must run under, with what the decision matrix picks for a streamed
+// input and for bidirectional buffers on llvmpipe under each.
+struct mask_case {
+  const char* name;
+  gpu::capability_mask mask;
+  gpu::strategy streamed;
+  gpu::strategy both_ways;
+  friend void PrintTo(const mask_case& c, std::ostream* os) { *os << c.name; }
+};
+
+class UnderMask : public ::testing::TestWithParam<mask_case> {
+ protected:
+  // Runs `name` briefly on a context with the case's mask: it must pass with no hot-path copy, and
+  // every placement it reports is one of `allowed` for its usage.
+  void runs_on_fallback(std::string_view name, const scenario_params& params, gpu::context_options options = {}) {
+    options.mask = GetParam().mask;
+    auto ctx = test::make_context(options);
+    ASSERT_TRUE(ctx);
+    auto s = make(name, params);
+    ASSERT_TRUE(s);
+    const auto summary = run(*s, *ctx, 300ms);
+    EXPECT_EQ(summary.total.hot_path_copies, 0u);
+    ASSERT_FALSE(s->strategies().empty());
+    for (const strategy_use& u : s->strategies()) {
+      SCOPED_TRACE(std::string(gpu::to_string(u.use)) + " -> " + std::string(gpu::to_string(u.strategy)));
+      // What the matrix picks on this context; a scenario's own contexts must pick the same.
+      const auto name = [](gpu::strategy s) { return std::string(gpu::to_string(s)); };
+      EXPECT_EQ(name(u.strategy), name(gpu::choose_strategy(ctx->caps(), u.use)));
+      if (u.use == gpu::usage::stream_to_gpu) {
+        EXPECT_EQ(name(u.strategy), name(GetParam().streamed));
+      }
+      if (u.use == gpu::usage::bidirectional) {
+        EXPECT_EQ(name(u.strategy), name(GetParam().both_ways));
+      }
+    }
+  }
+};
+
+// checks that conv2d_steady with the shipped `path: zero-copy` runs under the mask, on zero-copy
+// where the matrix allows it and on its staging fallback otherwise
+TEST_P(UnderMask, Conv2dSteadyRunsOnTheMatrixChoice) {
+  runs_on_fallback("conv2d_steady", {{"shapes", list({"N1 C3 8x8 K4 3x3 p1"})}, {"path", scalar("zero-copy")}});
+}
+
+// checks that memory_pressure (conv2d and held buffers) runs under the mask
+TEST_P(UnderMask, MemoryPressureRunsOnTheMatrixChoice) {
+  runs_on_fallback("memory_pressure", {{"hold_percent", scalar("25")}, {"shapes", list({"N1 C3 8x8 K4 3x3 p1"})}},
+                   {.budget_bytes = 32ull << 20});
+}
+
+// checks that multi_context's own contexts get the mask of the context it is set up on: the
+// strategies its worker contexts report are the masked matrix's, not the unmasked one's
+TEST_P(UnderMask, MultiContextWorkersInheritTheMask) {
+  runs_on_fallback("multi_context", {{"contexts", scalar("2")}, {"shapes", list({"N1 C3 8x8 K4 3x3 p1"})}});
+}
+
+// checks that leak_cycle's churn contexts get the mask too (their buffers' placements are
+// reported with the worker context's)
+TEST_P(UnderMask, LeakCycleContextsInheritTheMask) {
+  runs_on_fallback("leak_cycle", {{"buffers_per_cycle", scalar("4")}, {"contexts_per_cycle", scalar("1")}});
+}
+
+// checks that fragmentation and oom run under the mask on the matrix's bidirectional choice
+TEST_P(UnderMask, PoolAndOomRunOnTheMatrixChoice) {
+  runs_on_fallback("fragmentation", {{"pool_chunk", scalar("1MiB")}, {"max_block", scalar("64KiB")}});
+  runs_on_fallback("oom", {{"step", scalar("4MiB")}, {"budget", scalar("32MiB")}});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Masks, UnderMask,
+    ::testing::Values(
+        mask_case{"none", {}, gpu::strategy::persistent_coherent, gpu::strategy::persistent_coherent},
+        mask_case{"coherent", {.coherent = true}, gpu::strategy::persistent_flush, gpu::strategy::persistent_flush},
+        mask_case{"buffer_storage", {.buffer_storage = true}, gpu::strategy::staging_copy, gpu::strategy::staging_copy},
+        mask_case{"all",
+                  {.buffer_storage = true, .coherent = true, .pinned = true},
+                  gpu::strategy::staging_copy,
+                  gpu::strategy::staging_copy}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 // checks that fragmentation churns the pool with every block verified and reports a fragmentation ratio
 TEST(Fragmentation, PassesAndReportsRatio) {

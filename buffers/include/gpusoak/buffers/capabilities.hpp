@@ -72,9 +72,9 @@ struct capability_mask {
 };
 
 // Parses "buffer_storage,coherent,pinned" (any subset, "" for none). An unknown token is an
-// error naming it and the allowed ones.
+// error naming it and the allowed ones; the caller prefixes where the text came from.
 [[nodiscard]] result<capability_mask> parse_capability_mask(std::string_view text);
-// Reads GPUSOAK_DISABLE; unset means no mask.
+// Reads GPUSOAK_DISABLE; unset means no mask. Errors start with "GPUSOAK_DISABLE: ".
 [[nodiscard]] result<capability_mask> capability_mask_from_env();
 
 [[nodiscard]] capabilities apply_mask(capabilities caps, const capability_mask& mask);

@@ -59,7 +59,8 @@ struct context_options {
   const context* share_with = nullptr;              // share objects with this context (same backend/device)
   bool debug_output = true;                         // KHR_debug messages to the log, errors counted
   std::optional<std::uint64_t> budget_bytes;        // overrides the driver-derived budget
-  capability_mask mask;                             // features to switch off (capability_mask_from_env())
+  capability_mask mask;                             // features to switch off (capability_mask_from_env());
+                                                    // scenarios pass it on through sibling_options()
   std::string name = "ctx0";                        // appears in every log line about this context
   std::function<void(const leak_record&)> on_leak;  // called per leaked buffer at destruction
 };
@@ -84,6 +85,14 @@ class context {
   [[nodiscard]] backend which() const noexcept;
   [[nodiscard]] const std::string& name() const noexcept;
   [[nodiscard]] std::uint64_t live_buffer_count() const;
+  // The features this context was created with switched off (caps() already reflects them).
+  [[nodiscard]] const capability_mask& mask() const noexcept { return options_.mask; }
+
+  // Options for another context of the same run (a scenario's own worker or churn contexts): this
+  // one's backend as opened, device, mask, budget override and debug output, named `name`; no
+  // sharing, no leak callback. Every context a run makes goes through this, so a mask given for
+  // the run (--disable, GPUSOAK_DISABLE) reaches all of them. Any thread.
+  [[nodiscard]] context_options sibling_options(std::string name) const;
 
   // Aborts with a message when called from a thread other than the owner.
   void check_thread() const;
@@ -100,9 +109,10 @@ class context {
   struct native;  // backend handles (EGL or GLFW), defined in the sources
 
  private:
-  context(std::shared_ptr<detail::context_core> core, std::unique_ptr<native> handles);
+  context(std::shared_ptr<detail::context_core> core, std::unique_ptr<native> handles, context_options options);
   std::shared_ptr<detail::context_core> core_;
   std::unique_ptr<native> native_;
+  context_options options_;  // as created, less share_with and on_leak (sibling_options())
   std::map<std::string, std::shared_ptr<const void>, std::less<>> cache_;
 };
 

@@ -42,6 +42,13 @@ inline constexpr std::array all_vendor_classes{vendor_class::nvidia,        vend
 // This is the table itself (strategy.cpp), one commented row per cell.
 [[nodiscard]] std::span<const strategy> preferences(vendor_class vendor, usage u) noexcept;
 
+// Whether a strategy's buffers are GPU-visible memory the CPU writes and reads in place (a
+// persistent map or pinned host memory): the zero-copy strategies. The others move bytes by
+// explicit, counted copies (copy_path).
+[[nodiscard]] constexpr bool is_mapped(strategy s) noexcept {
+  return s == strategy::persistent_coherent || s == strategy::persistent_flush || s == strategy::pinned_host;
+}
+
 // Whether the capabilities allow a strategy at all (extensions present, not masked, no quirk).
 [[nodiscard]] bool is_supported(const capabilities& caps, strategy s) noexcept;
 

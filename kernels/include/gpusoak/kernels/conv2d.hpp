@@ -44,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -65,6 +66,16 @@ enum class conv2d_kernel { automatic, direct, tiled, gemm, gemm_wide, winograd }
 [[nodiscard]] gpu::result<conv2d_path> parse_conv2d_path(std::string_view text);  // "zero-copy", "staging"
 // "auto" (automatic), "direct", "tiled", "gemm", "gemm_wide", "winograd".
 [[nodiscard]] gpu::result<conv2d_kernel> parse_conv2d_kernel(std::string_view text);
+
+// Why the zero-copy path cannot run on a context with these capabilities, or nullopt when it can.
+// It needs a mapped strategy (persistent_coherent, persistent_flush, pinned_host) as the decision
+// matrix's choice (gpu::choose_strategy) for the input (stream_to_gpu) and the output
+// (gpu_to_cpu); a mask (--disable buffer_storage) or a driver without buffer storage leaves the
+// matrix at staging_copy. Pure: no GL calls.
+[[nodiscard]] std::optional<std::string> zero_copy_unavailable(const gpu::capabilities& caps);
+// The path a caller asking for `wanted` runs on: zero_copy where available, else the matrix's
+// fallback, the staging path (staging_copy input and output). staging stays staging.
+[[nodiscard]] conv2d_path available_path(const gpu::capabilities& caps, conv2d_path wanted);
 
 // The tiled kernel's compile-time tiling, injected into the shader as #defines (the tile's
 // width and height are its work group size, read back from the program).
@@ -234,6 +245,10 @@ class conv2d_session {
   // The input of the slot the next begin() or run() uses; write-only (may be write-combined).
   // Valid while that slot is not in flight.
   [[nodiscard]] std::span<float> input() noexcept;
+  // Copies `values` (input_elements() floats) into that input through unified_buffer::write: one
+  // copy, counted as copy_path::cpu_memcpy on every path. For a producer that already has the
+  // batch in a private array; writing into input() makes none. `validation` on a size mismatch.
+  [[nodiscard]] gpu::result<void> write_input(std::span<const float> values);
   // Synchronous: begin + submit + finish. The view is valid until the slot is begun again.
   [[nodiscard]] gpu::result<std::span<const float>> run();
 

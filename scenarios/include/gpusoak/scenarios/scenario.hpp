@@ -47,9 +47,12 @@ struct latency_histogram {
 
 // What one step (or a whole run, merged) observed.
 struct step_result {
-  std::uint64_t iterations = 0;          // units of work done (conv2d batches, alloc/free ops, cycles)
-  latency_histogram latency;             // op latencies, seconds
-  std::uint64_t hot_path_copies = 0;     // copies counted by the context during hot-path work
+  std::uint64_t iterations = 0;  // units of work done (conv2d batches, alloc/free ops, cycles)
+  latency_histogram latency;     // op latencies, seconds
+  // Copies counted by the context during hot-path work on a zero-copy (mapped) strategy, where
+  // there must be none. A fallback's copies (staging_copy's uploads and readbacks) are expected:
+  // the context counts them by copy_path, and they are not hot-path copies.
+  std::uint64_t hot_path_copies = 0;
   std::uint64_t integrity_failures = 0;  // pattern mismatches and wrong conv2d results
   std::uint64_t oom_events = 0;          // out_of_memory errors met on purpose or not
   std::uint64_t oom_recoveries = 0;      // OOMs after which allocation worked again at baseline
@@ -75,6 +78,14 @@ struct step_result {
   std::uint64_t failures_dropped = 0;
 };
 
+// One placement a scenario's buffers run on: the decision matrix's choice for a usage under the
+// context's capabilities and mask (zero-copy where the probe allows, its fallback otherwise).
+struct strategy_use {
+  gpu::usage use = gpu::usage::stream_to_gpu;
+  gpu::strategy strategy = gpu::strategy::staging_copy;
+  friend bool operator==(const strategy_use&, const strategy_use&) = default;
+};
+
 // Faults a test plants to prove a scenario's checks can fail. A scenario that does not support a
 // fault returns false from inject().
 enum class fault {
@@ -83,6 +94,8 @@ enum class fault {
   gpu_stall,        // conv2d_steady: the next batch's fence wait times out as on a hung GPU (context_lost);
                     // a software rasterizer finishes every dispatch before its fence, so it cannot hang
                     // for real, while a real GPU does with the fence_timeout param (docs/performance.md)
+  hot_copy,         // conv2d_steady: each batch's input is copied in (conv2d_session::write_input) instead
+                    // of written in place: a copy on the hot path, which zero-copy must report
 };
 
 class scenario {
@@ -106,11 +119,19 @@ class scenario {
     return false;
   }
 
+  // The placements the scenario's buffers got so far (in setup, and in steps that make buffers),
+  // each once, in the order first seen. Under a mask they name the fallback the scenario runs on;
+  // the runner stores each as an event of the run. Same thread as setup and step.
+  [[nodiscard]] const std::vector<strategy_use>& strategies() const noexcept { return strategies_; }
+
  protected:
   explicit scenario(std::uint64_t seed) noexcept : seed_(seed) {}
+  // Adds a placement to strategies() unless it is there already.
+  void note_strategy(gpu::usage use, gpu::strategy s);
 
  private:
   std::uint64_t seed_;
+  std::vector<strategy_use> strategies_;
 };
 
 // One problem with one scenario parameter: an unknown name, a wrong type or unit, a value out of
