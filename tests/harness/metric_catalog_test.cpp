@@ -184,7 +184,7 @@ TEST(metric_catalog_test, docs_metrics_md_matches_the_catalog) {
 std::map<std::string, doc_family> served_families(const std::string& text) {
   std::map<std::string, doc_family> out;
   std::istringstream lines(text);
-  static const std::regex label_name(R"(([a-z_]+)=")");
+  static const std::regex label_name(R"(([a-zA-Z_][a-zA-Z0-9_]*)=")");  // Prometheus label names
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with("# TYPE ")) {
       std::istringstream in(line.substr(7));

@@ -70,7 +70,7 @@ inline constexpr std::array<metric_info, 34> rows{{
  {"fence_wait_seconds",        histogram, seconds, "",                                         "*",             buckets,   "fence_wait",                ""},
  // Run and daemon state.
  {"",                          gauge,     count,   "version",                                  "",              none,      "",                          "gpusoak_build_info"},
- {"",                          gauge,     count,   "gpu run plan renderer driver vendor version", "",           none,      "",                          "gpusoak_run_info"},
+ {"",                          gauge,     count,   "gpu run plan plan_sha256 mask renderer driver vendor version commit", "",           none,      "",                          "gpusoak_run_info"},
  {"",                          gauge,     count,   "gpu state",                                "",              none,      "",                          "gpusoak_run_state"},
  {"run_progress_ratio",        gauge,     count,   "gpu",                                      "*",             extra,     "run_progress_ratio",        "gpusoak_run_progress_ratio"},
  {"",                          gauge,     seconds, "gpu",                                      "",              none,      "",                          "gpusoak_run_elapsed_seconds"},
