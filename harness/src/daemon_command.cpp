@@ -26,10 +26,8 @@
 #include "gpusoak/harness/run_manager.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/scenarios/units.hpp"
+#include "plans_dir.hpp"
 
-#ifndef GPUSOAK_DEFAULT_PLANS_DIR
-#define GPUSOAK_DEFAULT_PLANS_DIR "scenarios/plans"
-#endif
 #ifndef GPUSOAK_VERSION
 #define GPUSOAK_VERSION "0.0.0"
 #endif
@@ -152,12 +150,7 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   } else if (const char* env = std::getenv("GPUSOAK_STATE_DIR"); env != nullptr && *env != '\0') {
     state_dir = env;
   }
-  std::string plans_dir = GPUSOAK_DEFAULT_PLANS_DIR;
-  if (auto flag = parsed->value("plans-dir")) {
-    plans_dir = *flag;
-  } else if (const char* env = std::getenv("GPUSOAK_PLANS_DIR"); env != nullptr && *env != '\0') {
-    plans_dir = env;
-  }
+  const std::string plans_dir = detail::plans_dir(parsed->value("plans-dir")).string();
   // A file size limit (RLIMIT_FSIZE, e.g. `ulimit -f` in a unit file) must fail the write that
   // passes it with EFBIG, which the run store reports as a full disk, not kill the daemon with
   // SIGXFSZ's default action.

@@ -18,10 +18,7 @@
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/harness/soak_runner.hpp"
 #include "gpusoak/scenarios/plan.hpp"
-
-#ifndef GPUSOAK_DEFAULT_PLANS_DIR
-#define GPUSOAK_DEFAULT_PLANS_DIR "scenarios/plans"
-#endif
+#include "plans_dir.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -30,7 +27,8 @@ constexpr const char* summary =
     "Runs a soak plan on one GPU: its phases in order, each phase's scenarios sharing the time by\n"
     "weight, a sample per scenario every sample_interval into the run store (--db), then the plan's\n"
     "thresholds gated on those samples (the table `gpusoak gate` prints). PLAN is a plan name in the\n"
-    "plans directory (--plans-dir, else $GPUSOAK_PLANS_DIR, else the source tree's scenarios/plans);\n"
+    "plans directory (--plans-dir, else $GPUSOAK_PLANS_DIR, else the shipped plans at ../share/gpusoak/plans\n"
+    "from the program's folder);\n"
     "--plan-file FILE runs a plan file instead.\n"
     "Exit codes: 0 every threshold passed, 1 one failed, 2 could not run (bad flag or plan, no GPU,\n"
     "no data for a threshold).";
@@ -60,7 +58,7 @@ void print_problems(std::ostream& err, std::string_view prefix, std::string_view
 int soak_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   std::vector<flag_spec> specs{
       {"plans-dir", "DIR",
-       "where plan names are looked up (default: $GPUSOAK_PLANS_DIR, else " GPUSOAK_DEFAULT_PLANS_DIR ")"},
+       "where plan names are looked up (default: $GPUSOAK_PLANS_DIR, else ../share/gpusoak/plans from the program)"},
       {"plan-file", "FILE", "run this plan file instead of a named plan"},
       {"time-scale", "X", "multiply every phase duration by X > 0 (0.05: the smoke plan in 6 s)"},
       {"db", "FILE", "the run store (SQLite file; default gpusoak-runs.db in the current directory)"},
@@ -125,12 +123,7 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
       return exit_could_not_run;
     }
     const std::string& name = parsed->positional().front();
-    std::string dir = GPUSOAK_DEFAULT_PLANS_DIR;
-    if (auto flag = parsed->value("plans-dir")) {
-      dir = *flag;
-    } else if (const char* env = std::getenv("GPUSOAK_PLANS_DIR"); env != nullptr && *env != '\0') {
-      dir = env;
-    }
+    const std::filesystem::path dir = detail::plans_dir(parsed->value("plans-dir"));
     plan = scenarios::load_named_plan(dir, name);
     if (!plan) {
       print_problems(err, fmt::format("plan '{}': ", name), plan.error().message);
