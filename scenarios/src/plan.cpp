@@ -473,10 +473,16 @@ double round_up_2(double x) {
   return std::ceil(x / unit * (1 - 1e-12)) * unit;
 }
 
+// Whether `duration` spans min_samples_per_phase sample intervals. Divided, not multiplied: a plan
+// scaled far up carries intervals near 2^62us, whose triple overflows.
+bool spans_samples(std::chrono::microseconds duration, std::chrono::microseconds interval) {
+  return duration / min_samples_per_phase >= interval;
+}
+
 // Whether every phase of `scaled` spans min_samples_per_phase sample intervals.
 bool enough_samples(const plan& scaled) {
-  return std::ranges::all_of(
-      scaled.phases, [&](const phase& ph) { return ph.duration >= min_samples_per_phase * scaled.sample_interval; });
+  return std::ranges::all_of(scaled.phases,
+                             [&](const phase& ph) { return spans_samples(ph.duration, scaled.sample_interval); });
 }
 
 }  // namespace
@@ -513,16 +519,18 @@ gpu::result<plan> scale_for_run(const plan& p, double factor) {
     const bool any_scale_works = fits && enough_samples(*fits);
     for (std::size_t i = 0; i < scaled->phases.size(); ++i) {
       const auto& ph = scaled->phases[i];
-      if (ph.duration >= min_samples_per_phase * scaled->sample_interval) continue;
+      if (spans_samples(ph.duration, scaled->sample_interval)) continue;
       const auto& orig = p.phases[i];
-      if (orig.duration < min_samples_per_phase * p.sample_interval || !any_scale_works) {
+      if (!spans_samples(orig.duration, p.sample_interval) || !any_scale_works) {
         problems.push_back(fmt::format(
             "{}:{}: phases[{}].duration: phase '{}' lasts {}, less than {} samples of sample_interval {}; each "
             "scenario needs at least {} samples in each phase to be gated: make the phase at least {} or "
             "sample_interval at most {}",
             p.source, orig.line, i, orig.name, format_duration(orig.duration), min_samples_per_phase,
             format_duration(p.sample_interval), min_samples_per_phase,
-            format_duration(min_samples_per_phase * p.sample_interval),
+            format_duration(p.sample_interval > std::chrono::microseconds::max() / min_samples_per_phase
+                                ? std::chrono::microseconds::max()
+                                : min_samples_per_phase * p.sample_interval),
             format_duration(std::max(std::chrono::microseconds(1), orig.duration / min_samples_per_phase))));
         continue;
       }

@@ -527,5 +527,18 @@ TEST(PlanTest, ThresholdsMustNameSeriesTheirPlanProduces) {
   EXPECT_TRUE(check_threshold_coverage(*covered).empty());
 }
 
+// checks that a time scale far past the run bound is refused with its reason, without overflowing
+// the sample-interval arithmetic (a fuzz_plan seed: intervals near 2^62us tripled overflowed)
+TEST(PlanTest, HugeTimeScaleIsRefusedWithoutOverflow) {
+  const auto tiny =
+      parse_plan("name: tiny\nphases: [{name: only, duration: 1s, scenarios: [{name: oom}]}]\n", "t.yaml");
+  ASSERT_TRUE(tiny) << tiny.error().message;
+  for (const double factor : {1e12, 1e15}) {
+    const auto run = scale_for_run(*tiny, factor);
+    ASSERT_FALSE(run) << factor;
+    EXPECT_NE(run.error().message.find("time scale"), std::string::npos) << run.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace gpusoak::scenarios
