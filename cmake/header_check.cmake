@@ -1,13 +1,20 @@
-# gpusoak_header_check(<library> <module>): an object library with one .cpp per public header of
-# include/gpusoak/<module>/, so every public header is proven to compile on its own.
+# gpusoak_header_check(<library> <module> [ROOT ...]): an object library with one .cpp per public
+# header of ROOT/include/gpusoak/<module>/ (ROOT: the calling folder unless given), so every
+# public header is proven to compile on its own.
 function(gpusoak_header_check library module)
-  file(GLOB headers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/include/gpusoak/${module}/*.hpp)
+  set(roots ${ARGN})
+  if(NOT roots)
+    set(roots ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
   set(checks)
-  foreach(header IN LISTS headers)
-    get_filename_component(stem ${header} NAME_WE)
-    set(check ${CMAKE_CURRENT_BINARY_DIR}/header_check/${stem}.cpp)
-    file(CONFIGURE OUTPUT ${check} CONTENT "#include \"gpusoak/${module}/${stem}.hpp\"\n")
-    list(APPEND checks ${check})
+  foreach(root IN LISTS roots)
+    file(GLOB headers CONFIGURE_DEPENDS ${root}/include/gpusoak/${module}/*.hpp)
+    foreach(header IN LISTS headers)
+      get_filename_component(stem ${header} NAME_WE)
+      set(check ${CMAKE_CURRENT_BINARY_DIR}/header_check/${stem}.cpp)
+      file(CONFIGURE OUTPUT ${check} CONTENT "#include \"gpusoak/${module}/${stem}.hpp\"\n")
+      list(APPEND checks ${check})
+    endforeach()
   endforeach()
   add_library(${library}_header_check OBJECT ${checks})
   target_link_libraries(${library}_header_check PRIVATE ${library})

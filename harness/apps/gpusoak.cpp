@@ -1,4 +1,4 @@
-// The gpusoak CLI: thin; everything lives in gpusoak_harness.
+// The gpusoak CLI: thin; the cli library (harness/cli) holds the commands.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 

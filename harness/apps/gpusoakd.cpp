@@ -1,4 +1,4 @@
-// gpusoakd: thin; everything lives in gpusoak_harness (daemon_command.cpp).
+// gpusoakd: thin; the daemon library (harness/daemon) does the work.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/daemon_main.hpp"
+#include "gpusoak/harness/exit_codes.hpp"
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,0 +1,115 @@
+// The release gate: a run's thresholds evaluated on its stored samples, with a verdict CI can
+// trust (docs/gate.md). Verdicts have more than two values, as in the design guide: 0 pass, 1 fail,
+// 2 could not run / could not evaluate, 3 the run was aborted.
+//
+// How each threshold's observed value is derived from the stored samples (run_store::sample):
+//  * Label filters: `scenario` and `context` select samples by their scenario / context columns.
+//    Other labels (path, strategy, gpu) are not columns: such a series is read from extra_json
+//    only (see below), never silently widened to all samples.
+//  * Samples are grouped by (scenario, context): the daemon may sample them apart, and counters
+//    are cumulative per group.
+//  * Counters (copies_total, errors_total, scenario_iterations_total <- `iterations`): the sum
+//    over groups of each group's last value. rate(...) is the sum over groups of
+//    (last - first) / (t_last - t_first), per second. count(...) is the number of samples.
+//  * Gauges (live_buffers, live_bytes, rss_bytes): no aggregation = the sum over groups of each
+//    group's last value; max/min/avg/pNN = over every matching sample row.
+//  * Latency (op_latency_seconds: all matching samples; conv2d_latency_seconds: samples of
+//    scenario conv2d_steady unless a scenario label says otherwise): samples store per-interval
+//    p50/p90/p99 only, not histograms, so run-wide quantiles are APPROXIMATED by the maximum of
+//    the per-sample quantile column: p50 <- max of p50, p90 <- max of p90, p95 and p99 <- max of
+//    p99. For a mixture of intervals the run-wide quantile is never above the largest
+//    per-interval quantile, so this is an upper bound (conservative: it can fail a run whose true
+//    p99 passes, never the reverse). p999, max, min, avg and rate cannot be bounded from the stored
+//    columns and report no data. Samples with iterations == 0 (nothing measured) are skipped.
+//  * leak_slope_bytes_per_hour: the Theil-Sen slope of live_bytes (the buffer layer's live
+//    bytes, not RSS: RSS includes allocator and driver caches that grow and plateau) against
+//    run-elapsed hours, over the samples after the warm-up window (the first warmup_fraction of
+//    the sampled time span), per group, summed over groups. Needs >= 3 samples after warm-up.
+//  * Anything else (integrity_failures_total, oom_events_total, fence_wait_seconds, ...) and any
+//    series with labels that are not columns: read from each sample's extra_json, under the key
+//    that is the series' canonical text (`oom_events_total`, `copies_total{path="hot"}`), a
+//    number. The value is the sum over groups of each group's last sample that has the key.
+//  * A threshold whose series has no data in the run is not a pass: it is a no_data row.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/harness/exit_codes.hpp"
+#include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/scenarios/threshold.hpp"
+
+namespace gpusoak::harness {
+
+enum class gate_status { passed, failed, no_data };
+[[nodiscard]] std::string_view to_string(gate_status status) noexcept;
+
+struct gate_row {
+  std::string threshold;           // canonical text (scenarios::to_string)
+  std::optional<double> observed;  // left-hand side; empty for no_data
+  std::optional<double> limit;     // right-hand side (the value, or the other metric's observed)
+  gate_status status = gate_status::no_data;
+  std::string detail;  // how observed was derived, or why there is no data
+};
+
+struct gate_options {
+  double warmup_fraction = 0.1;  // [0, 1): share of the sampled time span ignored by leak slopes
+};
+
+struct gate_report {
+  std::string run_id;
+  run_state state = run_state::queued;
+  std::vector<gate_row> rows;
+  std::size_t sample_count = 0;
+  run_provenance provenance;  // what the run ran (mask, strategies, driver, build, plan hash)
+  // Where the thresholds came from when they are not simply the run's plan ("plan + --threshold",
+  // "--only"); "" for the plan's own. Shown in the table, JSON and JUnit properties.
+  std::string basis;
+
+  [[nodiscard]] std::size_t count(gate_status status) const noexcept;
+  // 3 when the run was aborted; else 1 if any row failed (fail wins over no data), else 2 if any
+  // row had no data or there are no rows at all, else 0.
+  [[nodiscard]] int exit_code() const noexcept;
+};
+
+// Evaluates thresholds on a run's samples (pure; no store access). Fails (validation) only on a
+// bad warmup_fraction.
+[[nodiscard]] gpu::result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
+                                                     std::span<const scenarios::threshold> thresholds,
+                                                     const gate_options& options = {});
+
+// Loads the run and its samples from the store and evaluates. Writes nothing: re-evaluating a
+// run never changes its verdicts.
+[[nodiscard]] gpu::result<gate_report> run_gate(run_store& store, std::string_view run_id,
+                                                std::span<const scenarios::threshold> thresholds,
+                                                const gate_options& options = {});
+
+// Stores `report` as the run's own verdicts (record_verdicts: only before the run is final; a
+// no_data row is stored as not passed with observed 0). The runner calls it once, at the end.
+[[nodiscard]] gpu::result<void> store_run_verdicts(run_store& store, const gate_report& report);
+
+// `report` as an ad-hoc evaluation for run_store::save_evaluation (basis and warm-up as given).
+[[nodiscard]] stored_evaluation to_stored_evaluation(const gate_report& report, const gate_options& options,
+                                                     timestamp evaluated_at = now_timestamp());
+
+// A row's observed value and limit in the metric's units ("2.001MiB", "30ms"); "no data" and "-"
+// when absent.
+[[nodiscard]] std::pair<std::string, std::string> format_gate_values(const gate_row& row);
+// k6-like summary: one line per threshold with ✓ / ✗ / ? , observed vs limit, then a verdict line.
+[[nodiscard]] std::string format_gate_table(const gate_report& report);
+// JUnit XML: one <testsuite name="gpusoak gate">, one <testcase> per threshold; failed rows carry
+// <failure>, no-data rows carry <error> (so CI never reads them as a pass). The suite's
+// <properties> name the run, its state and what it ran (mask, strategies, driver, build, plan hash).
+[[nodiscard]] std::string gate_junit_xml(const gate_report& report);
+// {"run_id", "state", "exit_code", "passed", "failed", "no_data", "basis", "provenance", "rows":
+// [{"threshold", "status", "observed", "limit", "detail"}]}; observed/limit null when absent;
+// provenance as docs/gate.md describes it.
+[[nodiscard]] std::string gate_json(const gate_report& report);
+
+}  // namespace gpusoak::harness

@@ -1,0 +1,519 @@
+// The release gate on real SQLite run stores filled with synthetic samples: leak slopes, counters,
+// latency bounds, no-data rows, JUnit/JSON output, and the CLI's exit codes.
+#include "gpusoak/harness/gate.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+#include <nlohmann/json.hpp>
+#include "temp_dir.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gpusoak/harness/cli_args.hpp"
+#include "gpusoak/harness/commands.hpp"
+#include "gpusoak/harness/report.hpp"
+#include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/sha256.hpp"
+#include "gpusoak/scenarios/plan.hpp"
+#include "gpusoak/scenarios/threshold.hpp"
+
+namespace gpusoak::harness {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double mib = 1024.0 * 1024.0;
+
+constexpr const char* plan_yaml = R"(name: gate-test
+phases:
+  - name: steady
+    duration: 2h
+    scenarios:
+      - name: leak_cycle
+thresholds:
+  - "copies_total == 0"
+  - "leak_slope_bytes_per_hour < 1MiB"
+)";
+
+class GateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = run_store::open(db_path());
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    store_ = std::make_unique<run_store>(std::move(*store));
+  }
+  void TearDown() override { store_.reset(); }  // close the store before its directory goes
+
+  std::string db_path() const { return (dir_ / "runs.sqlite").string(); }
+  std::string path(const char* name) const { return (dir_ / name).string(); }
+
+  // A finished run with the given samples.
+  std::string make_run(const std::vector<sample>& samples, run_state final_state = run_state::passed) {
+    auto id = store_->create_run({.plan_name = "gate-test", .plan_text = plan_yaml, .device = "0"});
+    if (!id) throw std::runtime_error(id.error().message);
+    if (!store_->mark_running(*id, now_timestamp())) throw std::runtime_error("mark_running");
+    for (const auto& s : samples) {
+      if (auto r = store_->append_sample(*id, s); !r) throw std::runtime_error(r.error().message);
+    }
+    if (!store_->finish_run(*id, final_state, "test", now_timestamp())) throw std::runtime_error("finish_run");
+    return *id;
+  }
+
+  // A run as its runner leaves it: samples, its plan's verdicts stored while running, then the final
+  // state the gate gave (failed for a leak). `mask` as the runner records it.
+  std::string make_gated_run(const std::vector<sample>& samples, const std::string& mask = "coherent") {
+    auto id = store_->create_run({.plan_name = "gate-test",
+                                  .plan_text = plan_yaml,
+                                  .device = "egl_device:0",
+                                  .mask = mask,
+                                  .gpusoak_version = "0.1.0",
+                                  .gpusoak_commit = "abc123def456"});
+    if (!id) throw std::runtime_error(id.error().message);
+    if (!store_->mark_running(*id, now_timestamp())) throw std::runtime_error("mark_running");
+    for (const auto& s : samples) {
+      if (auto r = store_->append_sample(*id, s); !r) throw std::runtime_error(r.error().message);
+    }
+    auto plan = scenarios::parse_plan(plan_yaml, "gate-test");
+    if (!plan) throw std::runtime_error(plan.error().message);
+    auto report = run_gate(*store_, *id, plan->thresholds);
+    if (!report) throw std::runtime_error(report.error().message);
+    if (auto r = store_run_verdicts(*store_, *report); !r) throw std::runtime_error(r.error().message);
+    const auto state = report->exit_code() == exit_pass ? run_state::passed : run_state::failed;
+    if (!store_->finish_run(*id, state, "gate", now_timestamp())) throw std::runtime_error("finish_run");
+    return *id;
+  }
+
+  // 2 hours, a sample every 10 s; live_bytes = base + slope * hours + noise, with optional spike.
+  static std::vector<sample> series(double bytes_per_hour, bool spike, std::int64_t copies = 0,
+                                    std::string extra = "{}") {
+    std::mt19937 rng(1234);
+    std::normal_distribution<double> noise(0, 64 * 1024);  // 64 KiB of jitter
+    std::vector<sample> out;
+    for (int i = 0; i <= 720; ++i) {
+      sample s;
+      s.t_seconds = i * 10.0;
+      s.scenario = "leak_cycle";
+      s.context = "0";
+      s.live_buffers = 100;
+      s.live_bytes = static_cast<std::int64_t>(256 * mib + bytes_per_hour * s.t_seconds / 3600 + noise(rng));
+      if (spike && i == 400) s.live_bytes += static_cast<std::int64_t>(512 * mib);
+      s.rss_bytes = static_cast<std::int64_t>(512 * mib);
+      s.copies_total = i == 720 ? copies : 0;
+      s.iterations = i * 10;
+      s.latency_p50_seconds = 0.001;
+      s.latency_p90_seconds = 0.002;
+      s.latency_p99_seconds = i == 300 ? 0.030 : 0.004;
+      s.extra_json = extra;
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  gate_report gate(const std::string& id, const std::vector<std::string>& texts) {
+    std::vector<scenarios::threshold> thresholds;
+    for (const auto& t : texts) {
+      auto parsed = scenarios::parse_threshold(t);
+      if (!parsed) throw std::runtime_error(parsed.error().message);
+      thresholds.push_back(*parsed);
+    }
+    auto report = run_gate(*store_, id, thresholds);
+    if (!report) throw std::runtime_error(report.error().message);
+    return *report;
+  }
+
+  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
+    std::ostringstream out, err;
+    const int code = run_cli(args, out, err);
+    if (out_text) *out_text = out.str();
+    if (err_text) *err_text = err.str();
+    return code;
+  }
+
+  test::temp_dir dir_{"gpusoak-gate"};
+  std::unique_ptr<run_store> store_;
+};
+
+// checks that a steady 2 MiB/hour leak under noise fails a 1 MiB/hour slope threshold, with the slope near 2 MiB
+TEST_F(GateTest, SteadyLeakFails) {
+  const auto id = make_run(series(2 * mib, false));
+  const auto report = gate(id, {"leak_slope_bytes_per_hour < 1MiB"});
+  ASSERT_EQ(report.rows.size(), 1u);
+  EXPECT_EQ(report.rows[0].status, gate_status::failed) << report.rows[0].detail;
+  ASSERT_TRUE(report.rows[0].observed.has_value());
+  EXPECT_NEAR(*report.rows[0].observed, 2 * mib, 0.2 * mib);
+  EXPECT_EQ(report.exit_code(), exit_fail);
+}
+
+// checks that a flat series with noise and one 512 MiB spike passes the slope threshold
+TEST_F(GateTest, FlatSeriesWithSpikePasses) {
+  const auto id = make_run(series(0, true));
+  const auto report = gate(id, {"leak_slope_bytes_per_hour < 1MiB"});
+  ASSERT_EQ(report.rows.size(), 1u);
+  EXPECT_EQ(report.rows[0].status, gate_status::passed) << report.rows[0].detail;
+  EXPECT_LT(std::fabs(*report.rows[0].observed), 0.2 * mib);
+  EXPECT_EQ(report.exit_code(), exit_pass);
+}
+
+// checks that copies in the last sample fail copies_total == 0 and none pass it; evaluating stores nothing
+TEST_F(GateTest, CopiesTotal) {
+  const auto dirty = make_run(series(0, false, 3));
+  auto report = gate(dirty, {"copies_total == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::failed);
+  EXPECT_EQ(report.rows[0].observed, 3.0);
+  EXPECT_TRUE(store_->verdicts(dirty).value().empty());
+  EXPECT_TRUE(store_->evaluations(dirty).value().empty());
+
+  const auto clean = make_run(series(0, false, 0));
+  EXPECT_EQ(gate(clean, {"copies_total == 0"}).exit_code(), exit_pass);
+}
+
+// checks that a metric with no data is a no_data row (exit 2), and that a failure elsewhere wins (exit 1)
+TEST_F(GateTest, AbsentMetricIsNoData) {
+  const auto id = make_run(series(0, false, 5));
+  auto report = gate(id, {"integrity_failures_total == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::no_data);
+  EXPECT_FALSE(report.rows[0].observed.has_value());
+  EXPECT_EQ(report.exit_code(), exit_could_not_run);
+  report = gate(id, {"integrity_failures_total == 0", "copies_total == 0"});
+  EXPECT_EQ(report.exit_code(), exit_fail);
+  // A scenario label that matches no sample is no data too, not a pass.
+  report = gate(id, {"copies_total{scenario=\"oom\"} == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::no_data);
+}
+
+// checks that extra_json figures (plain and labelled series) and metric-vs-metric thresholds evaluate
+TEST_F(GateTest, ExtraJsonAndMetricComparison) {
+  const auto id = make_run(series(
+      0, false, 0,
+      R"({"integrity_failures_total": 0, "oom_events_total": 4, "oom_recoveries_total": 4, "copies_total{path=\"hot\"}": 2})"));
+  const auto report = gate(id, {"integrity_failures_total == 0", "oom_recoveries_total == oom_events_total",
+                                "copies_total{path=\"hot\"} == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::passed) << report.rows[0].detail;
+  EXPECT_EQ(report.rows[1].status, gate_status::passed) << report.rows[1].detail;
+  EXPECT_EQ(report.rows[1].limit, 4.0);
+  EXPECT_EQ(report.rows[2].status, gate_status::failed) << report.rows[2].detail;
+  EXPECT_EQ(report.rows[2].observed, 2.0);
+}
+
+// checks that extra_json run totals take rate() (per second over the run) and that an extra_json
+// gauge's bare value is the latest sample's, not a sum over the samples
+TEST_F(GateTest, ExtraJsonRateAndLatestGauge) {
+  auto samples = series(0, false);
+  for (auto& s : samples) {  // 720 samples 10 s apart: 3 iterations a second; progress t / 7200 s
+    s.extra_json = fmt::format(R"({{"scenario_iterations_total": {}, "run_progress_ratio": {}}})",
+                               static_cast<int>(s.t_seconds * 3), s.t_seconds / 7200);
+  }
+  const auto report = gate(make_run(samples), {"rate(scenario_iterations_total) == 3", "run_progress_ratio == 1",
+                                               "rate(run_progress_ratio) == 0"});
+  EXPECT_EQ(report.rows[0].status, gate_status::passed) << report.rows[0].detail;
+  EXPECT_EQ(report.rows[1].status, gate_status::passed) << report.rows[1].detail;
+  EXPECT_EQ(report.rows[2].status, gate_status::no_data) << "rate() of a gauge: " << report.rows[2].detail;
+}
+
+// checks that latency quantiles are the max of per-sample quantiles (an upper bound) and p999 is no data
+TEST_F(GateTest, LatencyUpperBound) {
+  const auto id = make_run(series(0, false));
+  const auto report = gate(id, {"p99(op_latency_seconds) < 20ms", "p50(op_latency_seconds) < 2ms",
+                                "p999(op_latency_seconds) < 1s", "p99(conv2d_latency_seconds) < 1s"});
+  EXPECT_EQ(report.rows[0].status, gate_status::failed);
+  EXPECT_DOUBLE_EQ(*report.rows[0].observed, 0.030);
+  EXPECT_EQ(report.rows[1].status, gate_status::passed);
+  EXPECT_EQ(report.rows[2].status, gate_status::no_data);
+  EXPECT_EQ(report.rows[3].status, gate_status::no_data);  // no conv2d_steady samples
+}
+
+// checks that an aborted run gates to exit 3 whatever its rows say
+TEST_F(GateTest, AbortedRun) {
+  const auto id = make_run(series(0, false), run_state::aborted);
+  EXPECT_EQ(gate(id, {"copies_total == 0"}).exit_code(), exit_aborted);
+}
+
+// checks that a bad warm-up fraction is rejected and an unknown run is an error
+TEST_F(GateTest, BadInput) {
+  const auto id = make_run(series(0, false));
+  auto t = scenarios::parse_threshold("copies_total == 0");
+  ASSERT_TRUE(t.has_value());
+  std::vector<scenarios::threshold> list{*t};
+  EXPECT_FALSE(run_gate(*store_, id, list, {.warmup_fraction = 1.5}).has_value());
+  EXPECT_FALSE(run_gate(*store_, "r-19700101-0001", list).has_value());
+}
+
+// checks that the JUnit XML parses with python3's xml.etree and has one failure and one error
+TEST_F(GateTest, JunitIsWellFormed) {
+  const auto id = make_run(series(2 * mib, false));
+  const auto report =
+      gate(id, {"leak_slope_bytes_per_hour < 1MiB", "integrity_failures_total == 0", "copies_total == 0"});
+  { std::ofstream(path("junit.xml")) << gate_junit_xml(report); }
+  const std::string script =
+      "import sys, xml.etree.ElementTree as E; s = E.parse(sys.argv[1]).getroot().find('testsuite'); "
+      "c = s.findall('testcase'); "
+      "print(s.get('name'), s.get('tests'), s.get('failures'), s.get('errors'), len(c), "
+      "sum(1 for x in c if x.find('failure') is not None), sum(1 for x in c if x.find('error') is not None))";
+  const std::string command = "python3 -c \"" + script + "\" '" + path("junit.xml") + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[256] = {};
+  std::string output;
+  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  ASSERT_EQ(pclose(pipe), 0) << output;
+  EXPECT_EQ(output, "gpusoak gate 3 1 1 3 1 1\n");
+}
+
+// checks that the JSON form has the counts, statuses, a null observed value for no data, and what
+// the run ran (a run without a recorded mask says null, not "none")
+TEST_F(GateTest, JsonForm) {
+  const auto id = make_run(series(0, false));
+  const auto report = gate(id, {"copies_total == 0", "oom_events_total == 0"});
+  const auto j = nlohmann::json::parse(gate_json(report));
+  EXPECT_EQ(j["run_id"], id);
+  EXPECT_EQ(j["exit_code"], 2);
+  EXPECT_EQ(j["passed"], 1);
+  EXPECT_EQ(j["no_data"], 1);
+  EXPECT_EQ(j["rows"][0]["status"], "passed");
+  EXPECT_TRUE(j["rows"][1]["observed"].is_null());
+  EXPECT_TRUE(j["provenance"]["mask"].is_null());
+  EXPECT_EQ(j["provenance"]["plan_sha256"], sha256_hex(plan_yaml));
+
+  const auto masked = make_gated_run(series(0, false), "buffer_storage,coherent");
+  const auto p = nlohmann::json::parse(gate_json(gate(masked, {"copies_total == 0"})))["provenance"];
+  EXPECT_EQ(p["mask"], "buffer_storage,coherent");
+  EXPECT_EQ(p["gpusoak_commit"], "abc123def456");
+  EXPECT_EQ(p["gpusoak_version"], "0.1.0");
+  EXPECT_TRUE(p["gl_renderer"].is_null());  // no context was recorded for it
+  EXPECT_EQ(nlohmann::json::parse(
+                gate_json(gate(make_gated_run(series(0, false), ""), {"copies_total == 0"})))["provenance"]["mask"],
+            "none");
+}
+
+// checks that the JUnit properties name what the run ran: mask, commit, plan hash, and the
+// strategies recorded per usage and per scenario
+TEST_F(GateTest, JunitPropertiesCarryProvenance) {
+  auto id = store_->create_run(
+      {.plan_name = "gate-test", .plan_text = plan_yaml, .mask = "coherent", .gpusoak_commit = "abc123def456"});
+  ASSERT_TRUE(id.has_value());
+  ASSERT_TRUE(store_->mark_running(*id, now_timestamp()));
+  ASSERT_TRUE(store_->record_context(
+      *id, {.gl_renderer = "llvmpipe <&>",
+            .usage_strategies = {{strategy_subject::usage, "stream_to_gpu", "persistent_flush"}}}));
+  ASSERT_TRUE(store_->record_scenario_strategy(*id, "leak_cycle", "persistent_flush"));
+  const auto xml = gate_junit_xml(gate(*id, {"copies_total == 0"}));
+  for (const std::string& property : std::vector<std::string>{
+           R"(<property name="mask" value="coherent"/>)", R"(<property name="gpusoak_commit" value="abc123def456"/>)",
+           R"(<property name="plan_sha256" value=")" + sha256_hex(plan_yaml) + R"("/>)",
+           R"(<property name="gl_renderer" value="llvmpipe &lt;&amp;&gt;"/>)",
+           R"(<property name="usage.stream_to_gpu" value="persistent_flush"/>)",
+           R"(<property name="scenario.leak_cycle" value="persistent_flush"/>)",
+           R"(<property name="gl_version" value="not recorded"/>)"}) {
+    EXPECT_NE(xml.find(property), std::string::npos) << property << "\n" << xml;
+  }
+}
+
+// checks the re-gate of a failed run: --threshold adds to the plan's thresholds (so a passing extra
+// threshold cannot turn the failure into a pass: exit 1), and the run's stored verdicts, state and
+// reason are exactly as its runner left them
+TEST_F(GateTest, RegateAddsThresholdsAndNeverRewritesVerdicts) {
+  const auto id = make_gated_run(series(2 * mib, false, 0, R"({"integrity_failures_total": 0})"));
+  const auto before = store_->verdicts(id).value();
+  ASSERT_EQ(before.size(), 2u);  // the plan's two thresholds; the leak fails one
+  EXPECT_FALSE(before[1].passed);
+  const auto run_before = store_->get_run(id).value();
+  ASSERT_EQ(run_before.state, run_state::failed);
+
+  std::string out, err;
+  EXPECT_EQ(
+      cli({"gate", id, "--db", db_path(), "--threshold", "integrity_failures_total == 0", "--json", path("added.json")},
+          &out, &err),
+      exit_fail)
+      << out << err;
+  EXPECT_NE(out.find("✓ integrity_failures_total == 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("✗ leak_slope_bytes_per_hour < 1MiB"), std::string::npos) << out;
+  EXPECT_NE(out.find("thresholds: plan + 1 --threshold"), std::string::npos) << out;
+  EXPECT_NE(out.find("mask coherent"), std::string::npos) << out;
+  const auto j = nlohmann::json::parse(std::ifstream(path("added.json")));
+  EXPECT_EQ(j["rows"].size(), 3u);
+  EXPECT_EQ(j["basis"], "plan + 1 --threshold");
+  // A threshold the plan already has is evaluated once.
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", "copies_total == 0", "--json", path("dup.json")}),
+            exit_fail);
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(path("dup.json")))["rows"].size(), 2u);
+  // The plain re-gate: the plan's thresholds, the same verdict.
+  EXPECT_EQ(cli({"gate", id, "--db", db_path()}), exit_fail);
+
+  EXPECT_EQ(store_->verdicts(id).value(), before);
+  const auto run_after = store_->get_run(id).value();
+  EXPECT_EQ(run_after.state, run_state::failed);
+  EXPECT_EQ(run_after.verdict_reason, run_before.verdict_reason);
+  EXPECT_EQ(run_after.verdict_count, 2);
+  EXPECT_TRUE(store_->evaluations(id).value().empty());  // nothing saved without --save
+}
+
+// checks --only: just its thresholds are evaluated (a failed run's passing subset exits 0), it is
+// refused beside --threshold or --plan (exit 2 naming both), and the verdicts stay
+TEST_F(GateTest, OnlyReplacesThePlanThresholds) {
+  const auto id = make_gated_run(series(2 * mib, false, 0, R"({"integrity_failures_total": 0})"));
+  const auto before = store_->verdicts(id).value();
+  std::string out, err;
+  EXPECT_EQ(
+      cli({"gate", id, "--db", db_path(), "--only", "integrity_failures_total == 0", "--only", "copies_total == 0"},
+          &out, &err),
+      exit_pass)
+      << out << err;
+  EXPECT_EQ(out.find("leak_slope"), std::string::npos) << out;
+  EXPECT_NE(out.find("thresholds: --only"), std::string::npos) << out;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "leak_slope_bytes_per_hour < 1MiB"}), exit_fail);
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "copies_total == 0", "--threshold", "errors_total == 0"},
+                &out, &err),
+            exit_could_not_run);
+  EXPECT_NE(err.find("--only"), std::string::npos) << err;
+  EXPECT_NE(err.find("--threshold"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "copies_total == 0", "--plan", path("x.yaml")}, &out, &err),
+            exit_could_not_run);
+  EXPECT_NE(err.find("--plan"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "nonsense_metric < 1"}, &out, &err), exit_could_not_run);
+  EXPECT_NE(err.find("--only"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", id, "--daemon", "http://127.0.0.1:1", "--only", "copies_total == 0"}, &out, &err),
+            exit_could_not_run);
+  EXPECT_NE(err.find("--only cannot be combined with --daemon"), std::string::npos) << err;
+  EXPECT_EQ(store_->verdicts(id).value(), before);
+  EXPECT_EQ(store_->get_run(id).value().state, run_state::failed);
+}
+
+// checks --save: the ad-hoc evaluation is stored apart with its thresholds, time and rows, reads
+// back, shows in the report beside the run's own (unchanged) gate, and the verdicts stay as they were
+TEST_F(GateTest, SavedEvaluationReadsBackApart) {
+  const auto id = make_gated_run(series(2 * mib, false, 0, R"({"integrity_failures_total": 0})"));
+  const auto before = store_->verdicts(id).value();
+  const auto t0 = now_timestamp();
+  std::string out, err;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--only", "integrity_failures_total == 0", "--only",
+                 "oom_events_total == 0", "--save", "--warmup", "0.25"},
+                &out, &err),
+            exit_could_not_run)  // oom_events_total has no data
+      << out << err;
+  EXPECT_NE(out.find("saved as evaluation"), std::string::npos) << out;
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", "integrity_failures_total == 0", "--save"}), exit_fail);
+  const auto saved = store_->evaluations(id).value();
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[0].basis, "--only");
+  EXPECT_EQ(saved[0].exit_code, exit_could_not_run);
+  EXPECT_EQ(saved[0].warmup_fraction, 0.25);
+  EXPECT_GE(saved[0].evaluated_at, std::chrono::floor<std::chrono::seconds>(t0));
+  ASSERT_EQ(saved[0].rows.size(), 2u);
+  EXPECT_EQ(saved[0].rows[0].threshold, "integrity_failures_total == 0");
+  EXPECT_EQ(saved[0].rows[0].status, "passed");
+  EXPECT_EQ(saved[0].rows[0].observed, 0.0);
+  EXPECT_EQ(saved[0].rows[1].status, "no_data");
+  EXPECT_FALSE(saved[0].rows[1].observed.has_value());
+  EXPECT_EQ(saved[1].basis, "plan + 1 --threshold");
+  EXPECT_EQ(saved[1].exit_code, exit_fail);
+  EXPECT_EQ(saved[1].rows.size(), 3u);
+  EXPECT_EQ(store_->verdicts(id).value(), before);
+
+  auto report = load_report(*store_, id);
+  ASSERT_TRUE(report.has_value()) << report.error().message;
+  EXPECT_EQ(report->evaluations, saved);
+  EXPECT_EQ(report->gate.exit_code(), exit_fail);  // the run's own thresholds
+  const auto text = format_report_text(*report);
+  EXPECT_NE(text.find("saved ad-hoc evaluations (2"), std::string::npos) << text;
+  const auto j = nlohmann::json::parse(report_json(*report));
+  ASSERT_EQ(j["evaluations"].size(), 2u);
+  EXPECT_EQ(j["evaluations"][0]["basis"], "--only");
+  EXPECT_TRUE(j["evaluations"][0]["rows"][1]["observed"].is_null());
+  const auto html = report_html(*report);
+  EXPECT_NE(html.find("id=\"evaluations\""), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>mask</td><td><code>coherent</code></td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>gpusoak_commit</td><td><code>abc123def456</code></td></tr>"), std::string::npos);
+}
+
+// checks the table: a check mark for a pass, a cross for a failure, the verdict line
+TEST_F(GateTest, TableForm) {
+  const auto id = make_run(series(2 * mib, false));
+  const auto text = format_gate_table(gate(id, {"copies_total == 0", "leak_slope_bytes_per_hour < 1MiB"}));
+  EXPECT_NE(text.find("✓ copies_total == 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("✗ leak_slope_bytes_per_hour < 1MiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("MiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("FAIL (exit 1)"), std::string::npos) << text;
+}
+
+// checks the CLI end to end: exit 0 pass, 1 fail, 2 no data / bad flags / unknown run, stored-plan thresholds, files
+TEST_F(GateTest, CliExitCodes) {
+  const auto leaky = make_run(series(2 * mib, false));
+  const auto flat = make_run(series(0, false));
+  std::string out, err;
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--threshold", "copies_total == 0", "--threshold",
+                 "leak_slope_bytes_per_hour < 1MiB"},
+                &out, &err),
+            0)
+      << out << err;
+  EXPECT_NE(out.find("PASS"), std::string::npos) << out;
+  // Thresholds from the run's stored plan; the leak fails it; files written.
+  EXPECT_EQ(cli({"gate", leaky, "--db", db_path(), "--junit", path("j.xml"), "--json", path("g.json")}, &out, &err), 1)
+      << out << err;
+  EXPECT_TRUE(fs::exists(path("j.xml")));
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(path("g.json")))["failed"], 1);
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--threshold", "oom_events_total == 0"}, &out, &err), 2);
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--threshold", "nonsense_metric < 1"}, &out, &err), 2);
+  EXPECT_NE(err.find("--threshold"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", "r-19700101-0001", "--db", db_path(), "--threshold", "copies_total == 0"}, &out, &err), 2);
+  EXPECT_EQ(cli({"gate", flat, "--threshold", "copies_total == 0"}, &out, &err), 2);
+  EXPECT_NE(err.find("--db"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", flat, "--db", db_path(), "--warmup", "2"}, &out, &err), 2);
+  EXPECT_NE(err.find("--warmup"), std::string::npos) << err;
+  EXPECT_EQ(cli({"gate", "--help"}, &out, &err), 0);
+  EXPECT_NE(out.find("--threshold"), std::string::npos);
+  EXPECT_EQ(cli({"gate", flat, "--db", path("missing.sqlite"), "--threshold", "copies_total == 0"}, &out, &err), 2);
+  EXPECT_FALSE(fs::exists(path("missing.sqlite")));
+}
+
+// checks that the warm-up window discards an early ramp: fails with --warmup 0, passes with --warmup 0.6
+TEST_F(GateTest, CliWarmupWindow) {
+  auto samples = series(0, false);
+  for (auto& s : samples) {
+    // 100 MiB allocated over the first hour, flat afterwards.
+    s.live_bytes += static_cast<std::int64_t>(100 * mib * std::min(s.t_seconds, 3600.0) / 3600);
+  }
+  const auto id = make_run(samples);
+  const std::string leak = "leak_slope_bytes_per_hour < 1MiB";
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", leak, "--warmup", "0"}), 1);
+  EXPECT_EQ(cli({"gate", id, "--db", db_path(), "--threshold", leak, "--warmup", "0.6"}), 0);
+}
+
+// checks that --plan supplies thresholds and that an aborted run exits 3 through the CLI
+TEST_F(GateTest, CliPlanFileAndAborted) {
+  { std::ofstream(path("plan.yaml")) << plan_yaml; }
+  const auto leaky = make_run(series(2 * mib, false));
+  EXPECT_EQ(cli({"gate", leaky, "--db", db_path(), "--plan", path("plan.yaml")}), 1);
+  std::string out, err;
+  EXPECT_EQ(cli({"gate", leaky, "--db", db_path(), "--plan", path("no-such-plan.yaml")}, &out, &err), 2);
+  EXPECT_NE(err.find("--plan"), std::string::npos) << err;
+  const auto aborted = make_run(series(0, false), run_state::aborted);
+  EXPECT_EQ(cli({"gate", aborted, "--db", db_path(), "--plan", path("plan.yaml")}), 3);
+}
+
+// checks cli_args: positionals only up to the allowed count, repeated flags keep every value, value() the last
+TEST(CliArgs, PositionalAndRepeatedValues) {
+  const std::vector<flag_spec> specs{{"threshold", "EXPR", ""}, {"json", "", ""}};
+  const std::vector<std::string> args{"r-1", "--threshold", "a", "--json", "--threshold=b"};
+  EXPECT_FALSE(cli_args::parse(args, specs).has_value());  // no positional allowed by default
+  auto parsed = cli_args::parse(args, specs, 1);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->positional(), std::vector<std::string>{"r-1"});
+  EXPECT_EQ(parsed->values("threshold"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(parsed->value("threshold"), "b");
+  EXPECT_TRUE(parsed->has("json"));
+  EXPECT_TRUE(parsed->values("missing").empty());
+  const std::vector<std::string> two{"r-1", "r-2"};
+  EXPECT_FALSE(cli_args::parse(two, specs, 1).has_value());
+}
+
+}  // namespace
+}  // namespace gpusoak::harness
