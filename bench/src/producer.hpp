@@ -11,7 +11,7 @@ namespace gpusoak::bench::detail {
 
 // Which stores write the pattern. The NVIDIA driver's mappings are write-back memory, and which
 // kind leaves the GPU's reads fastest depends on when the GPU reads the bytes (H100 host,
-// docs/performance.md, sessions 7 and 10):
+// docs/lab/streaming.md):
 enum class store_kind {
   // Non-temporal stores, straight to memory: for bytes the GPU reads at once (a sync upload).
   // Plain stores would leave the lines modified in the writers' caches, and the GPU's reads of
