@@ -382,7 +382,7 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
           conv2d_cell cell{
               .shape = shape.to_string(),
               .kernel = std::string(kernels::to_string(o.kernel == kernels::conv2d_kernel::automatic
-                                                           ? kernels::conv2d_kernels::pick(shape, !ctx->caps().uma)
+                                                           ? kernels::conv2d_kernels::pick(shape, ctx->caps())
                                                            : o.kernel)),
               .path = std::string(kernels::to_string(path)),
               .mode = std::string(to_string(mode)),

@@ -9,13 +9,13 @@
 //   stage 0, weights (commit_weights): wt = weights KCRS     -> y = U[xi][k][c]
 //   stage 1, input (per conv):         x = input NCHW        -> y = V[xi][c][t]
 //   (small inputs with few channels: none of these per conv; conv2d_winograd_one_dispatch.comp
-//   does all three steps, conv2d_kernels::winograd_in_one_dispatch)
+//   does all three steps, conv2d_session::winograd_in_one_dispatch)
 //   (GEMM_BATCHED:                     wt = U, x = V         -> y = M[xi][k][t])
 //   stage 2, output (per conv):        x = M, b = bias       -> y = output NKPQ
 // On the zero-copy path of a discrete GPU, x of stage 1 and y of stage 2 are the slot's host
-// memory for inputs below winograd_bus_copy_min_bytes (read in rows, stored in pixel pairs:
-// whole lines across the bus), else device scratch that conv2d_bus_copy.comp fills from and
-// empties to the slot's host memory (conv2d_kernels::copies_over_bus).
+// memory for small inputs (read in rows, stored in pixel pairs: whole lines across the bus),
+// else device scratch that conv2d_bus_copy.comp fills from and empties to the slot's host memory
+// (conv2d_session::copies_over_bus, kernel_tuning::winograd_bus_copy_min_bytes).
 // xi = 4 i + j indexes the 4x4 transformed tile; t = (n TP + tp) TQ + tq the output tiles, with
 // TP = ceil(P / 2), TQ = ceil(Q / 2). Tiles past P or Q read zeros and write only what is inside.
 //

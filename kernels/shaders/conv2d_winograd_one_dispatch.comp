@@ -1,5 +1,5 @@
 // Winograd F(2x2, 3x3) conv2d in one dispatch, for small inputs with few channels
-// (conv2d_kernels::winograd_in_one_dispatch): the input transform, the 16 products summed over
+// (conv2d_session::winograd_in_one_dispatch): the input transform, the 16 products summed over
 // the channels and the output transform of conv2d_winograd.comp, in shared memory and registers
 // of one work group, with no scratch between them. A small conv's time is mostly per-dispatch
 // cost (launch, barrier, the GPU's drain between dependent dispatches); the three-step kernel's

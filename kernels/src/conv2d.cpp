@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "kernel_choice.hpp"
 #include "shader_sources.hpp"
 
 namespace gpusoak::kernels {
@@ -243,17 +244,8 @@ bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) n
   return false;
 }
 
-conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, bool discrete) noexcept {
-  if (shape.groups != 1) return conv2d_kernel::direct;
-  if (supports(conv2d_kernel::winograd, shape) &&
-      (shape.k >= gemm_min_channels || shape.c >= winograd_min_in_channels ||
-       (discrete && winograd_in_one_dispatch(shape)))) {
-    return conv2d_kernel::winograd;
-  }
-  if (shape.k < gemm_min_channels && supports(conv2d_kernel::tiled, shape)) return conv2d_kernel::tiled;
-  const std::uint64_t wide_tiles =
-      ceil_div(std::uint64_t{shape.n} * shape.p() * shape.q(), 128) * ceil_div(shape.k, 64);
-  return wide_tiles >= gemm_wide_min_tiles ? conv2d_kernel::gemm_wide : conv2d_kernel::gemm;
+conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, const gpu::capabilities& caps) noexcept {
+  return detail::choose_kernel(shape, detail::tuning_for(caps));
 }
 
 const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const noexcept {
@@ -294,8 +286,9 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   session.shape_ = shape;
   session.path_ = options.path;
   const bool over_bus = options.input_over_bus.value_or(conv2d_kernels::input_over_bus(ctx.caps(), options.path));
-  session.kernel_ =
-      options.kernel == conv2d_kernel::automatic ? conv2d_kernels::pick(shape, !ctx.caps().uma) : options.kernel;
+  const detail::kernel_plan plan = detail::plan_kernel(options.kernel, shape, detail::tuning_for(ctx.caps()), over_bus);
+  session.kernel_ = plan.kernel;
+  session.one_dispatch_ = plan.one_dispatch;
   session.timeout_ = options.timeout;
 
   const auto weights_desc = [&](std::uint64_t count, const char* what) {
@@ -320,7 +313,7 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
     auto u = scratch(std::uint64_t{shape.k} * shape.c, "winograd_u");
     if (!u) return std::unexpected(u.error());
     session.winograd_u_ = std::move(*u);
-    if (!conv2d_kernels::winograd_in_one_dispatch(shape)) {  // which keeps V and M on chip
+    if (!plan.one_dispatch) {  // one dispatch keeps V and M on chip
       auto v = scratch(shape.c * tiles, "winograd_v");
       if (!v) return std::unexpected(v.error());
       auto m = scratch(shape.k * tiles, "winograd_m");
@@ -329,7 +322,7 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
       session.winograd_m_ = std::move(*m);
     }
   }
-  if (over_bus && conv2d_kernels::copies_over_bus(session.kernel_, shape)) {
+  if (plan.bus_copies) {
     auto in = gpu::scratch_buffer::create(ctx, shape.input_elements() * sizeof(float),
                                           fmt::format("{}.device_input", options.tag));
     if (!in) return std::unexpected(in.error());
@@ -509,8 +502,8 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   // reads what the one before wrote, and the next conv overwrites the V and M this one read (the
   // slots share them): a shader-storage barrier between each pair of steps orders both, as
   // glMemoryBarrier orders all accesses before it, reads included, against those after it.
-  // In one dispatch (winograd_in_one_dispatch) nothing is written but the output: no barrier.
-  if (conv2d_kernels::winograd_in_one_dispatch(sh)) {
+  // In one dispatch (winograd_in_one_dispatch()) nothing is written but the output: no barrier.
+  if (one_dispatch_) {
     using params = winograd_one_dispatch_params;
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, input_name);
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, winograd_u_.gl_name());
@@ -584,7 +577,7 @@ void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name) 
 void conv2d_session::dispatch(const slot& s, bool timed) const {
   // On a bus (copies_over_bus()): the slot's input and output cross it once each, in whole
   // lines, and the kernel works in device memory between the two copies.
-  const bool over_bus = device_input_.gl_name() != 0;
+  const bool over_bus = copies_over_bus();
   const unsigned input_name = over_bus ? device_input_.gl_name() : s.input.gl_name();
   const unsigned output_name = over_bus ? device_output_.gl_name() : s.output.gl_name();
   if (timed) s.timer.begin();

@@ -274,68 +274,30 @@ TEST_P(Conv2dFamily, MatchesTheReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dFamily, ::testing::ValuesIn(families),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// checks that the dispatcher picks winograd for 3x3 stride-1 shapes with many output or input
-// channels, and on a discrete GPU also for few channels where it runs in one dispatch, gemm or
-// gemm_wide (by size) for the other ungrouped ones, tiled for few channels where it applies, and
-// direct for grouped ones
-TEST(Conv2dDispatch, PicksWinogradGemmTiledOrDirectByShape) {
-  auto shape = [](const char* text) { return *parse_conv2d_shape(text); };
-  const bool integrated = false, discrete = true;
-  const auto pick = [](bool on_discrete, const conv2d_shape& s) { return conv2d_kernels::pick(s, on_discrete); };
-  // Few channels on a discrete GPU: winograd where it is one dispatch (below 2 MiB of input, C
-  // <= 64), else as on an integrated one.
-  EXPECT_EQ(pick(discrete, shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(discrete, shape("N1 C8 64x64 K8 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(discrete, shape("N1 C3 224x224 K16 3x3 p1")), conv2d_kernel::winograd);  // 588 KiB
-  EXPECT_EQ(pick(discrete, shape("N1 C8 256x256 K16 3x3 p1")), conv2d_kernel::tiled);     // 2 MiB
-  EXPECT_EQ(pick(discrete, shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(pick(discrete, shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(discrete, shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(discrete, shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
-  EXPECT_EQ(pick(integrated, shape("N1 C64 56x56 K64 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(integrated, shape("N32 C128 28x28 K128 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(integrated, shape("N32 C64 56x56 K64 3x3")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(integrated, shape("N1 C256 14x14 K256 1x1")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N1 C64 56x56 K32 3x3 s2 p1")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N1 C64 56x56 K32 3x3 d2 p2")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N1 C3 32x32 K16 3x3 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(pick(integrated, shape("N1 C16 64x64 K16 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(integrated, shape("N1 C3 224x224 K32 3x3 p1")), conv2d_kernel::winograd);
-  EXPECT_EQ(pick(integrated, shape("N1 C15 64x64 K31 3x3 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(pick(integrated, shape("N1 C16 64x64 K31 3x3 s2 p1")), conv2d_kernel::tiled);
-  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 5x5")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 3x3 d2")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 3x3 s3")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 1x3")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N1 C16 16x16 K16 3x3 g16")), conv2d_kernel::direct);
-  EXPECT_EQ(pick(integrated, shape("N1 C64 16x16 K64 3x3 g2")), conv2d_kernel::direct);
-  // Not winograd's: at least 256 tiles of 64x128, the wide gemm; fewer, gemm.
-  EXPECT_EQ(pick(integrated, shape("N32 C128 56x56 K128 3x3 s2 p1")), conv2d_kernel::gemm_wide);
-  EXPECT_EQ(pick(integrated, shape("N32 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm_wide);
-  EXPECT_EQ(pick(integrated, shape("N8 C64 56x56 K64 5x5 p2")), conv2d_kernel::gemm);
-  EXPECT_EQ(pick(integrated, shape("N4 C128 28x28 K128 3x3 s2 p1")), conv2d_kernel::gemm);
-  // Over a bus: which kernels run between bus copies (tiled only from 64 KiB of input, winograd
-  // from 2 MiB).
-  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C16 8x8 K32 3x3 p1")));
-  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C64 56x56 K64 3x3 p1")));
-  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C32 128x127 K16 3x3 p1")));
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N1 C32 128x128 K16 3x3 p1")));  // 2 MiB
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::winograd, shape("N8 C64 56x56 K64 3x3 p1")));
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm, shape("N1 C256 14x14 K256 1x1")));
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::gemm_wide, shape("N1 C1 2x2 K1 1x1")));
-  // Winograd in one dispatch below 2 MiB of input with at most 64 input channels.
-  EXPECT_TRUE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C16 64x64 K16 3x3 p1")));     // 256 KiB
-  EXPECT_TRUE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C64 56x56 K64 3x3 p1")));     // 784 KiB
-  EXPECT_TRUE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C32 128x127 K16 3x3 p1")));   // 1.98 MiB
-  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C32 128x128 K16 3x3 p1")));  // 2 MiB
-  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N8 C64 56x56 K64 3x3 p1")));
-  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C65 14x14 K64 3x3 p1")));
-  EXPECT_FALSE(conv2d_kernels::winograd_in_one_dispatch(shape("N1 C128 14x14 K128 3x3 p1")));
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::direct, shape("N1 C64 16x16 K64 3x3 g2")));
-  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C3 32x32 K16 3x3 p1")));
-  EXPECT_FALSE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 32x31 K16 3x3 p1")));  // 62 KiB
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 32x32 K16 3x3 p1")));   // 64 KiB
-  EXPECT_TRUE(conv2d_kernels::copies_over_bus(conv2d_kernel::tiled, shape("N1 C16 64x64 K16 3x3 p1")));
+// checks that an automatic session runs the kernel pick() names for this context's capabilities
+// (tests/kernels/kernel_choice_test.cpp checks the choice rule by rule), one of each kind here,
+// and that its output matches the reference
+TEST_F(Conv2dSession, AutomaticRunsWhatPickNames) {
+  struct expected_pick {
+    const char* shape;
+    conv2d_kernel kernel;  // on llvmpipe (a UMA table)
+  };
+  for (const auto& [text, kernel] : {expected_pick{"N1 C16 10x12 K8 3x3 p1", conv2d_kernel::winograd},
+                                     expected_pick{"N1 C3 12x12 K5 3x3 p1", conv2d_kernel::tiled},
+                                     expected_pick{"N1 C4 9x9 K33 3x3 s2 p1", conv2d_kernel::gemm},
+                                     expected_pick{"N8 C2 64x64 K64 1x1", conv2d_kernel::gemm_wide},
+                                     expected_pick{"N1 C8 9x9 K8 3x3 g4 p1", conv2d_kernel::direct}}) {
+    const conv2d_shape shape = *parse_conv2d_shape(text);
+    const conv2d_kernel picked = conv2d_kernels::pick(shape, ctx_->caps());
+    if (ctx_->caps().vendor_kind == gpu::vendor_class::mesa_software) {
+      EXPECT_EQ(picked, kernel) << text;
+    }
+    auto session = conv2d_session::create(*ctx_, kernels_, shape, {.kernel = conv2d_kernel::automatic});
+    ASSERT_TRUE(session) << session.error().message;
+    EXPECT_EQ(session->kernel(), picked) << text;
+    const measured m = run_once(*session, rng_);
+    EXPECT_TRUE(m.ok()) << m << ": " << text;
+  }
 }
 
 // checks the kernel names the benchmark's --kernel flag takes, and a clear error otherwise
@@ -472,6 +434,7 @@ TEST_F(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
 // one dispatch (every shape but the last two) and in three (C past 64, 2 MiB of input); both
 // paths, poisoned outputs
 TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
+  constexpr std::string_view in_three[] = {"N1 C72 10x10 K20 3x3 p1 bias", "N1 C8 256x257 K5 3x3 p1"};
   for (const char* text : {
            "N1 C1 7x9 K5 3x3",              // pad 0, C 1, P x Q 5x7: odd both ways
            "N1 C1 3x3 K1 3x3",              // one output pixel: one tile, three quarters outside
@@ -489,7 +452,12 @@ TEST_F(Conv2dWinograd, MatchesTheReferenceOnEdgeShapes) {
     const conv2d_shape shape = *parse_conv2d_shape(text);
     ASSERT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, shape)) << text;
     for (const conv2d_path path : {conv2d_path::zero_copy, conv2d_path::staging}) {
-      const measured m = run_once(*ctx_, kernels_, shape, conv2d_kernel::winograd, path, rng_);
+      auto session = conv2d_session::create(*ctx_, kernels_, shape, {.path = path, .kernel = conv2d_kernel::winograd});
+      ASSERT_TRUE(session) << session.error().message;
+      EXPECT_EQ(session->winograd_in_one_dispatch(),
+                std::ranges::find(in_three, std::string_view(text)) == std::end(in_three))
+          << text;
+      const measured m = run_once(*session, rng_);
       EXPECT_TRUE(m.ok()) << m << ": " << shape.to_string() << ", " << to_string(path);
     }
   }

@@ -8,8 +8,8 @@
 // dilation 1: Winograd F(2x2, 3x3), 2.25x fewer multiplies, as three dispatches per conv, input
 // transform, 16 batched GEMMs (gemm_wide's shader and tiles), output transform, through GPU-only
 // scratch, four times the input and output in GPU memory; small inputs with few channels in
-// one, see winograd_in_one_dispatch()). docs/mapping_strategies.md and
-// docs/performance.md have the numbers.
+// one, conv2d_session::winograd_in_one_dispatch()). docs/kernels.md says how the pick is made
+// and why.
 // conv2d_session owns the buffers of one shape and runs it on one of two paths:
 //
 //   path        input (per batch)                  weights, bias         output
@@ -20,7 +20,7 @@
 // On a discrete GPU the zero_copy input and output sit in host memory across the bus; most
 // kernels then run between two bus copies, shaders that move the input into device scratch and
 // the output back, once each and 16 bytes at a time (no API copy); tiled and winograd on small
-// inputs read and write host memory in place (copies_over_bus()).
+// inputs read and write host memory in place (conv2d_session::copies_over_bus()).
 //
 // Layout of every buffer: float32, tightly packed from the start of the buffer, which is 64-byte
 // aligned in the CPU view. input()[((n*C + c)*H + ih)*W + iw], weights()[((k*C/groups + c)*R +
@@ -87,10 +87,8 @@ struct tiled_params {
 };
 
 // The one-dispatch winograd kernel's block (conv2d_winograd_one_dispatch.comp), injected the
-// same way. A row of 16 tiles is 32 output pixels: a warp's stores of one output row cover whole lines.
-// On the H100 (N1 C16 64x64 K16, past the producer): 16x1 tiles with 4 channels a chunk
-// 40.9-51.1 µs, 8x2 with 4 41.3-48.2, 16x1 with 8 43.5-49.7, 8x2 with 8 46.1-50.3, 4x4 with 8
-// 48.9-56.6.
+// same way. A row of 16 tiles is 32 output pixels: a warp's stores of one output row cover whole
+// lines. docs/kernels.md has the block sizes measured against it.
 struct winograd_one_dispatch_params {
   static constexpr std::uint32_t tiles_w = 16;       // output tiles (2x2 pixels) per group, along Q
   static constexpr std::uint32_t tiles_h = 1;        // and along P; tiles_w * tiles_h == 16
@@ -104,77 +102,22 @@ class conv2d_kernels {
   // context's cache (context::find_cached). `validation` carries the compiler log.
   [[nodiscard]] static gpu::result<std::shared_ptr<const conv2d_kernels>> create(gpu::context& ctx);
 
-  // groups > 1: direct. Else winograd where it applies and K >= gemm_min_channels or
-  // C >= winograd_min_in_channels: on the H100 it beat every other kernel on each 3x3 stride-1
-  // shape measured with K >= 32 (back to back, device memory: N1 C64 56x56 0.031 ms, N32 C128
-  // 28x28 0.228 against gemm_wide's 0.525), and on N1 C16 64x64 K16 (0.021 against tiled's
-  // 0.034), not on N1 C3 32x32 K16 (0.020 against 0.016). Else tiled where it applies and
-  // K < gemm_min_channels. Else gemm_wide when the shape has at least gemm_wide_min_tiles of its
-  // 64x128 tiles, else gemm. The same on both paths: over a bus the kernels run between bus
-  // copies (copies_over_bus()), so they read device memory there too.
-  // On a discrete GPU (`discrete`: !capabilities::uma) winograd also takes the shapes below those
-  // channel counts when it runs them in one dispatch (winograd_in_one_dispatch): on the H100 it beat
-  // tiled on every such shape measured, sync zero-copy input to output, N1 C3 32x32 K16 24-27
-  // against 37-39 µs, N1 C8 64x64 K8 31-35 against 54-63 (device memory, staging: 9.5 against
-  // 16.4 µs of kernel). Not on llvmpipe: N1 C8 64x64 K8 16.6 against tiled's 4.2 ms.
-  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, bool discrete) noexcept;
+  // The kernel `automatic` runs on `shape` on a context with `caps`: direct for grouped convs;
+  // winograd for 3x3 stride-1 dilation-1 shapes with many output or input channels (on NVIDIA
+  // discrete GPUs also small ones with few); tiled for few output channels where it applies;
+  // else gemm, or gemm_wide on problems large enough to fill the GPU with its tiles. The
+  // thresholds come from a table chosen by vendor and by discrete or UMA; docs/kernels.md lists
+  // them and the measurements behind them. Pure: no GL calls.
+  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, const gpu::capabilities& caps) noexcept;
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
     return path == conv2d_path::zero_copy && !caps.uma;
   }
-  // Whether a session of `kernel` on `shape` whose input is read over a bus runs the kernel in
-  // device memory between two bus copies (conv2d_bus_copy.comp: the input in, the output out,
-  // 16 bytes at a time) instead of reading and writing host memory in place, 4 bytes at a time
-  // and several times over. On the H100 (kernel alone, without -> with the copies) they won for
-  // every kernel and shape measured: gemm_wide N32 C128 28x28 K256 1x1 13.2 -> 0.90 ms, gemm
-  // N8 C64 56x56 K128 3x3 s2 1.77 -> 0.33 ms, gemm N1 C256 14x14 1x1 172 -> 73 µs, winograd
-  // N32 C128 28x28 0.86 -> 0.73 ms, tiled N1 C16 64x64 78 -> 60 µs; except on small inputs,
-  // where two more launches and barriers cost more than the copies save: tiled below
-  // tiled_bus_copy_min_bytes (N1 C3 32x32 K16, 12 KB: 22.6 -> 24.4 µs), winograd below
-  // winograd_bus_copy_min_bytes (N1 C16 64x64 K16, 256 KB: 37 -> 45 µs; N1 C64 56x56, 800 KB:
-  // 83 -> 94 µs), whose transforms read the input in rows and store the output in pixel pairs.
-  [[nodiscard]] static bool copies_over_bus(conv2d_kernel kernel, const conv2d_shape& shape) noexcept {
-    const std::uint64_t input_bytes = shape.input_elements() * sizeof(float);
-    if (kernel == conv2d_kernel::tiled) return input_bytes >= tiled_bus_copy_min_bytes;
-    if (kernel == conv2d_kernel::winograd) return input_bytes >= winograd_bus_copy_min_bytes;
-    return true;
-  }
-  // Between the two tiled inputs measured (12 and 256 KB); a guess, not a measured crossover.
-  static constexpr std::uint64_t tiled_bus_copy_min_bytes = std::uint64_t{64} << 10;
-  // Between 800 KB (in place wins) and 6.4 MB (N8 C64 56x56: even, 0.36 ms both ways); at
-  // 12.8 MB in place loses (N32 C128 28x28, above). Not a measured crossover.
-  static constexpr std::uint64_t winograd_bus_copy_min_bytes = std::uint64_t{2} << 20;
-  // Whether a winograd session on `shape` runs its three steps in one dispatch
-  // (conv2d_winograd_one_dispatch.comp: no V or M scratch, no barrier) instead of three. A small
-  // conv's time is mostly per-dispatch cost; a group of the one dispatch reduces over the input
-  // channels in series, so it is for few of them. On the H100 (sync zero-copy, input to output,
-  // rounds in one call, one against three): N1 C16 64x64 K16 (256 KB) 41-56 µs against 57-66,
-  // N1 C32 64x64 K32 (512 KB) 76-90 against 95-123, N1 C16 128x128 K16 (1 MB) 112-121 against
-  // 135-161, N2 C64 56x56 K64 (1.6 MB) 133-161 against 184-192, N1 C64 56x56 (800 KB) 106-147
-  // against 129-136; with more channels it lost: N1 C96 28x28 84-98 against 78-91, N1 C256 14x14
-  // 220-240 against 98-102. The input limit is winograd_bus_copy_min_bytes: the one dispatch
-  // reads and writes host memory in place, as the three do below it.
-  [[nodiscard]] static bool winograd_in_one_dispatch(const conv2d_shape& shape) noexcept {
-    return shape.input_elements() * sizeof(float) < winograd_bus_copy_min_bytes &&
-           shape.c <= winograd_one_dispatch_max_in_channels;
-  }
-  // Between 64 (one dispatch won) and 96 (it lost); not a measured crossover.
-  static constexpr std::uint32_t winograd_one_dispatch_max_in_channels = 64;
   // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
   [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
 
   // The kernel's program; for winograd, the batched GEMM (the middle of its dispatches).
   [[nodiscard]] const gpu::compute_program& program(conv2d_kernel kernel) const noexcept;
-
-  // Below this many output channels a 64-channel gemm tile is mostly idle; tiled's 8 fit.
-  static constexpr std::uint32_t gemm_min_channels = 32;
-  // From this many input channels winograd's GEMMs have reduction enough to win with fewer
-  // output channels too (see pick()).
-  static constexpr std::uint32_t winograd_min_in_channels = 16;
-  // H100: gemm_wide wins from 392 tiles (N32 C128 28x28: 0.53 against 0.65 ms; N32 C64 56x56,
-  // 784 tiles: 0.51 against 0.55) and loses at 196 (N8 C64 56x56: 0.22 against 0.15 ms): too
-  // few groups for 114 SMs. 64x64 tiles give twice as many.
-  static constexpr std::uint64_t gemm_wide_min_tiles = 256;
 
  private:
   gpu::compute_program direct_;
@@ -187,8 +130,8 @@ class conv2d_kernels {
   gpu::compute_program winograd_input_;
   gpu::compute_program winograd_gemm_;
   gpu::compute_program winograd_output_;
-  gpu::compute_program winograd_one_dispatch_;  // winograd_in_one_dispatch()
-  gpu::compute_program bus_copy_;               // host memory <-> device scratch (copies_over_bus())
+  gpu::compute_program winograd_one_dispatch_;  // conv2d_session::winograd_in_one_dispatch()
+  gpu::compute_program bus_copy_;               // host memory <-> device scratch (conv2d_session::copies_over_bus())
 
   friend class conv2d_session;
 };
@@ -213,8 +156,8 @@ class conv2d_session {
   // only), else `unsupported`. staging: input and output are staging_copy, no fallback.
   // Weights and bias follow the matrix for gpu_reads_many on both paths. winograd also gets
   // GPU-only scratch shared by the slots: 16 (K C + C T + K T) floats, T = N ceil(P/2) ceil(Q/2)
-  // (16 K C alone when winograd_in_one_dispatch), and N (C H W + K P Q) more when the input is
-  // read over a bus (input and output in device memory).
+  // (16 K C alone when winograd_in_one_dispatch()), and N (C H W + K P Q) more when the kernel
+  // runs between bus copies (copies_over_bus(): input and output in device memory).
   [[nodiscard]] static gpu::result<conv2d_session> create(gpu::context& ctx,
                                                           std::shared_ptr<const conv2d_kernels> kernels,
                                                           const conv2d_shape& shape, const session_options& options);
@@ -226,6 +169,13 @@ class conv2d_session {
   [[nodiscard]] const conv2d_shape& shape() const noexcept { return shape_; }
   [[nodiscard]] conv2d_path path() const noexcept { return path_; }
   [[nodiscard]] conv2d_kernel kernel() const noexcept { return kernel_; }  // never automatic
+  // winograd only: whether its three steps run in one dispatch (conv2d_winograd_one_dispatch.comp:
+  // no V or M scratch, no barrier); set for small inputs with few input channels.
+  [[nodiscard]] bool winograd_in_one_dispatch() const noexcept { return one_dispatch_; }
+  // Whether the kernel runs in device memory between two bus copies (conv2d_bus_copy.comp: the
+  // input in, the output out, 16 bytes at a time) instead of reading and writing the slots' host
+  // memory in place. Only when the input is read over a bus; there for most kernels and shapes.
+  [[nodiscard]] bool copies_over_bus() const noexcept { return device_input_.gl_name() != 0; }
   [[nodiscard]] std::uint32_t depth() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
   [[nodiscard]] std::uint32_t in_flight() const noexcept { return in_flight_; }
   [[nodiscard]] gpu::strategy input_strategy() const noexcept;
@@ -291,6 +241,7 @@ class conv2d_session {
   conv2d_shape shape_;
   conv2d_path path_ = conv2d_path::zero_copy;
   conv2d_kernel kernel_ = conv2d_kernel::direct;
+  bool one_dispatch_ = false;  // winograd_in_one_dispatch()
   std::chrono::nanoseconds timeout_{};
   gpu::unified_buffer weights_;
   gpu::unified_buffer bias_;
@@ -298,8 +249,8 @@ class conv2d_session {
   gpu::scratch_buffer winograd_u_;
   gpu::scratch_buffer winograd_v_;
   gpu::scratch_buffer winograd_m_;
-  // With copies_over_bus() and the input read over a bus: the input and the output in device
-  // memory, moved across the bus once per conv by the bus copy (empty otherwise).
+  // With copies_over_bus(): the input and the output in device memory, moved across the bus
+  // once per conv by the bus copy (empty otherwise).
   gpu::scratch_buffer device_input_;
   gpu::scratch_buffer device_output_;
   std::vector<slot> slots_;
