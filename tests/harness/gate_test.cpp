@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_in_process.hpp"
 #include "gpusoak/harness/cli_args.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/report.hpp"
@@ -30,6 +31,8 @@
 
 namespace gpusoak::harness {
 namespace {
+
+using test::cli;
 
 namespace fs = std::filesystem;
 constexpr double mib = 1024.0 * 1024.0;
@@ -114,14 +117,6 @@ class GateTest : public ::testing::Test {
     auto report = run_gate(*store_, id, thresholds);
     if (!report) throw std::runtime_error(report.error().message);
     return *report;
-  }
-
-  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
-    std::ostringstream out, err;
-    const int code = run_cli(args, out, err);
-    if (out_text) *out_text = out.str();
-    if (err_text) *err_text = err.str();
-    return code;
   }
 
   test::temp_store store_{"gpusoak-gate", "runs.sqlite"};

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_in_process.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/report.hpp"
 #include "gpusoak/harness/run_store.hpp"
@@ -23,6 +24,8 @@
 
 namespace gpusoak::harness {
 namespace {
+
+using test::cli;
 
 namespace fs = std::filesystem;
 
@@ -138,14 +141,6 @@ class ReportBrowserTest : public ::testing::Test {
     const fs::path file = store_.dir() / "report.html";
     std::ofstream(file, std::ios::binary) << html;
     return render(file, store_.dir().path());
-  }
-
-  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
-    std::ostringstream out, err;
-    const int code = run_cli(args, out, err);
-    if (out_text) *out_text = out.str();
-    if (err_text) *err_text = err.str();
-    return code;
   }
 
   test::temp_store store_{"gpusoak-report-browser"};

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_in_process.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/harness/sha256.hpp"
@@ -25,6 +26,8 @@
 namespace gpusoak::harness {
 namespace {
 
+using test::cli;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -33,14 +36,6 @@ class ReportTest : public ::testing::Test {
   void SetUp() override { run_ = test::make_synthetic_run(*store_); }
 
   std::string db_path() const { return store_.db_path(); }
-
-  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
-    std::ostringstream out, err;
-    const int code = run_cli(args, out, err);
-    if (out_text) *out_text = out.str();
-    if (err_text) *err_text = err.str();
-    return code;
-  }
 
   run_report load(const std::string& id) {
     auto r = load_report(*store_, id);
