@@ -17,7 +17,8 @@
 #include "gpusoak/harness/run_manager.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "report_fixture.hpp"
-#include "temp_dir.hpp"
+#include "stored_run_builder.hpp"
+#include "temp_store.hpp"
 
 namespace gpusoak::test {
 
@@ -31,36 +32,29 @@ class api_fixture {
 
   // Throws when the store cannot be made. plans_dir: where plan names are looked up.
   explicit api_fixture(const std::filesystem::path& plans_dir)
-      : dir_("gpusoak-api"),
-        store_(open_store(dir_ / "runs.db")),
+      : store_("gpusoak-api"),
         metrics_("test"),
-        runs_(store_, &metrics_, {.context = {}, .plans_dir = plans_dir}),
-        open_{.store = store_, .runs = runs_, .metrics = metrics_, .token = std::nullopt, .version = "test"},
-        tokened_{.store = store_, .runs = runs_, .metrics = metrics_, .token = token, .version = "test"} {
+        runs_(*store_, &metrics_, {.context = {}, .plans_dir = plans_dir}),
+        open_{.store = *store_, .runs = runs_, .metrics = metrics_, .token = std::nullopt, .version = "test"},
+        tokened_{.store = *store_, .runs = runs_, .metrics = metrics_, .token = token, .version = "test"} {
     runs_.shutdown();
     const harness::timestamp day{std::chrono::sys_days{std::chrono::year{2026} / 11 / 24}};
-    const auto run = make_synthetic_run(store_, {.created_at = day});
+    const auto run = make_synthetic_run(*store_, {.created_at = day});
     if (run.id != failed_run) throw std::runtime_error("synthetic run got id " + run.id);
-    auto id = store_.create_run({.plan_name = "broken", .plan_text = broken_plan, .device = "0", .created_at = day});
-    if (!id || *id != broken_run)
-      throw std::runtime_error("the broken run was not stored as " + std::string(broken_run));
+    const auto broken =
+        stored_run_builder(*store_, {.plan_name = "broken", .plan_text = broken_plan, .device = "0", .created_at = day})
+            .id();
+    if (broken != broken_run) throw std::runtime_error("the broken run was stored as " + broken);
   }
 
   // The API without a token (the loopback default) and with `token`.
   harness::http_response open(const harness::http_request& request) { return handle_request(request, open_); }
   harness::http_response tokened(const harness::http_request& request) { return handle_request(request, tokened_); }
   // The store the API answers from, for tests that look behind it.
-  harness::run_store& store() { return store_; }
+  harness::run_store& store() { return *store_; }
 
  private:
-  static harness::run_store open_store(const std::filesystem::path& path) {
-    auto store = harness::run_store::open(path.string());
-    if (!store) throw std::runtime_error(store.error().message);
-    return std::move(*store);
-  }
-
-  temp_dir dir_;
-  harness::run_store store_;
+  temp_store store_;
   harness::daemon_metrics metrics_;
   harness::run_manager runs_;
   harness::api_context open_;

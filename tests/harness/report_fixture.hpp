@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "gpusoak/harness/run_store.hpp"
+#include "stored_run_builder.hpp"
 
 namespace gpusoak::test {
 
@@ -57,20 +58,14 @@ struct synthetic_options {
 // Throws (failing the test) when the store refuses a write.
 inline synthetic_run make_synthetic_run(harness::run_store& store, const synthetic_options& options = {}) {
   using namespace harness;
-  auto check = [](const gpu::result<void>& r, const char* what) {
-    if (!r) throw std::runtime_error(std::string(what) + ": " + r.error().message);
-  };
   synthetic_run run;
-  auto id = store.create_run({.plan_name = "report-test",
-                              .plan_text = options.plan_text,
-                              .device = "1",
-                              .time_scale = 0.5,
-                              .created_at = options.created_at});
-  if (!id) throw std::runtime_error(id.error().message);
-  run.id = *id;
   const auto start = now_timestamp();
-  check(store.mark_running(run.id, start), "mark_running");
-  check(store.record_phase_start(run.id, 0, "warmup", start), "phase 0");
+  stored_run_builder built(store, {.plan_name = "report-test",
+                                   .plan_text = options.plan_text,
+                                   .device = "1",
+                                   .time_scale = 0.5,
+                                   .created_at = options.created_at});
+  built.running(start).phase("warmup", start);
 
   std::mt19937 rng(options.seed);
   std::uniform_int_distribution<std::int64_t> live(64 << 20, 512 << 20), rss(700 << 20, 900 << 20);
@@ -79,10 +74,7 @@ inline synthetic_run make_synthetic_run(harness::run_store& store, const synthet
   std::int64_t copies[2] = {0, 0}, hot[2] = {0, 0}, errors[2] = {0, 0};
   for (int i = 0; i < options.times; ++i) {
     const double t = 1.5 * (i + 1) + std::uniform_real_distribution<double>(0, 0.4)(rng);
-    if (i == options.times / 2) {
-      check(store.record_phase_end(run.id, 0, phase_state::passed, start), "phase 0 end");
-      check(store.record_phase_start(run.id, 1, "churn", start), "phase 1");
-    }
+    if (i == options.times / 2) built.end_phase(phase_state::passed, start).phase("churn", start);
     const std::int64_t live_bytes = live(rng), rss_bytes = rss(rng), live_buffers = buffers(rng);
     for (int k = 0; k < 2; ++k) {
       copies[k] += step(rng);
@@ -107,18 +99,18 @@ inline synthetic_run make_synthetic_run(harness::run_store& store, const synthet
                          ? fmt::format(R"({{"copies_total{{path=\"hot\"}}": {}, "scenario_failures_total": {}}})",
                                        hot[k], errors[k])
                          : fmt::format(R"({{"scenario_failures_total": {}}})", errors[k]);
-      check(store.append_sample(run.id, s), "append_sample");
-      run.samples.push_back(s);
+      built.sample(s);
     }
   }
-  run.events = {
+  const std::vector<event> events{
       {.t_seconds = 2.5, .level = "info", .scenario = "", .message = "run started"},
       {.t_seconds = 7.25, .level = "error", .scenario = "leak_cycle", .message = "pattern mismatch at byte 4096 <b>"},
       {.t_seconds = 5.5, .level = "warn", .scenario = "conv2d_steady", .message = "slow fence"},
       {.t_seconds = 3.0, .level = "error", .scenario = "conv2d_steady", .message = "wrong conv2d result at 17"}};
-  for (const auto& e : run.events) check(store.append_event(run.id, e), "append_event");
-  check(store.record_phase_end(run.id, 1, phase_state::failed, now_timestamp()), "phase 1 end");
-  check(store.finish_run(run.id, run_state::failed, "2 scenario failures", now_timestamp()), "finish_run");
+  built.events(events).end_phase(phase_state::failed).finish(run_state::failed, "2 scenario failures");
+  run.id = built.id();
+  run.samples = built.written_samples();
+  run.events = built.written_events();
   return run;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
+#include "cli_in_process.hpp"
 #include "temp_dir.hpp"
 
 #include <algorithm>
@@ -26,19 +27,13 @@
 namespace gpusoak::harness {
 namespace {
 
+using test::cli;
+
 namespace fs = std::filesystem;
 
 class soak_test : public ::testing::Test {
  protected:
   std::string db_path() const { return (dir_ / "runs.db").string(); }
-
-  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
-    std::ostringstream out, err;
-    const int code = run_cli(args, out, err);
-    if (out_text) *out_text = out.str();
-    if (err_text) *err_text = err.str();
-    return code;
-  }
 
   run_record only_run() {
     auto store = run_store::open(db_path());

@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <nlohmann/json.hpp>
-#include "temp_dir.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_in_process.hpp"
 #include "gpusoak/harness/cli_args.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/report.hpp"
@@ -26,9 +26,13 @@
 #include "gpusoak/harness/sha256.hpp"
 #include "gpusoak/scenarios/plan.hpp"
 #include "gpusoak/scenarios/threshold.hpp"
+#include "stored_run_builder.hpp"
+#include "temp_store.hpp"
 
 namespace gpusoak::harness {
 namespace {
+
+using test::cli;
 
 namespace fs = std::filesystem;
 constexpr double mib = 1024.0 * 1024.0;
@@ -46,50 +50,35 @@ thresholds:
 
 class GateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto store = run_store::open(db_path());
-    ASSERT_TRUE(store.has_value()) << store.error().message;
-    store_ = std::make_unique<run_store>(std::move(*store));
-  }
-  void TearDown() override { store_.reset(); }  // close the store before its directory goes
-
-  std::string db_path() const { return (dir_ / "runs.sqlite").string(); }
-  std::string path(const char* name) const { return (dir_ / name).string(); }
+  std::string db_path() const { return store_.db_path(); }
+  std::string path(const char* name) const { return (store_.dir() / name).string(); }
 
   // A finished run with the given samples.
   std::string make_run(const std::vector<sample>& samples, run_state final_state = run_state::passed) {
-    auto id = store_->create_run({.plan_name = "gate-test", .plan_text = plan_yaml, .device = "0"});
-    if (!id) throw std::runtime_error(id.error().message);
-    if (!store_->mark_running(*id, now_timestamp())) throw std::runtime_error("mark_running");
-    for (const auto& s : samples) {
-      if (auto r = store_->append_sample(*id, s); !r) throw std::runtime_error(r.error().message);
-    }
-    if (!store_->finish_run(*id, final_state, "test", now_timestamp())) throw std::runtime_error("finish_run");
-    return *id;
+    return test::stored_run_builder(*store_, {.plan_name = "gate-test", .plan_text = plan_yaml, .device = "0"})
+        .running()
+        .samples(samples)
+        .finish(final_state, "test")
+        .id();
   }
 
   // A run as its runner leaves it: samples, its plan's verdicts stored while running, then the final
   // state the gate gave (failed for a leak). `mask` as the runner records it.
   std::string make_gated_run(const std::vector<sample>& samples, const std::string& mask = "coherent") {
-    auto id = store_->create_run({.plan_name = "gate-test",
-                                  .plan_text = plan_yaml,
-                                  .device = "egl_device:0",
-                                  .mask = mask,
-                                  .gpusoak_version = "0.1.0",
-                                  .gpusoak_commit = "abc123def456"});
-    if (!id) throw std::runtime_error(id.error().message);
-    if (!store_->mark_running(*id, now_timestamp())) throw std::runtime_error("mark_running");
-    for (const auto& s : samples) {
-      if (auto r = store_->append_sample(*id, s); !r) throw std::runtime_error(r.error().message);
-    }
+    test::stored_run_builder run(*store_, {.plan_name = "gate-test",
+                                           .plan_text = plan_yaml,
+                                           .device = "egl_device:0",
+                                           .mask = mask,
+                                           .gpusoak_version = "0.1.0",
+                                           .gpusoak_commit = "abc123def456"});
+    run.running().samples(samples);
     auto plan = scenarios::parse_plan(plan_yaml, "gate-test");
     if (!plan) throw std::runtime_error(plan.error().message);
-    auto report = run_gate(*store_, *id, plan->thresholds);
+    auto report = run_gate(*store_, run.id(), plan->thresholds);
     if (!report) throw std::runtime_error(report.error().message);
     if (auto r = store_run_verdicts(*store_, *report); !r) throw std::runtime_error(r.error().message);
-    const auto state = report->exit_code() == exit_pass ? run_state::passed : run_state::failed;
-    if (!store_->finish_run(*id, state, "gate", now_timestamp())) throw std::runtime_error("finish_run");
-    return *id;
+    run.finish(report->exit_code() == exit_pass ? run_state::passed : run_state::failed, "gate");
+    return run.id();
   }
 
   // 2 hours, a sample every 10 s; live_bytes = base + slope * hours + noise, with optional spike.
@@ -130,16 +119,7 @@ class GateTest : public ::testing::Test {
     return *report;
   }
 
-  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
-    std::ostringstream out, err;
-    const int code = run_cli(args, out, err);
-    if (out_text) *out_text = out.str();
-    if (err_text) *err_text = err.str();
-    return code;
-  }
-
-  test::temp_dir dir_{"gpusoak-gate"};
-  std::unique_ptr<run_store> store_;
+  test::temp_store store_{"gpusoak-gate", "runs.sqlite"};
 };
 
 // checks that a steady 2 MiB/hour leak under noise fails a 1 MiB/hour slope threshold, with the slope near 2 MiB
@@ -297,15 +277,16 @@ TEST_F(GateTest, JsonForm) {
 // checks that the JUnit properties name what the run ran: mask, commit, plan hash, and the
 // strategies recorded per usage and per scenario
 TEST_F(GateTest, JunitPropertiesCarryProvenance) {
-  auto id = store_->create_run(
-      {.plan_name = "gate-test", .plan_text = plan_yaml, .mask = "coherent", .gpusoak_commit = "abc123def456"});
-  ASSERT_TRUE(id.has_value());
-  ASSERT_TRUE(store_->mark_running(*id, now_timestamp()));
-  ASSERT_TRUE(store_->record_context(
-      *id, {.gl_renderer = "llvmpipe <&>",
-            .usage_strategies = {{strategy_subject::usage, "stream_to_gpu", "persistent_flush"}}}));
-  ASSERT_TRUE(store_->record_scenario_strategy(*id, "leak_cycle", "persistent_flush"));
-  const auto xml = gate_junit_xml(gate(*id, {"copies_total == 0"}));
+  const auto id =
+      test::stored_run_builder(
+          *store_,
+          {.plan_name = "gate-test", .plan_text = plan_yaml, .mask = "coherent", .gpusoak_commit = "abc123def456"})
+          .running()
+          .context({.gl_renderer = "llvmpipe <&>",
+                    .usage_strategies = {{strategy_subject::usage, "stream_to_gpu", "persistent_flush"}}})
+          .scenario_strategy("leak_cycle", "persistent_flush")
+          .id();
+  const auto xml = gate_junit_xml(gate(id, {"copies_total == 0"}));
   for (const std::string& property : std::vector<std::string>{
            R"(<property name="mask" value="coherent"/>)", R"(<property name="gpusoak_commit" value="abc123def456"/>)",
            R"(<property name="plan_sha256" value=")" + sha256_hex(plan_yaml) + R"("/>)",

@@ -15,14 +15,17 @@
 #include <string>
 #include <vector>
 
+#include "cli_in_process.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/report.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "report_fixture.hpp"
-#include "temp_dir.hpp"
+#include "temp_store.hpp"
 
 namespace gpusoak::harness {
 namespace {
+
+using test::cli;
 
 namespace fs = std::filesystem;
 
@@ -121,13 +124,9 @@ class ReportBrowserTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(GPUSOAK_CHROMIUM)) << "headless Chromium not found (Debian package 'chromium', "
                                                  "scripts/install-deps): "
                                               << GPUSOAK_CHROMIUM;
-    auto store = run_store::open(db_path());
-    ASSERT_TRUE(store.has_value()) << store.error().message;
-    store_ = std::make_unique<run_store>(std::move(*store));
   }
-  void TearDown() override { store_.reset(); }
 
-  std::string db_path() const { return (dir_ / "runs.db").string(); }
+  std::string db_path() const { return store_.db_path(); }
 
   run_report load(const std::string& id) {
     auto r = load_report(*store_, id);
@@ -139,21 +138,12 @@ class ReportBrowserTest : public ::testing::Test {
   rendered_page render_page(const run_report& report, const std::function<void(std::string&)>& edit = {}) {
     std::string html = report_html(report);
     if (edit) edit(html);
-    const fs::path file = dir_ / "report.html";
+    const fs::path file = store_.dir() / "report.html";
     std::ofstream(file, std::ios::binary) << html;
-    return render(file, dir_.path());
+    return render(file, store_.dir().path());
   }
 
-  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
-    std::ostringstream out, err;
-    const int code = run_cli(args, out, err);
-    if (out_text) *out_text = out.str();
-    if (err_text) *err_text = err.str();
-    return code;
-  }
-
-  test::temp_dir dir_{"gpusoak-report-browser"};
-  std::unique_ptr<run_store> store_;
+  test::temp_store store_{"gpusoak-report-browser"};
 };
 
 // checks that every chart of a stored run renders offline with exactly the run's values
@@ -241,11 +231,11 @@ TEST_F(ReportBrowserTest, SmokeRunRendersEveryChart) {
   auto runs = store_->list_runs(1);
   ASSERT_TRUE(runs.has_value() && runs->size() == 1);
   const std::string id = runs->front().id;
-  const fs::path html = dir_ / "smoke.html";
+  const fs::path html = store_.dir() / "smoke.html";
   ASSERT_EQ(cli({"report", id, "--db", db_path(), "--html", html.string()}, &out, &err), 0) << err;
   const auto report = load(id);
   EXPECT_EQ(report.charts.size(), 11u) << "2 memory, 6 latency (one per scenario), 2 copies, 1 failures";
-  const auto page = render(html, dir_.path());
+  const auto page = render(html, store_.dir().path());
   EXPECT_TRUE(problems(page, report).empty()) << join(problems(page, report));
 }
 

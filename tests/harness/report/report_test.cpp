@@ -15,37 +15,27 @@
 #include <string>
 #include <vector>
 
+#include "cli_in_process.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/harness/sha256.hpp"
 #include "report_fixture.hpp"
-#include "temp_dir.hpp"
+#include "stored_run_builder.hpp"
+#include "temp_store.hpp"
 
 namespace gpusoak::harness {
 namespace {
+
+using test::cli;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 class ReportTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto store = run_store::open(db_path());
-    ASSERT_TRUE(store.has_value()) << store.error().message;
-    store_ = std::make_unique<run_store>(std::move(*store));
-    run_ = test::make_synthetic_run(*store_);
-  }
-  void TearDown() override { store_.reset(); }
+  void SetUp() override { run_ = test::make_synthetic_run(*store_); }
 
-  std::string db_path() const { return (dir_ / "runs.db").string(); }
-
-  int cli(std::vector<std::string> args, std::string* out_text = nullptr, std::string* err_text = nullptr) {
-    std::ostringstream out, err;
-    const int code = run_cli(args, out, err);
-    if (out_text) *out_text = out.str();
-    if (err_text) *err_text = err.str();
-    return code;
-  }
+  std::string db_path() const { return store_.db_path(); }
 
   run_report load(const std::string& id) {
     auto r = load_report(*store_, id);
@@ -72,8 +62,7 @@ class ReportTest : public ::testing::Test {
     return double(run_.last("conv2d_steady").errors_total + run_.last("leak_cycle").errors_total);
   }
 
-  test::temp_dir dir_{"gpusoak-report"};
-  std::unique_ptr<run_store> store_;
+  test::temp_store store_{"gpusoak-report"};
   test::synthetic_run run_;
 };
 
@@ -208,18 +197,19 @@ TEST_F(ReportTest, ChartSeriesMatchSamples) {
 
 // checks that a long run is bucketed to report_max_points times and a one-sample peak survives
 TEST_F(ReportTest, LongRunsAreBucketedKeepingPeaks) {
-  auto id = store_->create_run({.plan_name = "long", .plan_text = test::report_plan_yaml, .device = "0"});
-  ASSERT_TRUE(id.has_value());
-  ASSERT_TRUE(store_->mark_running(*id, now_timestamp()).has_value());
-  for (int i = 0; i < 2200; ++i) {
-    sample s{.t_seconds = double(i),
-             .scenario = "leak_cycle",
-             .context = "c",
-             .live_bytes = i == 1234 ? 999999 : 1000,
-             .iterations = 1};
-    ASSERT_TRUE(store_->append_sample(*id, s).has_value());
-  }
-  const auto r = load(*id);
+  const auto id =
+      test::stored_run_builder(*store_, {.plan_name = "long", .plan_text = test::report_plan_yaml, .device = "0"})
+          .running()
+          .series(2200,
+                  [](int i) {
+                    return sample{.t_seconds = double(i),
+                                  .scenario = "leak_cycle",
+                                  .context = "c",
+                                  .live_bytes = i == 1234 ? 999999 : 1000,
+                                  .iterations = 1};
+                  })
+          .id();
+  const auto r = load(id);
   const auto& live = find_chart(r, "live_bytes");
   EXPECT_EQ(live.x.size(), report_max_points);
   EXPECT_EQ(live.x.back(), 2199.0);
@@ -228,18 +218,17 @@ TEST_F(ReportTest, LongRunsAreBucketedKeepingPeaks) {
 
 // checks that without plan thresholds the report shows the verdicts stored when the run ended
 TEST_F(ReportTest, StoredVerdictsWithoutPlanThresholds) {
-  auto id = store_->create_run({.plan_name = "bare", .plan_text = "not: [a plan", .device = "0"});
-  ASSERT_TRUE(id.has_value());
-  ASSERT_TRUE(
-      store_->record_verdicts(*id, {{"copies_total == 0", 7, false}, {"errors_total == 0", 0, true}}).has_value());
-  const auto r = load(*id);
+  const auto id = test::stored_run_builder(*store_, {.plan_name = "bare", .plan_text = "not: [a plan", .device = "0"})
+                      .verdicts({{"copies_total == 0", 7, false}, {"errors_total == 0", 0, true}})
+                      .id();
+  const auto r = load(id);
   EXPECT_EQ(r.gate_source, "stored");
   ASSERT_EQ(r.gate.rows.size(), 2u);
   EXPECT_EQ(r.gate.rows[0].status, gate_status::failed);
   EXPECT_EQ(r.gate.rows[0].observed, 7.0);
   EXPECT_EQ(r.gate.rows[1].status, gate_status::passed);
   std::string out;
-  ASSERT_EQ(cli({"report", *id, "--db", db_path()}, &out), exit_pass);
+  ASSERT_EQ(cli({"report", id, "--db", db_path()}, &out), exit_pass);
   EXPECT_NE(out.find("the verdicts stored when the run ended"), std::string::npos) << out;
   EXPECT_NE(out.find("(no samples)"), std::string::npos) << out;
   // Every chart of a run without samples says so (the page marks them "no data").
@@ -252,7 +241,7 @@ TEST_F(ReportTest, BadInputExitsTwo) {
   std::string out, err;
   EXPECT_EQ(cli({"report", "r-19990101-0001", "--db", db_path()}, &out, &err), exit_could_not_run);
   EXPECT_NE(err.find("r-19990101-0001"), std::string::npos) << err;
-  const std::string missing = (dir_ / "nope.db").string();
+  const std::string missing = (store_.dir() / "nope.db").string();
   EXPECT_EQ(cli({"report", run_.id, "--db", missing}, &out, &err), exit_could_not_run);
   EXPECT_NE(err.find("nope.db"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(missing));
@@ -262,8 +251,9 @@ TEST_F(ReportTest, BadInputExitsTwo) {
   EXPECT_NE(err.find("missing RUN_ID"), std::string::npos) << err;
   EXPECT_EQ(cli({"report", run_.id, "--db", db_path(), "--pdf", "x"}, &out, &err), exit_could_not_run);
   EXPECT_NE(err.find("pdf"), std::string::npos) << err;
-  EXPECT_EQ(cli({"report", run_.id, "--db", db_path(), "--html", (dir_ / "no/such/dir/r.html").string()}, &out, &err),
-            exit_could_not_run);
+  EXPECT_EQ(
+      cli({"report", run_.id, "--db", db_path(), "--html", (store_.dir() / "no/such/dir/r.html").string()}, &out, &err),
+      exit_could_not_run);
   EXPECT_NE(err.find("cannot write"), std::string::npos) << err;
   EXPECT_EQ(cli({"report", "--help"}, &out, &err), exit_pass);
   EXPECT_NE(out.find("--html FILE"), std::string::npos) << out;

@@ -15,7 +15,8 @@
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/harness/soak_runner.hpp"
 #include "gpusoak/scenarios/plan.hpp"
-#include "temp_dir.hpp"
+#include "stored_run_builder.hpp"
+#include "temp_store.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -58,9 +59,6 @@ class counting_observer final : public soak_observer {
 class soak_runner_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = run_store::open((dir_ / "runs.db").string());
-    ASSERT_TRUE(store.has_value()) << store.error().message;
-    store_.emplace(std::move(*store));
     auto plan = scenarios::parse_plan(two_phase_plan, "two-phase");
     ASSERT_TRUE(plan.has_value()) << plan.error().message;
     plan_ = *plan;
@@ -85,8 +83,7 @@ class soak_runner_test : public ::testing::Test {
     });
   }
 
-  test::temp_dir dir_{"gpusoak-runner"};
-  std::optional<run_store> store_;
+  test::temp_store store_{"gpusoak-runner"};
   scenarios::plan plan_;
 };
 
@@ -97,20 +94,21 @@ std::uint64_t extra_u64(const sample& s, const char* key) {
 // checks that a run interrupted exactly at a phase boundary (its last sample at the first phase's
 // end) still stores its "resumed at" event when it goes on with the next phase
 TEST_F(soak_runner_test, a_resume_on_a_phase_boundary_is_recorded) {
-  auto id = store_->create_run({.plan_name = "two-phase", .plan_text = two_phase_plan, .device = "0"});
-  ASSERT_TRUE(id.has_value()) << id.error().message;
-  ASSERT_TRUE(store_->mark_running(*id, now_timestamp()).has_value());
-  ASSERT_TRUE(store_->record_phase_start(*id, 0, "conv", now_timestamp()).has_value());
-  for (int i = 1; i <= 15; ++i) {
-    ASSERT_TRUE(store_->append_sample(*id, {.t_seconds = 0.1 * i, .scenario = "conv2d_steady", .context = "runner"})
-                    .has_value());
-  }
-  ASSERT_TRUE(store_->record_phase_end(*id, 0, phase_state::passed, now_timestamp()).has_value());
-  ASSERT_TRUE(store_->mark_interrupted(*id).has_value());
+  const auto id =
+      test::stored_run_builder(*store_, {.plan_name = "two-phase", .plan_text = two_phase_plan, .device = "0"})
+          .running()
+          .phase("conv")
+          .series(15,
+                  [](int i) {
+                    return sample{.t_seconds = 0.1 * (i + 1), .scenario = "conv2d_steady", .context = "runner"};
+                  })
+          .end_phase(phase_state::passed)
+          .interrupted()
+          .id();
 
-  auto resumed = execute_soak(plan_, *id, *store_, options());
+  auto resumed = execute_soak(plan_, id, *store_, options());
   ASSERT_TRUE(resumed.has_value()) << resumed.error().message;
-  auto events = store_->events(*id);
+  auto events = store_->events(id);
   ASSERT_TRUE(events.has_value());
   const auto it = std::ranges::find_if(*events, [](const event& e) { return e.message.starts_with("resumed at t="); });
   ASSERT_NE(it, events->end()) << "no 'resumed at' event";

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "gpusoak/harness/sha256.hpp"
+#include "stored_run_builder.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -172,27 +173,25 @@ TEST_F(RunStoreTest, CreateGetListRoundTrip) {
 TEST_F(RunStoreTest, SamplesReadBackExactly) {
   SCOPED_TRACE(::testing::Message() << "seed " << seed_);
   auto store = open_store();
-  auto id = store.create_run({.plan_name = "nightly"});
-  ASSERT_TRUE(id);
-  ASSERT_TRUE(store.mark_running(*id, now_timestamp()));
+  const auto id = test::stored_run_builder(store, {.plan_name = "nightly"}).running().id();
   std::vector<sample> written;
   double t = 0;
   for (int i = 0; i < 200; ++i) {
     t += random_double(0.001, 30);
     written.push_back(random_sample(t));
-    auto appended = store.append_sample(*id, written.back());
+    auto appended = store.append_sample(id, written.back());
     ASSERT_TRUE(appended) << appended.error().message;
   }
-  auto read = store.samples(*id);
+  auto read = store.samples(id);
   ASSERT_TRUE(read) << read.error().message;
   EXPECT_EQ(*read, written);
 
   const double cut = written[120].t_seconds;
-  auto later = store.samples(*id, cut);
+  auto later = store.samples(id, cut);
   ASSERT_TRUE(later);
   EXPECT_EQ(*later, std::vector<sample>(written.begin() + 121, written.end()));
 
-  auto run = store.get_run(*id);
+  auto run = store.get_run(id);
   ASSERT_TRUE(run);
   EXPECT_EQ(run->sample_count, 200);
   ASSERT_TRUE(run->last_sample_t);
@@ -223,9 +222,7 @@ TEST_F(RunStoreTest, PageCacheStaysUnderItsCapAsARunGrows) {
   ASSERT_TRUE(settings) << settings.error().message;
   EXPECT_EQ(settings->cache_kib, run_store::page_cache_kib);
 
-  auto id = store.create_run({.plan_name = "long"});
-  ASSERT_TRUE(id) << id.error().message;
-  ASSERT_TRUE(store.mark_running(*id, now_timestamp()));
+  const auto id = test::stored_run_builder(store, {.plan_name = "long"}).running().id();
   const std::int64_t before = sqlite3_memory_used();
   std::int64_t highest = before;
   const std::int64_t cap = std::int64_t{run_store::page_cache_kib} * 1024;
@@ -238,11 +235,11 @@ TEST_F(RunStoreTest, PageCacheStaysUnderItsCapAsARunGrows) {
     for (auto& c : note) c = static_cast<char>('a' + random_int(0, 25));
     s.extra_json = "{\"note\": \"" + note + "\"}";
     written_bytes += static_cast<std::int64_t>(s.extra_json.size());
-    auto appended = store.append_sample(*id, s);
+    auto appended = store.append_sample(id, s);
     ASSERT_TRUE(appended) << appended.error().message;
     highest = std::max<std::int64_t>(highest, sqlite3_memory_used());
   }
-  auto read = store.samples(*id);  // a report reads the whole run
+  auto read = store.samples(id);  // a report reads the whole run
   ASSERT_TRUE(read) << read.error().message;
   read->clear();
   read->shrink_to_fit();
@@ -262,23 +259,20 @@ TEST_F(RunStoreTest, ReopenKeepsEverything) {
                                   {.t_seconds = 1.5, .level = "error", .scenario = "oom", .message = random_text(50)}};
   const std::vector<threshold_result> verdicts{{"copies_total{path=\"hot\"} == 0", 0, true},
                                                {"p99(op_latency_seconds) < 200us", 0.00031, false}};
+  for (int i = 0; i < 10; ++i) samples.push_back(random_sample(i * 2.0));
   {
     auto store = open_store();
-    auto created = store.create_run({.plan_name = "release", .plan_text = random_text(100), .device = "egl:0"});
-    ASSERT_TRUE(created);
-    id = *created;
-    ASSERT_TRUE(store.mark_running(id, at_ms(nov23_noon_ms)));
-    ASSERT_TRUE(store.record_phase_start(id, 0, "warm-up", at_ms(nov23_noon_ms)));
-    for (const auto& e : events) ASSERT_TRUE(store.append_event(id, e));
-    for (int i = 0; i < 10; ++i) {
-      samples.push_back(random_sample(i * 2.0));
-      ASSERT_TRUE(store.append_sample(id, samples.back()));
-    }
-    ASSERT_TRUE(store.record_phase_end(id, 0, phase_state::passed, at_ms(nov23_noon_ms + 20'000)));
-    ASSERT_TRUE(store.record_phase_start(id, 1, "soak", at_ms(nov23_noon_ms + 20'000)));
-    ASSERT_TRUE(store.record_verdicts(id, {{"old", 1, true}}));
-    ASSERT_TRUE(store.record_verdicts(id, verdicts));  // replaces
-    ASSERT_TRUE(store.finish_run(id, run_state::failed, "p99 latency 310us >= 200us", at_ms(nov23_noon_ms + 25'000)));
+    id = test::stored_run_builder(store, {.plan_name = "release", .plan_text = random_text(100), .device = "egl:0"})
+             .running(at_ms(nov23_noon_ms))
+             .phase("warm-up", at_ms(nov23_noon_ms))
+             .events(events)
+             .samples(samples)
+             .end_phase(phase_state::passed, at_ms(nov23_noon_ms + 20'000))
+             .phase("soak", at_ms(nov23_noon_ms + 20'000))
+             .verdicts({{"old", 1, true}})
+             .verdicts(verdicts)  // replaces
+             .finish(run_state::failed, "p99 latency 310us >= 200us", at_ms(nov23_noon_ms + 25'000))
+             .id();
     auto run = store.get_run(id);
     ASSERT_TRUE(run);
     before = *run;
@@ -333,11 +327,7 @@ TEST_F(RunStoreTest, KillNineLosesNoAcknowledgedSample) {
   std::string id;
   {
     auto store = open_store();
-    auto created = store.create_run({.plan_name = "smoke"});
-    ASSERT_TRUE(created);
-    id = *created;
-    ASSERT_TRUE(store.mark_running(id, now_timestamp()));
-    ASSERT_TRUE(store.record_phase_start(id, 0, "main", now_timestamp()));
+    id = test::stored_run_builder(store, {.plan_name = "smoke"}).running().phase("main").id();
   }  // no connection is open across fork()
 
   std::int64_t stored = 0;
@@ -649,11 +639,12 @@ TEST_F(RunStoreTest, ProvenanceIsRecordedOnceAndReadsBack) {
 TEST_F(RunStoreTest, EvaluationsAreKeptApartFromVerdicts) {
   SCOPED_TRACE(::testing::Message() << "seed " << seed_);
   auto store = open_store();
-  auto id = store.create_run({.plan_name = "smoke"}).value();
-  ASSERT_TRUE(store.mark_running(id, now_timestamp()));
   const std::vector<threshold_result> verdicts{{"copies_total == 0", 3, false}, {"errors_total == 0", 0, true}};
-  ASSERT_TRUE(store.record_verdicts(id, verdicts));
-  ASSERT_TRUE(store.finish_run(id, run_state::failed, "gate: 1 of 2 thresholds failed", now_timestamp()));
+  const auto id = test::stored_run_builder(store, {.plan_name = "smoke"})
+                      .running()
+                      .verdicts(verdicts)
+                      .finish(run_state::failed, "gate: 1 of 2 thresholds failed")
+                      .id();
   std::vector<stored_evaluation> saved;
   for (int i = 0; i < 3; ++i) {
     stored_evaluation e{.evaluated_at = at_ms(nov23_noon_ms + i),
@@ -708,8 +699,7 @@ TEST_F(RunStoreTest, FullDiskIsInternalAndStoreStaysReadable) {
   std::string id;
   {
     auto store = open_store();
-    id = store.create_run({.plan_name = "smoke"}).value();
-    ASSERT_TRUE(store.mark_running(id, now_timestamp()));
+    id = test::stored_run_builder(store, {.plan_name = "smoke"}).running().id();
   }
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api_fixture.hpp"
+#include "stored_run_builder.hpp"
 #include "temp_dir.hpp"
 
 namespace gpusoak::harness {
@@ -115,19 +116,18 @@ TEST_F(HttpApiTest, HeadIsAnsweredLikeGetWithoutABody) {
 // .../runs/{id} names what the run ran
 TEST_F(HttpApiTest, GateGetChangesNothingInTheStore) {
   auto& store = api_.store();
-  const std::string id = store
-                             .create_run({.plan_name = "report-test",
-                                          .plan_text = test::report_plan_yaml,
-                                          .device = "egl_device:0",
-                                          .mask = "buffer_storage",
-                                          .gpusoak_commit = "abc123def456"})
-                             .value();
-  ASSERT_TRUE(store.mark_running(id, harness::now_timestamp()));
-  ASSERT_TRUE(store.append_sample(id, {.t_seconds = 1, .scenario = "conv2d_steady", .copies_total = 5}));
   // Not what the plan gives: a rewrite would show.
   const std::vector<threshold_result> verdicts{{"the runner's own", 42, false}, {"and another", 7, true}};
-  ASSERT_TRUE(store.record_verdicts(id, verdicts));
-  ASSERT_TRUE(store.finish_run(id, run_state::failed, "as the runner left it", harness::now_timestamp()));
+  const std::string id = test::stored_run_builder(store, {.plan_name = "report-test",
+                                                          .plan_text = test::report_plan_yaml,
+                                                          .device = "egl_device:0",
+                                                          .mask = "buffer_storage",
+                                                          .gpusoak_commit = "abc123def456"})
+                             .running()
+                             .sample({.t_seconds = 1, .scenario = "conv2d_steady", .copies_total = 5})
+                             .verdicts(verdicts)
+                             .finish(run_state::failed, "as the runner left it")
+                             .id();
   const auto before = store.get_run(id).value();
   for (const char* format : {"json", "table", "junit"}) {
     const auto res = api_.open(make_request(http::verb::get, "/api/v1/runs/" + id + "/gate?format=" + format));
