@@ -42,18 +42,13 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
   specs.push_back({"depth", "N", "ring segments for the pipelined mode (default 3)"});
   specs.push_back({"producer-threads", "N", "threads writing each upload of 4 MiB or more (default 1)"});
   specs.push_back({"json", "FILE", "also write the results as JSON"});
-  auto parsed = cli_args::parse(args, specs);
-  if (!parsed) {
-    err << "gpusoak bench upload: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("bench upload",
-                      "Upload benchmark: CPU-side API time and end-to-end time (upload, a shader reading every byte,\n"
-                      "fence), synchronous and pipelined, per strategy and for map/write/unmap; median and p99.",
-                      specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "bench upload",
+       .summary = "Upload benchmark: CPU-side API time and end-to-end time (upload, a shader reading every byte,\n"
+                  "fence), synchronous and pipelined, per strategy and for map/write/unmap; median and p99.",
+       .flags = specs},
+      args, out, err);
+  if (!parsed) return parsed.error();
   bench::upload_bench_options options;
   auto context = context_options_from(*parsed);
   auto trials = parse_count(*parsed, "trials", options.trials, 1);
@@ -111,19 +106,14 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
   specs.push_back({"producer-threads", "N", "threads writing each input of 4 MiB or more (default 1)"});
   specs.push_back({"cell-seconds", "N", "stop adding batches to a cell past N seconds, >= 1 batch (default 10)"});
   specs.push_back({"json", "FILE", "also write the results as JSON"});
-  auto parsed = cli_args::parse(args, specs);
-  if (!parsed) {
-    err << "gpusoak bench conv2d: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("bench conv2d",
-                      "conv2d benchmark: the same kernels on the zero-copy and the staging path, synchronous and\n"
-                      "pipelined; end-to-end latency (input written .. output readable) median and p99, GFLOP/s,\n"
-                      "copies per batch.",
-                      specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "bench conv2d",
+       .summary = "conv2d benchmark: the same kernels on the zero-copy and the staging path, synchronous and\n"
+                  "pipelined; end-to-end latency (input written .. output readable) median and p99, GFLOP/s,\n"
+                  "copies per batch.",
+       .flags = specs},
+      args, out, err);
+  if (!parsed) return parsed.error();
   bench::conv2d_bench_options options;
   auto context = context_options_from(*parsed);
   auto iterations = parse_count(*parsed, "iterations", options.iterations, 1);

@@ -100,24 +100,18 @@ int run_command(std::span<const std::string> args, std::ostream& out, std::ostre
   };
   for (auto& spec : daemon_flag_specs()) specs.push_back(std::move(spec));
   for (auto& spec : context_flag_specs()) specs.push_back(std::move(spec));
-  auto parsed = cli_args::parse(args, specs);
-  if (!parsed) {
-    err << "gpusoak run: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text(
-        "run --plan NAME|FILE",
-        "Runs a soak plan and ends with the gate's verdict. With --daemon URL (or $GPUSOAK_DAEMON) the run\n"
-        "starts on that gpusoakd (one run per GPU the plan names) and this command follows it with a\n"
-        "progress line, then prints the gate table; --detach prints the run id(s) and returns. Without\n"
-        "either, a gpusoakd answering on http://127.0.0.1:9464 runs it; with none there, with --in-process\n"
-        "or with a flag that only applies here (--db, --seed, --plans-dir, --device, --backend, --disable,\n"
-        "--budget) the plan runs in this process (like `gpusoak soak`).\n"
-        "Exit codes: 0 passed, 1 failed, 2 could not run, 3 aborted (stopped).",
-        specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "run --plan NAME|FILE",
+       .summary = "Runs a soak plan and ends with the gate's verdict. With --daemon URL (or $GPUSOAK_DAEMON) the run\n"
+                  "starts on that gpusoakd (one run per GPU the plan names) and this command follows it with a\n"
+                  "progress line, then prints the gate table; --detach prints the run id(s) and returns. Without\n"
+                  "either, a gpusoakd answering on http://127.0.0.1:9464 runs it; with none there, with --in-process\n"
+                  "or with a flag that only applies here (--db, --seed, --plans-dir, --device, --backend, --disable,\n"
+                  "--budget) the plan runs in this process (like `gpusoak soak`).\n"
+                  "Exit codes: 0 passed, 1 failed, 2 could not run, 3 aborted (stopped).",
+       .flags = specs},
+      args, out, err);
+  if (!parsed) return parsed.error();
   if (!parsed->value("plan")) {
     err << "gpusoak run: missing --plan NAME|FILE (e.g. --plan smoke)\n";
     return exit_could_not_run;
@@ -210,18 +204,14 @@ int run_command(std::span<const std::string> args, std::ostream& out, std::ostre
 int status_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   std::vector<flag_spec> specs = daemon_flag_specs();
   specs.push_back({"json", "", "print the daemon's JSON as is"});
-  auto parsed = cli_args::parse(args, specs, 1);
-  if (!parsed) {
-    err << "gpusoak status: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("status [RUN_ID]",
-                      "A run's state, phase, progress, latest figures per scenario and verdicts, from gpusoakd;\n"
-                      "without RUN_ID, the daemon's recent runs.",
-                      specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "status [RUN_ID]",
+       .summary = "A run's state, phase, progress, latest figures per scenario and verdicts, from gpusoakd;\n"
+                  "without RUN_ID, the daemon's recent runs.",
+       .flags = specs,
+       .max_positional = 1},
+      args, out, err);
+  if (!parsed) return parsed.error();
   auto daemon = daemon_target_from(*parsed);
   if (!daemon) {
     err << "gpusoak status: " << daemon.error().message << "\n";
@@ -267,22 +257,15 @@ int status_command(std::span<const std::string> args, std::ostream& out, std::os
 
 int stop_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   const auto specs = daemon_flag_specs();
-  auto parsed = cli_args::parse(args, specs, 1);
-  if (!parsed) {
-    err << "gpusoak stop: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("stop RUN_ID",
-                      "Asks gpusoakd to stop a running run after its current step; the run ends aborted with\n"
-                      "what it stored so far.",
-                      specs);
-    return exit_pass;
-  }
-  if (parsed->positional().empty()) {
-    err << "gpusoak stop: missing RUN_ID (see `gpusoak status`)\n";
-    return exit_could_not_run;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "stop RUN_ID",
+       .summary = "Asks gpusoakd to stop a running run after its current step; the run ends aborted with\n"
+                  "what it stored so far.",
+       .flags = specs,
+       .required_positional = 1,
+       .max_positional = 1},
+      args, out, err);
+  if (!parsed) return parsed.error();
   auto daemon = daemon_target_from(*parsed);
   if (!daemon) {
     err << "gpusoak stop: " << daemon.error().message << "\n";

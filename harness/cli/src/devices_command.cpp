@@ -12,15 +12,10 @@ namespace gpusoak::harness {
 
 int devices_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   const std::vector<flag_spec> specs{{"json", "", "print JSON instead of text"}};
-  auto parsed = cli_args::parse(args, specs);
-  if (!parsed) {
-    err << "gpusoak devices: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("devices", "Lists the EGL devices (EGL_EXT_device_enumeration) by index.", specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "devices", .summary = "Lists the EGL devices (EGL_EXT_device_enumeration) by index.", .flags = specs},
+      args, out, err);
+  if (!parsed) return parsed.error();
   auto devices = gpu::list_devices();
   if (!devices) {
     err << "gpusoak devices: " << devices.error().message << "\n";

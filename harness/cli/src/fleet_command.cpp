@@ -99,12 +99,9 @@ int fleet_command(std::span<const std::string> args, std::ostream& out, std::ost
     err << "gpusoak fleet: " << message << "\n";
     return exit_could_not_run;
   };
-  auto parsed = cli_args::parse(args, specs);
-  if (!parsed) return fail(parsed.error().message);
-  if (parsed->help()) {
-    out << usage_text("fleet --targets FILE --plan NAME|FILE", summary, specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "fleet --targets FILE --plan NAME|FILE", .summary = summary, .flags = specs}, args, out, err);
+  if (!parsed) return parsed.error();
   if (!parsed->value("targets"))
     return fail("missing --targets FILE (a Prometheus file_sd list of gpusoakd host:port)");
   if (!parsed->value("plan")) return fail("missing --plan NAME|FILE (e.g. --plan smoke)");

@@ -102,19 +102,10 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
       {"json", "FILE", "also write the report as JSON"},
       {"warmup", "FRACTION", "share of the run ignored by leak slopes, in [0, 1); default 0.1"},
   };
-  auto parsed = cli_args::parse(args, specs, 1);
-  if (!parsed) {
-    err << "gpusoak gate: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("gate RUN_ID", summary, specs);
-    return exit_pass;
-  }
-  if (parsed->positional().empty()) {
-    err << "gpusoak gate: missing RUN_ID (gpusoak gate RUN_ID --db FILE)\n";
-    return exit_could_not_run;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "gate RUN_ID", .summary = summary, .flags = specs, .required_positional = 1, .max_positional = 1}, args,
+      out, err);
+  if (!parsed) return parsed.error();
   const std::string run_id = parsed->positional().front();
   if (parsed->has("daemon")) {
     for (const char* local : {"db", "plan", "threshold", "only", "warmup", "save"}) {

@@ -116,16 +116,12 @@ void print_text(const gpu::context& ctx, std::ostream& out) {
 int probe_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   auto specs = context_flag_specs();
   specs.push_back({"json", "", "print JSON instead of text"});
-  auto parsed = cli_args::parse(args, specs);
-  if (!parsed) {
-    err << "gpusoak probe: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text(
-        "probe", "Prints the GPU's capabilities, the whole decision matrix and the strategy chosen per usage.", specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "probe",
+       .summary = "Prints the GPU's capabilities, the whole decision matrix and the strategy chosen per usage.",
+       .flags = specs},
+      args, out, err);
+  if (!parsed) return parsed.error();
   auto options = context_options_from(*parsed);
   if (!options) {
     err << "gpusoak probe: " << options.error().message << "\n";

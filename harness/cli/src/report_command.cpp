@@ -90,19 +90,10 @@ int report_command(std::span<const std::string> args, std::ostream& out, std::os
       {"json", "", "print the summary as JSON instead of text"},
       {"html", "FILE", "write the HTML report to FILE (the summary is not printed)"},
   };
-  auto parsed = cli_args::parse(args, specs, 1);
-  if (!parsed) {
-    err << "gpusoak report: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("report RUN_ID", summary, specs);
-    return exit_pass;
-  }
-  if (parsed->positional().empty()) {
-    err << "gpusoak report: missing RUN_ID (gpusoak report RUN_ID --db FILE)\n";
-    return exit_could_not_run;
-  }
+  auto parsed = parse_command_line(
+      {.usage = "report RUN_ID", .summary = summary, .flags = specs, .required_positional = 1, .max_positional = 1},
+      args, out, err);
+  if (!parsed) return parsed.error();
   const std::string run_id = parsed->positional().front();
   const auto db = parsed->value("db");
   const auto daemon = parsed->value("daemon");

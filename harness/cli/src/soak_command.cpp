@@ -67,15 +67,9 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
   };
   const auto context_specs = context_flag_specs();
   specs.insert(specs.end(), context_specs.begin(), context_specs.end());
-  auto parsed = cli_args::parse(args, specs, 1);
-  if (!parsed) {
-    err << "gpusoak soak: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("soak PLAN", summary, specs);
-    return exit_pass;
-  }
+  auto parsed = parse_command_line({.usage = "soak PLAN", .summary = summary, .flags = specs, .max_positional = 1},
+                                   args, out, err);
+  if (!parsed) return parsed.error();
 
   double time_scale = 1.0;
   if (auto text = parsed->value("time-scale")) {

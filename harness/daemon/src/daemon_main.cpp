@@ -95,15 +95,9 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   for (auto& spec : context_flag_specs()) {
     if (spec.name != "device") specs.push_back(std::move(spec));  // plans name their devices
   }
-  auto parsed = cli_args::parse(args, specs);
-  if (!parsed) {
-    err << "gpusoakd: " << parsed.error().message << "\n";
-    return exit_could_not_run;
-  }
-  if (parsed->help()) {
-    out << usage_text("", summary, specs, "gpusoakd");
-    return exit_pass;
-  }
+  auto parsed =
+      parse_command_line({.usage = "", .summary = summary, .flags = specs, .program = "gpusoakd"}, args, out, err);
+  if (!parsed) return parsed.error();
   auto listen = parse_listen(parsed->value("listen").value_or("127.0.0.1:9464"));
   if (!listen) {
     err << "gpusoakd: " << listen.error().message << "\n";

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <ostream>
+
+#include "gpusoak/harness/exit_codes.hpp"
 
 namespace gpusoak::harness {
 namespace {
@@ -88,6 +91,46 @@ std::string usage_text(std::string_view command, std::string_view summary, std::
   }
   text += fmt::format("  {:<24} {}\n", "--help", "show this help");
   return text;
+}
+
+namespace {
+
+// The words of a usage line that name the command ("bench upload" of "bench upload", "gate" of
+// "gate RUN_ID"): those before the first placeholder (upper case), option ("-") or optional ("[").
+std::string_view command_words(std::string_view usage) {
+  std::size_t end = 0;
+  while (end < usage.size()) {
+    const char c = usage[end];
+    if ((c >= 'A' && c <= 'Z') || c == '-' || c == '[') break;
+    const auto space = usage.find(' ', end);
+    end = space == std::string_view::npos ? usage.size() : space + 1;
+  }
+  while (end > 0 && usage[end - 1] == ' ') --end;
+  return usage.substr(0, end);
+}
+
+}  // namespace
+
+std::expected<cli_args, int> parse_command_line(const command_syntax& syntax, std::span<const std::string> args,
+                                                std::ostream& out, std::ostream& err) {
+  const std::string_view command = command_words(syntax.usage);
+  const std::string who = command.empty() ? std::string(syntax.program) : fmt::format("{} {}", syntax.program, command);
+  auto parsed = cli_args::parse(args, syntax.flags, syntax.max_positional);
+  if (!parsed) {
+    err << who << ": " << parsed.error().message << "\n";
+    return std::unexpected(exit_could_not_run);
+  }
+  if (parsed->help()) {
+    out << usage_text(syntax.usage, syntax.summary, syntax.flags, syntax.program);
+    return std::unexpected(exit_pass);
+  }
+  if (parsed->positional().size() < syntax.required_positional) {
+    const std::string_view placeholders = syntax.usage.substr(std::min(syntax.usage.size(), command.size() + 1));
+    err << fmt::format("{}: missing {} (usage: {} {} [flags]; --help lists them)\n", who, placeholders, syntax.program,
+                       syntax.usage);
+    return std::unexpected(exit_could_not_run);
+  }
+  return std::move(*parsed);
 }
 
 }  // namespace gpusoak::harness

@@ -1,6 +1,8 @@
 // Command-line flags of one subcommand: declared up front so --help and errors list them.
 #pragma once
 
+#include <expected>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <span>
@@ -45,5 +47,22 @@ class cli_args {
 // (gpusoakd, whose command is empty).
 [[nodiscard]] std::string usage_text(std::string_view command, std::string_view summary,
                                      std::span<const flag_spec> specs, std::string_view program = "gpusoak");
+
+// What a command declares for the preamble every command shares (parse_command_line).
+struct command_syntax {
+  std::string_view usage;    // after the program name: "gate RUN_ID", "bench upload"; "" for gpusoakd
+  std::string_view summary;  // --help's text
+  std::span<const flag_spec> flags;
+  std::size_t required_positional = 0;  // that many must be given; usage names them
+  std::size_t max_positional = 0;
+  std::string_view program = "gpusoak";
+};
+
+// The preamble every command shares: parses `args`; --help prints usage_text to `out`; a bad flag
+// or a missing positional argument prints "gpusoak gate: <what>" to `err`. Returns the arguments,
+// or the exit code to return at once: exit_pass after --help, exit_could_not_run after an error.
+[[nodiscard]] std::expected<cli_args, int> parse_command_line(const command_syntax& syntax,
+                                                              std::span<const std::string> args, std::ostream& out,
+                                                              std::ostream& err);
 
 }  // namespace gpusoak::harness
