@@ -34,7 +34,7 @@ class api_fixture {
       : dir_("gpusoak-api"),
         store_(open_store(dir_ / "runs.db")),
         metrics_("test"),
-        runs_(store_, &metrics_, {.context = {}, .plans_dir = plans_dir}),
+        runs_(store_, &metrics_, {.context = {}, .plans_dirs = {plans_dir}}),
         open_{.store = store_, .runs = runs_, .metrics = metrics_, .token = std::nullopt, .version = "test"},
         tokened_{.store = store_, .runs = runs_, .metrics = metrics_, .token = token, .version = "test"} {
     runs_.shutdown();
