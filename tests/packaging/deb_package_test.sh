@@ -1,7 +1,8 @@
 #!/bin/sh
 # checks that `cpack -G DEB` builds gpusoak_<version>_<arch>.deb as a lab machine installs it
 # (`apt install ./gpusoak_*.deb`): its control data (Depends computed from the programs' libraries,
-# the conffile, maintainer scripts that create the user and neither enable nor start the service),
+# the conffile, maintainer scripts that neither enable nor start the service, and that create the
+# user when run, on a private copy of /etc),
 # its files under /usr and /etc, a unit whose ExecStart runs /usr/bin/gpusoakd (systemd's own
 # checks, as for the source unit), and that the packaged gpusoak, unpacked far from the source and
 # build trees, runs the smoke plan to a passing verdict and carries no source or build path.
@@ -63,6 +64,37 @@ dpkg -x "$deb" "$root"
   fail "the packaged unit"
 grep -qx "EnvironmentFile=-/etc/default/gpusoakd" "$root/usr/lib/systemd/system/gpusoakd.service" ||
   fail "the packaged unit does not read /etc/default/gpusoakd"
+
+# The maintainer scripts as dpkg runs them (root), in a private mount namespace over a copy of /etc
+# and of /usr/lib/sysusers.d, so the users they create never reach this machine: configure makes
+# the gpusoak user in render and video, through systemd-sysusers and again through the useradd
+# fallback (no systemd, as in a container), twice each (an upgrade); remove and purge succeed.
+unshare --mount --propagation private true 2>/dev/null ||
+  fail "unshare --mount (root, CAP_SYS_ADMIN) is needed to run the maintainer scripts on a copy of /etc"
+mkdir "$far/no-sysusers"
+for tool in getent groupadd useradd; do ln -s "$(command -v "$tool")" "$far/no-sysusers/$tool"; done
+far="$far" root="$root" control="$control" unshare --mount --propagation private sh -eu -c '
+  fail() { echo "FAIL: $*"; exit 1; }
+  cp -a /etc "$far/etc" && mount --bind "$far/etc" /etc
+  mkdir "$far/sysusers.d" && cp -a /usr/lib/sysusers.d/. "$far/sysusers.d/"
+  cp "$root/usr/lib/sysusers.d/gpusoak.conf" "$far/sysusers.d/" && mount --bind "$far/sysusers.d" /usr/lib/sysusers.d
+  if [ -d /run/systemd ]; then mount -t tmpfs none /run/systemd; fi  # systemctl: not this machine
+  for how in systemd-sysusers useradd; do
+    if getent passwd gpusoak >/dev/null; then userdel gpusoak; fi
+    if getent group gpusoak >/dev/null; then groupdel gpusoak; fi
+    path=$PATH
+    if [ "$how" = useradd ]; then path=$far/no-sysusers; fi
+    PATH=$path "$control/postinst" configure "" || fail "postinst configure ($how)"
+    PATH=$path "$control/postinst" configure 0.0.1 || fail "postinst configure as an upgrade ($how)"
+    entry=$(getent passwd gpusoak) || fail "postinst ($how) made no gpusoak user"
+    case $entry in *:/var/lib/gpusoak:*nologin) ;; *) fail "gpusoak user ($how): $entry" ;; esac
+    groups=" $(id -nG gpusoak) "
+    for group in render video; do
+      case $groups in *" $group "*) ;; *) fail "gpusoak ($how) is in$groups, not in $group" ;; esac
+    done
+  done
+  "$control/prerm" remove && "$control/postrm" remove && "$control/postrm" purge || fail "prerm/postrm"
+' || fail "maintainer scripts"
 
 mkdir "$far/run" && cd "$far/run"
 unset GPUSOAK_PLANS_DIR
