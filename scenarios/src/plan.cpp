@@ -608,28 +608,37 @@ gpu::result<plan> load_plan_file(const std::filesystem::path& path) {
   return parse_plan(text.str(), path.string());
 }
 
-gpu::result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name) {
+gpu::result<std::filesystem::path> find_named_plan(std::span<const std::filesystem::path> plans_dirs,
+                                                   std::string_view name) {
   if (!is_valid_plan_name(name)) {
     return invalid(
         fmt::format("plan name '{}' is not allowed; use letters, digits, '_' and '-' only "
                     "(e.g. smoke, nightly), or give a file path",
                     name));
   }
-  const std::filesystem::path file = plans_dir / fmt::format("{}.yaml", name);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) {
-    std::vector<std::string> available;
-    for (const auto& entry : std::filesystem::directory_iterator(plans_dir, ec)) {
+  for (const auto& dir : plans_dirs) {
+    const std::filesystem::path file = dir / fmt::format("{}.yaml", name);
+    if (std::filesystem::is_regular_file(file, ec)) return file;
+  }
+  std::set<std::string> available;  // sorted, each name once however many folders hold it
+  std::vector<std::string> searched;
+  for (const auto& dir : plans_dirs) {
+    searched.push_back(dir.string());
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
       if (entry.path().extension() == ".yaml" && is_valid_plan_name(entry.path().stem().string())) {
-        available.push_back(entry.path().stem().string());
+        available.insert(entry.path().stem().string());
       }
     }
-    std::sort(available.begin(), available.end());
-    return invalid(
-        fmt::format("no plan named '{}' in {}; available: {}", name, plans_dir.string(),
-                    available.empty() ? std::string("none") : fmt::format("{}", fmt::join(available, ", "))));
   }
-  return load_plan_file(file);
+  return invalid(fmt::format("no plan named '{}' in {}; available: {}", name, fmt::join(searched, " or "),
+                             available.empty() ? std::string("none") : fmt::format("{}", fmt::join(available, ", "))));
+}
+
+gpu::result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name) {
+  auto file = find_named_plan(std::span(&plans_dir, 1), name);
+  if (!file) return std::unexpected(std::move(file.error()));
+  return load_plan_file(*file);
 }
 
 }  // namespace gpusoak::scenarios

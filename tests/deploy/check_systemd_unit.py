@@ -13,7 +13,9 @@
      NoNewPrivileges=yes, and an empty CapabilityBoundingSet=.
 
 Works in a container: verify and security --offline read files only and need no running
-systemd. Usage: check_systemd_unit.py --unit FILE --env FILE --sysusers FILE
+systemd. Usage: check_systemd_unit.py --unit FILE --env FILE --sysusers FILE [--daemon PATH]
+(--daemon: the gpusoakd ExecStart must run; an installed unit names its prefix's, /usr/bin/gpusoakd
+in the .deb)
 Exit status 0 when all pass, 1 otherwise (each problem printed).
 """
 import argparse
@@ -25,7 +27,7 @@ import sys
 import tempfile
 
 EXPOSURE_THRESHOLD = 40        # systemd-analyze's --threshold is in tenths: 40 = 4.0
-DAEMON = "/usr/local/bin/gpusoakd"
+DAEMON = "/usr/local/bin/gpusoakd"  # the source tree's unit; an installed one names its prefix (--daemon)
 
 
 def run(cmd, **kw):
@@ -37,7 +39,7 @@ def exec_start(unit_text):
     return m.group(1) if m else None
 
 
-def argv_for(unit_text, env, tmp):
+def argv_for(unit_text, env, tmp, daemon=DAEMON):
     """The argv gpusoakd would get: ExecStart with systemd's $$ unescaped, run under sh with a
     stub in place of the daemon. Only the sh -c form the unit uses is supported."""
     line = exec_start(unit_text)
@@ -45,11 +47,13 @@ def argv_for(unit_text, env, tmp):
     if words[:2] != ["/bin/sh", "-c"] or len(words) != 3:
         raise ValueError(f"ExecStart is not /bin/sh -c '...': {line}")
     script = words[2].replace("$$", "$")
+    if f"exec {daemon} " not in script:
+        raise ValueError(f"ExecStart does not exec {daemon}: {line}")
     stub = os.path.join(tmp, "gpusoakd")
     with open(stub, "w") as f:
         f.write('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
     os.chmod(stub, 0o755)
-    r = run(["/bin/sh", "-c", script.replace(DAEMON, stub)], env={"PATH": "/usr/bin:/bin", **env})
+    r = run(["/bin/sh", "-c", script.replace(daemon, stub)], env={"PATH": "/usr/bin:/bin", **env})
     if r.returncode != 0:
         raise ValueError(f"ExecStart failed under sh: {r.stderr.strip()}")
     return r.stdout.splitlines()
@@ -100,6 +104,7 @@ def main():
     ap.add_argument("--unit", required=True)
     ap.add_argument("--env", required=True)
     ap.add_argument("--sysusers", required=True)
+    ap.add_argument("--daemon", default=DAEMON, help=f"the gpusoakd ExecStart must run (default {DAEMON})")
     args = ap.parse_args()
     problems = []
     with open(args.unit) as f:
@@ -128,12 +133,12 @@ def main():
             for name in ("GPUSOAKD_LISTEN", "GPUSOAKD_STATE_DIR", "GPUSOAKD_TOKEN_FILE"):
                 if name not in env:
                     problems.append(f"{args.env}: no {name}")
-            got = argv_for(unit_text, env, tmp)
+            got = argv_for(unit_text, env, tmp, args.daemon)
             want = ["--listen", env.get("GPUSOAKD_LISTEN"), "--state-dir", env.get("GPUSOAKD_STATE_DIR")]
             if got != want:
                 problems.append(f"ExecStart with {args.env} gives {got}, expected {want}")
             with_token = {**env, "GPUSOAKD_TOKEN_FILE": "/etc/gpusoak/my token", "GPUSOAKD_PLANS_DIR": "/etc/gpusoak/plans"}
-            got = argv_for(unit_text, with_token, tmp)
+            got = argv_for(unit_text, with_token, tmp, args.daemon)
             want += ["--token-file", "/etc/gpusoak/my token", "--plans-dir", "/etc/gpusoak/plans"]
             if got != want:
                 problems.append(f"ExecStart with a token file and plans dir gives {got}, expected {want}")

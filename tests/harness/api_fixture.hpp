@@ -34,7 +34,7 @@ class api_fixture {
   explicit api_fixture(const std::filesystem::path& plans_dir)
       : store_("gpusoak-api"),
         metrics_("test"),
-        runs_(*store_, &metrics_, {.context = {}, .plans_dir = plans_dir}),
+        runs_(*store_, &metrics_, {.context = {}, .plans_dirs = {plans_dir}}),
         open_{.store = *store_, .runs = runs_, .metrics = metrics_, .token = std::nullopt, .version = "test"},
         tokened_{.store = *store_, .runs = runs_, .metrics = metrics_, .token = token, .version = "test"} {
     runs_.shutdown();

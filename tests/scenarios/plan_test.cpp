@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "temp_dir.hpp"
 
 namespace gpusoak::scenarios {
 namespace {
@@ -249,6 +252,37 @@ TEST(PlanTest, NamedPlansStayInTheirFolder) {
   EXPECT_NE(missing.error().message.find("no plan named 'weekly'"), std::string::npos) << missing.error().message;
   EXPECT_NE(missing.error().message.find("available: nightly, release, smoke"), std::string::npos)
       << missing.error().message;
+}
+
+// checks that a name is looked up folder by folder, the first folder holding it winning a clash,
+// and that a missing name names every folder and lists each folder's plans once
+TEST(PlanTest, NamedPlansAreSearchedInFolderOrder) {
+  const test::temp_dir mine("plan_test_mine");
+  std::ofstream(mine / "smoke.yaml") << "name: smoke\n";
+  std::ofstream(mine / "only_mine.yaml") << "name: only_mine\n";
+  const std::vector<std::filesystem::path> user_first{mine.path(), plans_dir};
+  const auto smoke = find_named_plan(user_first, "smoke");
+  ASSERT_TRUE(smoke) << smoke.error().message;
+  EXPECT_EQ(*smoke, mine / "smoke.yaml");
+  const auto nightly = find_named_plan(user_first, "nightly");
+  ASSERT_TRUE(nightly) << nightly.error().message;
+  EXPECT_EQ(*nightly, plans_dir / "nightly.yaml");
+  const std::vector<std::filesystem::path> shipped_first{plans_dir, mine.path()};
+  const auto shipped_smoke = find_named_plan(shipped_first, "smoke");
+  ASSERT_TRUE(shipped_smoke) << shipped_smoke.error().message;
+  EXPECT_EQ(*shipped_smoke, plans_dir / "smoke.yaml");
+
+  const auto missing = find_named_plan(user_first, "weekly");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find(
+                fmt::format("no plan named 'weekly' in {} or {}", mine.path().string(), plans_dir.string())),
+            std::string::npos)
+      << missing.error().message;
+  EXPECT_NE(missing.error().message.find("available: nightly, only_mine, release, smoke"), std::string::npos)
+      << missing.error().message;
+  const auto escaping = find_named_plan(user_first, "../smoke");
+  ASSERT_FALSE(escaping);
+  EXPECT_NE(escaping.error().message.find("is not allowed"), std::string::npos) << escaping.error().message;
 }
 
 // checks that a plan file that cannot be read is an error naming the path

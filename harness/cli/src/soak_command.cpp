@@ -26,10 +26,9 @@ namespace {
 constexpr const char* summary =
     "Runs a soak plan on one GPU: its phases in order, each phase's scenarios sharing the time by\n"
     "weight, a sample per scenario every sample_interval into the run store (--db), then the plan's\n"
-    "thresholds gated on those samples (the table `gpusoak gate` prints). PLAN is a plan name in the\n"
-    "plans directory (--plans-dir, else $GPUSOAK_PLANS_DIR, else the shipped plans at ../share/gpusoak/plans\n"
-    "from the program's folder);\n"
-    "--plan-file FILE runs a plan file instead.\n"
+    "thresholds gated on those samples (the table `gpusoak gate` prints). PLAN is a plan name: NAME.yaml\n"
+    "in the user's plans folder (--plans-dir, else $GPUSOAK_PLANS_DIR), else in the shipped plans at\n"
+    "../share/gpusoak/plans from the program's folder; --plan-file FILE runs a plan file instead.\n"
     "Exit codes: 0 every threshold passed, 1 one failed, 2 could not run (bad flag or plan, no GPU,\n"
     "no data for a threshold).";
 
@@ -58,7 +57,7 @@ void print_problems(std::ostream& err, std::string_view prefix, std::string_view
 int soak_command(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
   std::vector<flag_spec> specs{
       {"plans-dir", "DIR",
-       "where plan names are looked up (default: $GPUSOAK_PLANS_DIR, else ../share/gpusoak/plans from the program)"},
+       "your plans: names are looked up here first, then in the shipped plans (default: $GPUSOAK_PLANS_DIR)"},
       {"plan-file", "FILE", "run this plan file instead of a named plan"},
       {"time-scale", "X", "multiply every phase duration by X > 0 (0.05: the smoke plan in 6 s)"},
       {"db", "FILE", "the run store (SQLite file; default gpusoak-runs.db in the current directory)"},
@@ -117,13 +116,18 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
       return exit_could_not_run;
     }
     const std::string& name = parsed->positional().front();
-    const std::filesystem::path dir = detail::plans_dir(parsed->value("plans-dir"));
-    plan = scenarios::load_named_plan(dir, name);
-    if (!plan) {
-      print_problems(err, fmt::format("plan '{}': ", name), plan.error().message);
+    const auto dirs = detail::plans_dirs(parsed->value("plans-dir"));
+    if (!dirs) {
+      err << "gpusoak soak: " << dirs.error().message << "\n";
       return exit_could_not_run;
     }
-    plan_text = read_text(std::filesystem::path(dir) / (name + ".yaml")).value_or("");
+    const auto found = scenarios::find_named_plan(*dirs, name);
+    if (found) plan = scenarios::load_plan_file(*found);
+    if (!found || !plan) {
+      print_problems(err, fmt::format("plan '{}': ", name), (found ? plan.error() : found.error()).message);
+      return exit_could_not_run;
+    }
+    plan_text = read_text(*found).value_or("");
   }
   // The bounds of a run (a plan of at most 100000 h, enough samples per phase to gate, devices
   // that exist), checked before the run store is touched: the daemon checks the same.

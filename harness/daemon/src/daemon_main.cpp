@@ -87,7 +87,8 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
       {"listen", "ADDR:PORT", "where the HTTP API listens (default 127.0.0.1:9464; port 0: any free port)"},
       {"state-dir", "DIR", "run store and state (default: $GPUSOAK_STATE_DIR, else ./gpusoak-state)"},
       {"token-file", "FILE", "bearer token for state-changing requests; required off loopback"},
-      {"plans-dir", "DIR", "where plan names are looked up (default: $GPUSOAK_PLANS_DIR, else the shipped plans)"},
+      {"plans-dir", "DIR",
+       "your plans: names are looked up here first, then in the shipped plans (default: $GPUSOAK_PLANS_DIR)"},
       {"no-resume", "", "do not resume interrupted runs at start (they stay interrupted)"},
       {"request-timeout", "DURATION",
        "how long a client may take to send one request (default 10s); then 408 and the connection closes"},
@@ -142,7 +143,13 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   } else if (const char* env = std::getenv("GPUSOAK_STATE_DIR"); env != nullptr && *env != '\0') {
     state_dir = env;
   }
-  const std::string plans_dir = detail::plans_dir(parsed->value("plans-dir")).string();
+  const auto plans_dirs = detail::plans_dirs(parsed->value("plans-dir"));
+  if (!plans_dirs) {
+    err << "gpusoakd: " << plans_dirs.error().message << "\n";
+    return exit_could_not_run;
+  }
+  std::string plans_searched;  // for the start line: "/srv/plans, then /usr/share/gpusoak/plans"
+  for (const auto& dir : *plans_dirs) plans_searched += (plans_searched.empty() ? "" : ", then ") + dir.string();
   // A file size limit (RLIMIT_FSIZE, e.g. `ulimit -f` in a unit file) must fail the write that
   // passes it with EFBIG, which the run store reports as a full disk, not kill the daemon with
   // SIGXFSZ's default action.
@@ -161,7 +168,7 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   }
 
   daemon_metrics metrics{std::string(gpusoak_version())};
-  run_manager runs(*store, &metrics, {.context = *context, .plans_dir = plans_dir, .max_failure_events = 20});
+  run_manager runs(*store, &metrics, {.context = *context, .plans_dirs = *plans_dirs, .max_failure_events = 20});
   api_context api{
       .store = *store, .runs = runs, .metrics = metrics, .token = token, .version = std::string(gpusoak_version())};
 
@@ -182,7 +189,7 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
     address << bound << "\n";
   }
   spdlog::info("run=- scenario=- context=-: gpusoakd {} listening on http://{} (state {}, plans {}{})",
-               gpusoak_version(), bound, state_dir, plans_dir, token ? ", token required for POST" : "");
+               gpusoak_version(), bound, state_dir, plans_searched, token ? ", token required for POST" : "");
 
   if (!parsed->has("no-resume")) {
     auto resumed = runs.resume_interrupted();

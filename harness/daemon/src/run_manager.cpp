@@ -209,14 +209,16 @@ request_result<std::vector<started_run>> run_manager::start(const run_request& r
           400, fmt::format("\"plan\": '{}' is not a plan name: use letters, digits, '-' and '_' only (e.g. smoke)",
                            *request.plan_name)});
     }
-    plan = scenarios::load_named_plan(impl_->options.plans_dir, *request.plan_name);
-    if (!plan) {
-      auto refused = bad_request("plan", plan.error());
-      if (plan.error().message.starts_with("no plan named")) refused.http_status = 404;
+    auto found = scenarios::find_named_plan(impl_->options.plans_dirs, *request.plan_name);
+    if (found) plan = scenarios::load_plan_file(*found);
+    if (!found || !plan) {
+      const auto& error = found ? plan.error() : found.error();
+      auto refused = bad_request("plan", error);
+      if (error.message.starts_with("no plan named")) refused.http_status = 404;
       return std::unexpected(std::move(refused));
     }
     // Stored with the run as written, so a resume or a re-gate reads the same plan.
-    std::ifstream file(impl_->options.plans_dir / (*request.plan_name + ".yaml"), std::ios::binary);
+    std::ifstream file(*found, std::ios::binary);
     std::ostringstream read;
     read << file.rdbuf();
     text = read.str();

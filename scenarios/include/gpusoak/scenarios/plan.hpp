@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -112,9 +113,15 @@ struct threshold_coverage_problem {
 // naming the reason.
 [[nodiscard]] gpu::result<plan> load_plan_file(const std::filesystem::path& path);
 
-// Loads plans_dir/<name>.yaml. name must match [A-Za-z0-9_-]+ (no '/', no '..', not empty), so a
-// name from an HTTP request cannot leave plans_dir; anything else is a validation error before the
-// file system is touched. A missing plan is an error listing the plans that exist.
+// The file of the plan called name: <dir>/<name>.yaml in the first of plans_dirs that has it, so an
+// earlier folder wins a clash (a user's folder before the shipped plans). name must match
+// [A-Za-z0-9_-]+ (no '/', no '..', not empty), so a name from an HTTP request cannot leave the
+// folders; anything else is a validation error before the file system is touched. A missing plan is
+// an error starting "no plan named", naming every folder searched and listing the plans they hold.
+[[nodiscard]] gpu::result<std::filesystem::path> find_named_plan(std::span<const std::filesystem::path> plans_dirs,
+                                                                 std::string_view name);
+
+// Loads the plan find_named_plan finds in plans_dir alone.
 [[nodiscard]] gpu::result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name);
 
 // Whether name is a valid plan name: [A-Za-z0-9_-]+.

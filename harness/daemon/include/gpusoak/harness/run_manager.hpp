@@ -27,8 +27,9 @@ namespace gpusoak::harness {
 class daemon_metrics;
 
 struct run_manager_options {
-  gpu::context_options context;     // backend, masks and budget of every worker's context
-  std::filesystem::path plans_dir;  // where plan names are looked up
+  gpu::context_options context;  // backend, masks and budget of every worker's context
+  // Where plan names are looked up, in order: the first folder holding NAME.yaml wins.
+  std::vector<std::filesystem::path> plans_dirs;
   std::size_t max_failure_events = 20;
   // How many EGL devices a run may name (indices 0 to N-1); unset: openable_devices(context),
   // asked once, at the first start.
@@ -37,7 +38,7 @@ struct run_manager_options {
 
 // What POST /api/v1/runs asks for.
 struct run_request {
-  std::optional<std::string> plan_name;  // a plan in plans_dir: [A-Za-z0-9_-]+
+  std::optional<std::string> plan_name;  // a plan in plans_dirs: [A-Za-z0-9_-]+
   std::optional<std::string> plan_yaml;  // or the plan itself
   double time_scale = 1.0;               // scenario seeds derive from the run id
 };

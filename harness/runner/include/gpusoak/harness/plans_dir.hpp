@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "gpusoak/buffers/error.hpp"
 
 namespace gpusoak::harness::detail {
 
@@ -14,8 +17,11 @@ namespace gpusoak::harness::detail {
 // program's path cannot be read (no /proc).
 [[nodiscard]] std::filesystem::path shipped_plans_dir();
 
-// `flag` (--plans-dir) when given, else $GPUSOAK_PLANS_DIR when set and not empty, else
-// shipped_plans_dir().
-[[nodiscard]] std::filesystem::path plans_dir(const std::optional<std::string>& flag);
+// The folders plan names are looked up in, in order (scenarios::find_named_plan): the user's folder
+// first, `flag` (--plans-dir) when given, else $GPUSOAK_PLANS_DIR when set and not empty; then
+// shipped_plans_dir(). A user's plan with a shipped plan's name wins; the other shipped plans stay
+// reachable. A validation error, naming the flag or the variable, when the user's folder is not a
+// readable directory.
+[[nodiscard]] gpu::result<std::vector<std::filesystem::path>> plans_dirs(const std::optional<std::string>& flag);
 
 }  // namespace gpusoak::harness::detail
