@@ -321,11 +321,54 @@ class soak_worker {
     return {};
   }
 
+  // One phase: begun (stored, resumed, announced), its scenarios set up, stepped until it ends
+  // (step_phase), torn down and its outcome stored (end_phase). Returns the failure that ends the
+  // run, or "" to go on.
   std::string run_phase(std::size_t index, const scenarios::phase& ph, double skip, bool resumed) {
-    const auto idx = static_cast<std::int64_t>(index);
-    const double offset = offsets_[index];
-    t_ = offset + skip;
-    if (auto err = check(store_.record_phase_start(run_id_, idx, ph.name, now_timestamp()), "record_phase_start");
+    if (auto err = begin_phase(index, ph, skip, resumed); !err.empty()) return err;
+    phase_run run{.index = index, .ph = ph, .offset = offsets_[index], .skip = skip};
+    for (std::size_t e = 0; e < ph.scenarios.size(); ++e) {
+      const auto& entry = ph.scenarios[e];
+      if (std::ranges::find(run.names, entry.name) == run.names.end()) run.names.push_back(entry.name);
+      totals_[entry.name];  // present even when it never steps
+      run.active.push_back(
+          {.name = entry.name, .entry = e, .weight = entry.weight, .impl = nullptr, .step_seconds = 0});
+      start_scenario(index, ph, run.active.back());
+    }
+    run.started = clock_type::now();  // set-up time is not the phase's
+    const phase_end end = step_phase(run);
+    return end_phase(run, end);
+  }
+
+  // How a phase's stepping ended: the one place its stored outcome and the run's next move come from.
+  enum class phase_end {
+    ran_to_end,    // its duration passed and every scenario that could be set up stepped
+    stopped,       // a stop request (abort): the phase ends aborted, and the run with it
+    interrupted,   // the daemon is shutting down: the phase stays open and a resume restarts it
+    out_of_space,  // a store write failed for lack of space: the phase stays open (resumable)
+    failed,        // a store write or a context rebuild failed: the phase ends aborted, the run fails
+  };
+
+  // A phase being run: its place in the plan and its scenarios.
+  struct phase_run {
+    std::size_t index = 0;
+    const scenarios::phase& ph;
+    double offset = 0;  // plan time at the phase's start
+    double skip = 0;    // seconds of it a resume skips
+    std::vector<active_scenario> active;
+    std::vector<std::string> names;  // unique, in plan order
+    std::string error;               // why it ended failed or out_of_space
+    clock_type::time_point started;
+    // Seconds of the phase done: the skipped part plus what ran since `started`, at most its duration.
+    [[nodiscard]] double elapsed() const {
+      return std::min(seconds(ph.duration), skip + std::chrono::duration<double>(clock_type::now() - started).count());
+    }
+  };
+
+  std::string begin_phase(std::size_t index, const scenarios::phase& ph, double skip, bool resumed) {
+    t_ = offsets_[index] + skip;
+    if (auto err = check(store_.record_phase_start(run_id_, static_cast<std::int64_t>(index), ph.name, now_timestamp()),
+                         "record_phase_start");
         !err.empty()) {
       return err;
     }
@@ -342,52 +385,38 @@ class soak_worker {
     if (options_.observer != nullptr) options_.observer->on_phase(index, ph, t_);
     spdlog::info("run={} scenario=- context={}: phase {}/{} '{}' ({:.1f}s)", run_id_, ctx_->name(), index + 1,
                  plan_.phases.size(), ph.name, seconds(ph.duration) - skip);
+    return {};
+  }
 
-    std::vector<active_scenario> active;
-    std::vector<std::string> names;  // unique, in plan order
-    for (std::size_t e = 0; e < ph.scenarios.size(); ++e) {
-      const auto& entry = ph.scenarios[e];
-      if (std::find(names.begin(), names.end(), entry.name) == names.end()) names.push_back(entry.name);
-      totals_[entry.name];  // present even when it never steps
-      active.push_back({.name = entry.name, .entry = e, .weight = entry.weight, .impl = nullptr, .step_seconds = 0});
-      start_scenario(index, ph, active.back());
-    }
-
-    const double duration = seconds(ph.duration);
+  // The sample clock and the scheduler: samples every interval, and between them steps the runnable
+  // scenario furthest behind its weighted share, until the phase ends.
+  phase_end step_phase(phase_run& run) {
+    const double duration = seconds(run.ph.duration);
     const double interval = seconds(plan_.sample_interval);
-    const auto phase_start = clock_type::now();
-    auto phase_elapsed = [&] {
-      return std::min(duration, skip + std::chrono::duration<double>(clock_type::now() - phase_start).count());
-    };
-    double next_sample = skip + interval;
-    std::string error;
-    while (error.empty()) {
+    double next_sample = run.skip + interval;
+    while (true) {
       if (options_.control != nullptr && options_.control->requested() != stop_request::none) {
         stopped_ = options_.control->requested();
-        break;
+        return stopped_ == stop_request::interrupt ? phase_end::interrupted : phase_end::stopped;
       }
-      const double elapsed = phase_elapsed();
-      t_ = offset + elapsed;
+      const double elapsed = run.elapsed();
+      t_ = run.offset + elapsed;
       // The phase ends at its duration, but not before each scenario that could be set up has
       // stepped once: where the first steps take longer than the phase (a slow GPU, a loaded
       // machine, a sanitizer build) the last ones in the plan would otherwise do no work at all
       // and still pass. Seen: smoke at --time-scale 0.05 under TSan, leak_cycle never stepped.
       const bool past_end = elapsed >= duration;
-      if (past_end && std::ranges::none_of(active, [](const active_scenario& a) { return a.impl && !a.stepped; })) {
-        break;
+      if (past_end && std::ranges::none_of(run.active, [](const active_scenario& a) { return a.impl && !a.stepped; })) {
+        return phase_end::ran_to_end;
       }
       if (!past_end && elapsed >= next_sample) {  // past the end, the phase's last sample follows
-        error = append_samples(names);
-        print_progress(index, ph, elapsed, duration, names);
+        run.error = append_samples(run.names);
+        if (!run.error.empty()) return out_of_space_ ? phase_end::out_of_space : phase_end::failed;
+        print_progress(run.index, run.ph, elapsed, duration, run.names);
         while (next_sample <= elapsed) next_sample += interval;  // a long step skips missed ticks
         continue;
       }
-      // The runnable scenario furthest behind its weighted share.
-      active_scenario* next = nullptr;
-      for (auto& a : active) {
-        if (!a.impl || (past_end && a.stepped)) continue;
-        if (next == nullptr || a.step_seconds / a.weight < next->step_seconds / next->weight) next = &a;
-      }
+      active_scenario* next = next_to_step(run.active, past_end);
       if (next == nullptr) {
         // Nothing runnable: wait for the next sample, a stop, or the end, in short naps.
         const double until = std::min(next_sample, duration) - elapsed;
@@ -399,13 +428,31 @@ class soak_worker {
       const auto result = next->impl->step(*ctx_);
       next->step_seconds += std::chrono::duration<double>(clock_type::now() - step_start).count();
       next->stepped = true;
-      t_ = offset + phase_elapsed();
+      t_ = run.offset + run.elapsed();
       record_strategies(*next);
       absorb(next->name, result, before);
-      if (result.context_lost) error = rebuild_context(index, ph, active, next->name);
+      if (result.context_lost) {
+        run.error = rebuild_context(run.index, run.ph, run.active, next->name);
+        if (!run.error.empty()) return out_of_space_ ? phase_end::out_of_space : phase_end::failed;
+      }
     }
+  }
 
+  // The runnable scenario furthest behind its weighted share of step time; past the phase's end,
+  // only those that have not stepped yet.
+  static active_scenario* next_to_step(std::vector<active_scenario>& active, bool past_end) {
+    active_scenario* next = nullptr;
     for (auto& a : active) {
+      if (!a.impl || (past_end && a.stepped)) continue;
+      if (next == nullptr || a.step_seconds / a.weight < next->step_seconds / next->weight) next = &a;
+    }
+    return next;
+  }
+
+  // Tears the scenarios down, stores the phase's last sample and its outcome. Returns the failure
+  // that ends the run, or "".
+  std::string end_phase(phase_run& run, phase_end end) {
+    for (auto& a : run.active) {
       if (!a.impl) continue;
       const auto before = ctx_->counters().snapshot();
       const auto result = a.impl->teardown(*ctx_);
@@ -413,28 +460,33 @@ class soak_worker {
       a.impl.reset();
     }
     // An interrupted phase resumes at the last step's end, not after its teardown.
-    if (stopped_ != stop_request::interrupt) t_ = offset + phase_elapsed();
-    if (error.empty()) {
-      error = append_samples(names);
-      print_progress(index, ph, phase_elapsed(), duration, names);
+    if (end != phase_end::interrupted) t_ = run.offset + run.elapsed();
+    const double duration = seconds(run.ph.duration);
+    if (end != phase_end::failed && end != phase_end::out_of_space) {
+      run.error = append_samples(run.names);
+      if (!run.error.empty())
+        end = out_of_space_ ? phase_end::out_of_space : phase_end::failed;
+      else
+        print_progress(run.index, run.ph, run.elapsed(), duration, run.names);
     }
-    // An interrupted phase stays open: mark_interrupted closes it and a resume restarts it. So does
-    // one that ran out of space: a resume restarts it where its samples end.
-    if (error.empty() && stopped_ == stop_request::interrupt) return {};
-    if (out_of_space_) return error;
-    bool phase_failed = false;
-    for (const auto& name : names) {
-      if (totals_[name].failures > failures_at_phase_start(name)) phase_failed = true;
-      phase_failure_base_[name] = totals_[name].failures;
+    bool scenarios_failed = false;
+    for (const auto& name : run.names) {
+      if (totals_[name].failures > failures_at_phase_start(name)) scenarios_failed = true;
     }
-    const auto state = !error.empty() || stopped_ == stop_request::abort ? phase_state::aborted
-                       : phase_failed                                    ? phase_state::failed
-                                                                         : phase_state::passed;
-    if (auto err = check(store_.record_phase_end(run_id_, idx, state, now_timestamp()), "record_phase_end");
-        error.empty()) {
-      error = err;
+    phase_state state = phase_state::passed;
+    switch (end) {
+      // Left open: mark_interrupted closes it and a resume restarts it; after a full disk, a resume
+      // restarts it where its samples end.
+      case phase_end::interrupted: return {};
+      case phase_end::out_of_space: return run.error;
+      case phase_end::stopped:
+      case phase_end::failed: state = phase_state::aborted; break;
+      case phase_end::ran_to_end: state = scenarios_failed ? phase_state::failed : phase_state::passed; break;
     }
-    return error;
+    for (const auto& name : run.names) phase_failure_base_[name] = totals_[name].failures;
+    auto err = check(store_.record_phase_end(run_id_, static_cast<std::int64_t>(run.index), state, now_timestamp()),
+                     "record_phase_end");
+    return run.error.empty() ? err : run.error;
   }
 
   std::uint64_t failures_at_phase_start(const std::string& name) const {
