@@ -57,7 +57,7 @@ struct synthetic_options {
 // Throws (failing the test) when the store refuses a write.
 inline synthetic_run make_synthetic_run(harness::run_store& store, const synthetic_options& options = {}) {
   using namespace harness;
-  auto check = [](const gpu::result<void>& r, const char* what) {
+  auto check = [](const gpusoak::result<void>& r, const char* what) {
     if (!r) throw std::runtime_error(std::string(what) + ": " + r.error().message);
   };
   synthetic_run run;
