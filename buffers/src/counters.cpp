@@ -6,17 +6,6 @@
 
 namespace gpusoak::gpu {
 
-std::string_view to_string(error_kind kind) noexcept {
-  switch (kind) {
-    case error_kind::validation: return "validation";
-    case error_kind::unsupported: return "unsupported";
-    case error_kind::out_of_memory: return "out_of_memory";
-    case error_kind::context_lost: return "context_lost";
-    case error_kind::internal: return "internal";
-  }
-  return "?";
-}
-
 std::string_view to_string(copy_path path) noexcept {
   switch (path) {
     case copy_path::staging_upload: return "staging_upload";

@@ -39,10 +39,9 @@ class conv2d_steady final : public scenario {
 
   std::string_view name() const noexcept override { return scenario_name; }
 
-  gpu::result<void> setup(gpu::context& ctx) override {
-    auto work = conv2d_work::create(ctx, shapes_, path_, seed(), "conv2d_steady", fence_timeout_);
-    if (!work) return std::unexpected(work.error());
-    work_.emplace(std::move(*work));
+  result<void> setup(gpu::context& ctx) override {
+    GPUSOAK_TRY_ASSIGN(auto work, conv2d_work::create(ctx, shapes_, path_, seed(), "conv2d_steady", fence_timeout_));
+    work_.emplace(std::move(work));
     for (const strategy_use& u : work_->strategies()) note_strategy(u.use, u.strategy);
     if (copy_inputs_) work_->copy_inputs();  // a rebuilt context keeps the planted fault
     return {};

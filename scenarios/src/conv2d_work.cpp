@@ -45,20 +45,19 @@ std::vector<kernels::conv2d_shape> read_shapes(param_reader& in, std::string_vie
   return shapes;
 }
 
-gpu::result<conv2d_work> conv2d_work::create(gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes,
-                                             kernels::conv2d_path path, std::uint64_t seed, const std::string& tag,
-                                             std::chrono::nanoseconds fence_timeout) {
+result<conv2d_work> conv2d_work::create(gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes,
+                                        kernels::conv2d_path path, std::uint64_t seed, const std::string& tag,
+                                        std::chrono::nanoseconds fence_timeout) {
   const kernels::conv2d_path available = kernels::available_path(ctx.caps(), path);
-  auto kernels = kernels::conv2d_kernels::create(ctx);
-  if (!kernels) return std::unexpected(kernels.error());
+  GPUSOAK_TRY_ASSIGN(auto kernels, kernels::conv2d_kernels::create(ctx));
   conv2d_work work;
   work.rng_.seed(seed);
   work.path_ = available;
   for (const auto& shape : shapes) {
-    auto session = kernels::conv2d_session::create(ctx, *kernels, shape,
-                                                   {.path = work.path_, .timeout = fence_timeout, .tag = tag});
-    if (!session) return std::unexpected(session.error());
-    item it{.session = std::move(*session)};
+    GPUSOAK_TRY_ASSIGN(auto session,
+                       kernels::conv2d_session::create(ctx, kernels, shape,
+                                                       {.path = work.path_, .timeout = fence_timeout, .tag = tag}));
+    item it{.session = std::move(session)};
     it.weights.resize(it.session.weights().size());
     it.bias.resize(it.session.bias().size());
     it.input.resize(shape.input_elements());
@@ -66,7 +65,7 @@ gpu::result<conv2d_work> conv2d_work::create(gpu::context& ctx, const std::vecto
     fill_random(it.bias, work.rng_);
     std::ranges::copy(it.weights, it.session.weights().begin());
     std::ranges::copy(it.bias, it.session.bias().begin());
-    if (auto c = it.session.commit_weights(); !c) return std::unexpected(c.error());
+    GPUSOAK_TRY(it.session.commit_weights());
     const double macs = static_cast<double>(shape.output_elements()) * (shape.c / shape.groups) * shape.r * shape.s;
     it.checked = macs <= max_checked_macs;
     work.items_.push_back(std::move(it));
@@ -112,8 +111,8 @@ void conv2d_work::run_one(gpu::context& ctx, step_result& out) {
     out.hot_path_copies += ctx.counters().snapshot().total_copies() - copies_before;
   }
   if (!result) {
-    if (result.error().kind == gpu::error_kind::out_of_memory) ++out.oom_events;
-    if (result.error().kind == gpu::error_kind::context_lost) out.context_lost = true;
+    if (result.error().kind == error_kind::out_of_memory) ++out.oom_events;
+    if (result.error().kind == error_kind::context_lost) out.context_lost = true;
     out.fail(fmt::format("conv2d {}: run failed ({}): {}", shape_text, gpu::to_string(result.error().kind),
                          result.error().message));
     return;

@@ -25,9 +25,9 @@ class conv2d_work {
   // the plan asked for: zero_copy runs zero-copy where the decision matrix allows it on ctx (its
   // capabilities and mask), else on the matrix's fallback, the staging path
   // (kernels::available_path); path() says which.
-  [[nodiscard]] static gpu::result<conv2d_work> create(
-      gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes, kernels::conv2d_path path,
-      std::uint64_t seed, const std::string& tag, std::chrono::nanoseconds fence_timeout = std::chrono::seconds(60));
+  [[nodiscard]] static result<conv2d_work> create(gpu::context& ctx, const std::vector<kernels::conv2d_shape>& shapes,
+                                                  kernels::conv2d_path path, std::uint64_t seed, const std::string& tag,
+                                                  std::chrono::nanoseconds fence_timeout = std::chrono::seconds(60));
 
   // One batch of the next shape (round robin): NaN-poisoned output, random input written in
   // place, run, latency, result checked against the reference for small shapes. On the zero-copy

@@ -29,12 +29,12 @@ class fragmentation final : public scenario {
 
   std::string_view name() const noexcept override { return scenario_name; }
 
-  gpu::result<void> setup(gpu::context& ctx) override {
-    auto pool = gpu::buffer_pool::create(
-        ctx,
-        {.use = gpu::usage::bidirectional, .chunk_size = chunk_, .max_chunks = max_chunks_, .tag = "fragmentation"});
-    if (!pool) return std::unexpected(pool.error());
-    pool_.emplace(std::move(*pool));
+  result<void> setup(gpu::context& ctx) override {
+    GPUSOAK_TRY_ASSIGN(auto pool, gpu::buffer_pool::create(ctx, {.use = gpu::usage::bidirectional,
+                                                                 .chunk_size = chunk_,
+                                                                 .max_chunks = max_chunks_,
+                                                                 .tag = "fragmentation"}));
+    pool_.emplace(std::move(pool));
     return {};
   }
 
@@ -49,7 +49,7 @@ class fragmentation final : public scenario {
         auto block = pool_->allocate(size);
         out.latency.add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         if (!block) {
-          if (block.error().kind != gpu::error_kind::out_of_memory) {
+          if (block.error().kind != error_kind::out_of_memory) {
             out.fail(fmt::format("pool allocate({}) failed: {}", size, block.error().message));
             continue;
           }

@@ -28,7 +28,7 @@ class leak_cycle final : public scenario {
 
   std::string_view name() const noexcept override { return scenario_name; }
 
-  gpu::result<void> setup(gpu::context&) override { return {}; }
+  result<void> setup(gpu::context&) override { return {}; }
 
   step_result step(gpu::context& ctx) override {
     step_result out;
@@ -73,7 +73,7 @@ class leak_cycle final : public scenario {
           gpu::unified_buffer::create(ctx, {.size = size(rng_), .use = gpu::usage::bidirectional, .tag = "leak_cycle"});
       out.latency.add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       if (!b) {
-        if (b.error().kind == gpu::error_kind::out_of_memory) ++out.oom_events;
+        if (b.error().kind == error_kind::out_of_memory) ++out.oom_events;
         out.fail(fmt::format("leak_cycle buffer {} on {}: {}", i, ctx.name(), b.error().message));
         continue;
       }

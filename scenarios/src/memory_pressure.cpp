@@ -28,10 +28,10 @@ class memory_pressure final : public scenario {
 
   std::string_view name() const noexcept override { return scenario_name; }
 
-  gpu::result<void> setup(gpu::context& ctx) override {
-    auto work = conv2d_work::create(ctx, shapes_, kernels::conv2d_path::zero_copy, seed(), "memory_pressure");
-    if (!work) return std::unexpected(work.error());
-    work_.emplace(std::move(*work));
+  result<void> setup(gpu::context& ctx) override {
+    GPUSOAK_TRY_ASSIGN(auto work,
+                       conv2d_work::create(ctx, shapes_, kernels::conv2d_path::zero_copy, seed(), "memory_pressure"));
+    work_.emplace(std::move(work));
     for (const strategy_use& u : work_->strategies()) note_strategy(u.use, u.strategy);
     const std::uint64_t target = ctx.budget().limit() / 100 * percent_;
     std::uint64_t held = 0;
@@ -40,9 +40,9 @@ class memory_pressure final : public scenario {
       auto b =
           gpu::unified_buffer::create(ctx, {.size = size, .use = gpu::usage::bidirectional, .tag = "memory_pressure"});
       if (!b) {
-        return gpu::make_error(b.error().kind,
-                               fmt::format("memory_pressure: holding {} of {} failed at {}: {}", format_bytes(target),
-                                           format_bytes(ctx.budget().limit()), format_bytes(held), b.error().message));
+        return make_error(b.error().kind,
+                          fmt::format("memory_pressure: holding {} of {} failed at {}: {}", format_bytes(target),
+                                      format_bytes(ctx.budget().limit()), format_bytes(held), b.error().message));
       }
       note_strategy(b->use(), b->strategy());
       const std::uint64_t s = derive_seed(seed(), held_.size());

@@ -34,7 +34,7 @@ class multi_context final : public scenario {
 
   std::string_view name() const noexcept override { return scenario_name; }
 
-  gpu::result<void> setup(gpu::context& ctx) override {
+  result<void> setup(gpu::context& ctx) override {
     stop_ = false;
     sibling_ = ctx.sibling_options(std::string(scenario_name));
     std::vector<std::future<placements>> ready;
@@ -83,7 +83,7 @@ class multi_context final : public scenario {
   }
 
   // What a worker's context placed its buffers on, once it is ready, or why it could not start.
-  using placements = gpu::result<std::vector<strategy_use>>;
+  using placements = result<std::vector<strategy_use>>;
 
   void worker(std::uint64_t index, std::promise<placements>& ready) {
     std::atomic<std::uint64_t> leaked{0};

@@ -27,7 +27,7 @@ class oom final : public scenario {
 
   std::string_view name() const noexcept override { return scenario_name; }
 
-  gpu::result<void> setup(gpu::context& ctx) override {
+  result<void> setup(gpu::context& ctx) override {
     saved_limit_ = ctx.budget().limit();
     ctx.budget().set_limit(ctx.budget().used() + budget_);
     return {};
@@ -45,7 +45,7 @@ class oom final : public scenario {
       auto buffer = gpu::unified_buffer::create(ctx, {.size = step_, .use = gpu::usage::bidirectional, .tag = "oom"});
       out.latency.add(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       if (!buffer) {
-        if (buffer.error().kind == gpu::error_kind::out_of_memory) {
+        if (buffer.error().kind == error_kind::out_of_memory) {
           ++out.oom_events;
           hit_oom = true;
         } else {

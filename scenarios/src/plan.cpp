@@ -413,8 +413,8 @@ plan check_plan(checker& c, const YAML::Node& root) {
   return out;
 }
 
-std::unexpected<gpu::buffer_error> invalid(std::string message) {
-  return gpu::make_error(gpu::error_kind::validation, std::move(message));
+std::unexpected<error> invalid(std::string message) {
+  return make_error(error_kind::validation, std::move(message));
 }
 
 }  // namespace
@@ -427,7 +427,7 @@ std::chrono::microseconds plan::total_duration() const {
   return total;
 }
 
-gpu::result<plan> plan::scaled(double factor) const {
+result<plan> plan::scaled(double factor) const {
   if (!std::isfinite(factor) || factor <= 0) {
     return invalid(
         fmt::format("time scale {} is not allowed; use a number > 0 (e.g. 0.01 to run 1% of each phase)", factor));
@@ -487,7 +487,7 @@ bool enough_samples(const plan& scaled) {
 
 }  // namespace
 
-gpu::result<plan> scale_for_run(const plan& p, double factor) {
+result<plan> scale_for_run(const plan& p, double factor) {
   auto scaled = p.scaled(factor);
   if (!scaled) return scaled;
   std::vector<std::string> problems;
@@ -545,7 +545,7 @@ gpu::result<plan> scale_for_run(const plan& p, double factor) {
   return invalid(fmt::format("{}", fmt::join(problems, "\n")));
 }
 
-gpu::result<void> check_plan_devices(const plan& p, std::size_t present) {
+result<void> check_plan_devices(const plan& p, std::size_t present) {
   std::vector<std::string> problems;
   for (std::size_t i = 0; i < p.devices.size(); ++i) {
     if (p.devices[i] >= 0 && static_cast<std::size_t>(p.devices[i]) < present) continue;
@@ -570,7 +570,7 @@ bool is_valid_plan_name(std::string_view name) noexcept {
   });
 }
 
-gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name) {
+result<plan> parse_plan(std::string_view text, std::string_view source_name) {
   checker c{std::string(source_name)};
   try {
     const YAML::Node root = YAML::Load(std::string(text));
@@ -590,26 +590,31 @@ gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name
                                e.mark.is_null() ? 1 : e.mark.line + 1, e.mark.is_null() ? 1 : e.mark.column + 1,
                                e.msg));
   } catch (const std::exception& e) {
-    return gpu::make_error(gpu::error_kind::internal,
-                           fmt::format("{}: reading the plan failed: {}", source_name, e.what()));
+    return make_error(error_kind::internal, fmt::format("{}: reading the plan failed: {}", source_name, e.what()));
   }
 }
 
-gpu::result<plan> load_plan_file(const std::filesystem::path& path) {
+result<plan> load_plan_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return make_error(error_kind::io, fmt::format("{}: cannot read the plan: it is a directory", path.string()));
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    return invalid(fmt::format("{}: cannot read the plan: {}", path.string(), std::strerror(errno)));
+    const int why = errno;
+    return make_error(why == ENOENT ? error_kind::not_found : error_kind::io,
+                      fmt::format("{}: cannot read the plan: {}", path.string(), std::strerror(why)));
   }
   std::ostringstream text;
   text << file.rdbuf();
   if (file.bad()) {
-    return invalid(fmt::format("{}: reading the plan failed", path.string()));
+    return make_error(error_kind::io, fmt::format("{}: reading the plan failed", path.string()));
   }
   return parse_plan(text.str(), path.string());
 }
 
-gpu::result<std::filesystem::path> find_named_plan(std::span<const std::filesystem::path> plans_dirs,
-                                                   std::string_view name) {
+result<std::filesystem::path> find_named_plan(std::span<const std::filesystem::path> plans_dirs,
+                                              std::string_view name) {
   if (!is_valid_plan_name(name)) {
     return invalid(
         fmt::format("plan name '{}' is not allowed; use letters, digits, '_' and '-' only "
@@ -631,14 +636,15 @@ gpu::result<std::filesystem::path> find_named_plan(std::span<const std::filesyst
       }
     }
   }
-  return invalid(fmt::format("no plan named '{}' in {}; available: {}", name, fmt::join(searched, " or "),
-                             available.empty() ? std::string("none") : fmt::format("{}", fmt::join(available, ", "))));
+  return make_error(
+      error_kind::not_found,
+      fmt::format("no plan named '{}' in {}; available: {}", name, fmt::join(searched, " or "),
+                  available.empty() ? std::string("none") : fmt::format("{}", fmt::join(available, ", "))));
 }
 
-gpu::result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name) {
-  auto file = find_named_plan(std::span(&plans_dir, 1), name);
-  if (!file) return std::unexpected(std::move(file.error()));
-  return load_plan_file(*file);
+result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name) {
+  GPUSOAK_TRY_ASSIGN(auto file, find_named_plan(std::span(&plans_dir, 1), name));
+  return load_plan_file(file);
 }
 
 }  // namespace gpusoak::scenarios

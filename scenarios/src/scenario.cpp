@@ -99,8 +99,8 @@ void scenario::note_strategy(gpu::usage use, gpu::strategy s) {
   if (std::ranges::find(strategies_, placement) == strategies_.end()) strategies_.push_back(placement);
 }
 
-gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
-                                                     std::uint64_t seed) {
+result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
+                                                std::uint64_t seed) {
   std::unique_ptr<scenario> made;
   const auto problems = problems_of(name, params, &made, seed);
   if (problems.empty()) return made;
@@ -109,14 +109,14 @@ gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, cons
     message += message.empty() ? "" : "\n";
     message += p.param.empty() ? p.what : fmt::format("line {}: {}.params.{}: {}", p.line, name, p.param, p.what);
   }
-  return gpu::make_error(gpu::error_kind::validation, std::move(message));
+  return make_error(error_kind::validation, std::move(message));
 }
 
-gpu::result<run_summary> run_for(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration,
-                                 const std::function<void(const step_result&)>& on_step) {
+result<run_summary> run_for(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration,
+                            const std::function<void(const step_result&)>& on_step) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
-  if (auto set = s.setup(ctx); !set) return std::unexpected(set.error());
+  GPUSOAK_TRY(s.setup(ctx));
   run_summary summary;
   do {
     const step_result r = s.step(ctx);

@@ -92,36 +92,24 @@ class parser {
  public:
   explicit parser(std::string_view text) : text_(text) {}
 
-  gpu::result<threshold> parse() {
+  result<threshold> parse() {
     threshold out;
-    auto lhs = operand();
-    if (!lhs) {
-      return std::unexpected(lhs.error());
-    }
-    out.lhs = std::move(*lhs);
-    auto op = comparison_operator();
-    if (!op) {
-      return std::unexpected(op.error());
-    }
-    out.op = *op;
+    GPUSOAK_TRY_ASSIGN(auto lhs, operand());
+    out.lhs = std::move(lhs);
+    GPUSOAK_TRY_ASSIGN(auto op, comparison_operator());
+    out.op = op;
     skip_spaces();
     if (at_end()) {
       return fail(fmt::format("expected a value (e.g. 0, 50ms, 1MiB) or a metric after '{}'", to_string(out.op)));
     }
     if (is_identifier_start(text_[pos_])) {
-      auto rhs = operand();
-      if (!rhs) {
-        return std::unexpected(rhs.error());
+      GPUSOAK_TRY_ASSIGN(auto rhs, operand());
+      if (operand_unit(rhs) != operand_unit(out.lhs)) {
+        return fail(fmt::format("{} and {} are measured in different units", to_string(out.lhs), to_string(rhs)));
       }
-      if (operand_unit(*rhs) != operand_unit(out.lhs)) {
-        return fail(fmt::format("{} and {} are measured in different units", to_string(out.lhs), to_string(*rhs)));
-      }
-      out.rhs_metric = std::move(*rhs);
+      out.rhs_metric = std::move(rhs);
     } else {
-      auto value = number_with_unit(out);
-      if (!value) {
-        return std::unexpected(value.error());
-      }
+      GPUSOAK_TRY(number_with_unit(out));
     }
     skip_spaces();
     if (!at_end()) {
@@ -131,7 +119,7 @@ class parser {
   }
 
  private:
-  gpu::result<metric_operand> operand() {
+  result<metric_operand> operand() {
     metric_operand out;
     skip_spaces();
     const std::size_t start = pos_;
@@ -148,10 +136,7 @@ class parser {
         return fail(fmt::format("unknown aggregate '{}'; use {}", word, aggregation_list));
       }
       out.agg = *agg;
-      auto inner = series(out);
-      if (!inner) {
-        return std::unexpected(inner.error());
-      }
+      GPUSOAK_TRY(series(out));
       skip_spaces();
       if (!peek(')')) {
         return fail("expected ')' after the metric");
@@ -160,14 +145,11 @@ class parser {
       return out;
     }
     pos_ = start;
-    auto plain = series(out);
-    if (!plain) {
-      return std::unexpected(plain.error());
-    }
+    GPUSOAK_TRY(series(out));
     return out;
   }
 
-  gpu::result<bool> series(metric_operand& out) {
+  result<bool> series(metric_operand& out) {
     skip_spaces();
     const std::size_t start = pos_;
     out.metric = identifier();
@@ -242,11 +224,8 @@ class parser {
       }
       skip_spaces();
       const std::size_t value_start = pos_;
-      auto value = quoted();
-      if (!value) {
-        return std::unexpected(value.error());
-      }
-      label.value = std::move(*value);
+      GPUSOAK_TRY_ASSIGN(auto value, quoted());
+      label.value = std::move(value);
       if (label.name == "scenario" && !is_known_scenario(label.value)) {
         pos_ = value_start;
         return fail(fmt::format("unknown scenario '{}'; known: {}", label.value, join(known_scenarios)));
@@ -273,7 +252,7 @@ class parser {
     }
   }
 
-  gpu::result<std::string> quoted() {
+  result<std::string> quoted() {
     if (!peek('"')) {
       return fail("expected a double-quoted label value");
     }
@@ -292,7 +271,7 @@ class parser {
     return out;
   }
 
-  gpu::result<comparison> comparison_operator() {
+  result<comparison> comparison_operator() {
     skip_spaces();
     for (const auto& [name, op] : comparisons) {
       if (text_.substr(pos_).starts_with(name)) {
@@ -315,7 +294,7 @@ class parser {
   }
 
   // A number, then a unit matching the metric on the left; fills out's value fields.
-  gpu::result<bool> number_with_unit(threshold& out) {
+  result<bool> number_with_unit(threshold& out) {
     const metric_operand& lhs = out.lhs;
     const std::size_t start = pos_;
     std::size_t end = pos_;
@@ -400,9 +379,8 @@ class parser {
   bool at_end() const { return pos_ >= text_.size(); }
   bool peek(char c) const { return !at_end() && text_[pos_] == c; }
 
-  std::unexpected<gpu::buffer_error> fail(std::string what) const {
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("'{}': column {}: {}", std::string(text_), pos_ + 1, what));
+  std::unexpected<error> fail(std::string what) const {
+    return make_error(error_kind::validation, fmt::format("'{}': column {}: {}", std::string(text_), pos_ + 1, what));
   }
 
   std::string_view text_;
@@ -420,7 +398,7 @@ std::string quote(std::string_view value) {
 
 }  // namespace
 
-gpu::result<threshold> parse_threshold(std::string_view text) {
+result<threshold> parse_threshold(std::string_view text) {
   return parser(text).parse();
 }
 

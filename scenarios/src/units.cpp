@@ -10,14 +10,14 @@
 
 namespace gpusoak::scenarios {
 
-gpu::result<std::uint64_t> parse_bytes(std::string_view text) {
+result<std::uint64_t> parse_bytes(std::string_view text) {
   std::uint64_t number = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   if (ec != std::errc{} || end == text.data()) {
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("'{}' is not a byte size: use a number with an optional unit, e.g. 4096, "
-                                       "256KiB, 64MiB, 1GiB",
-                                       std::string(text)));
+    return make_error(error_kind::validation,
+                      fmt::format("'{}' is not a byte size: use a number with an optional unit, e.g. 4096, "
+                                  "256KiB, 64MiB, 1GiB",
+                                  std::string(text)));
   }
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   constexpr std::array<std::pair<std::string_view, unsigned>, 9> units{
@@ -25,26 +25,22 @@ gpu::result<std::uint64_t> parse_bytes(std::string_view text) {
   for (const auto& [name, shift] : units) {
     if (unit == name) {
       if (shift > 0 && number > (~std::uint64_t{0} >> shift)) {
-        return gpu::make_error(gpu::error_kind::validation, fmt::format("'{}' overflows 64 bits", std::string(text)));
+        return make_error(error_kind::validation, fmt::format("'{}' overflows 64 bits", std::string(text)));
       }
       return number << shift;
     }
   }
-  return gpu::make_error(
-      gpu::error_kind::validation,
-      fmt::format("'{}': unknown unit '{}'; use B, KiB, MiB, GiB or TiB", std::string(text), std::string(unit)));
+  return make_error(error_kind::validation, fmt::format("'{}': unknown unit '{}'; use B, KiB, MiB, GiB or TiB",
+                                                        std::string(text), std::string(unit)));
 }
 
-gpu::result<std::vector<std::uint64_t>> parse_byte_list(std::string_view text) {
+result<std::vector<std::uint64_t>> parse_byte_list(std::string_view text) {
   std::vector<std::uint64_t> out;
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t comma = std::min(text.find(',', start), text.size());
-    auto value = parse_bytes(text.substr(start, comma - start));
-    if (!value) {
-      return std::unexpected(value.error());
-    }
-    out.push_back(*value);
+    GPUSOAK_TRY_ASSIGN(auto value, parse_bytes(text.substr(start, comma - start)));
+    out.push_back(value);
     start = comma + 1;
   }
   return out;
@@ -75,16 +71,16 @@ constexpr std::array<duration_unit, 6> duration_units{
     {{"us", 1}, {"\u00b5s", 1}, {"ms", 1'000}, {"s", 1'000'000}, {"m", 60'000'000}, {"h", 3'600'000'000}}};
 constexpr std::int64_t max_duration_us = 100'000LL * 3'600'000'000LL;  // 100000h
 
-std::unexpected<gpu::buffer_error> not_a_duration(std::string_view text) {
-  return gpu::make_error(gpu::error_kind::validation,
-                         fmt::format("'{}' is not a duration; use a positive number with us, ms, s, m or h "
-                                     "(e.g. 30s, 2h)",
-                                     std::string(text)));
+std::unexpected<error> not_a_duration(std::string_view text) {
+  return make_error(error_kind::validation,
+                    fmt::format("'{}' is not a duration; use a positive number with us, ms, s, m or h "
+                                "(e.g. 30s, 2h)",
+                                std::string(text)));
 }
 
 }  // namespace
 
-gpu::result<std::chrono::microseconds> parse_duration(std::string_view text, zero_duration zero) {
+result<std::chrono::microseconds> parse_duration(std::string_view text, zero_duration zero) {
   // Digits and at most one '.', nothing else, before the unit: from_chars alone would take
   // "1e3s", "inf" or "-5".
   std::size_t digits_end = 0;
@@ -111,9 +107,8 @@ gpu::result<std::chrono::microseconds> parse_duration(std::string_view text, zer
   }
   const std::string_view unit = text.substr(digits_end);
   if (unit.empty()) {
-    return gpu::make_error(
-        gpu::error_kind::validation,
-        fmt::format("'{}' has no unit; add one of us, ms, s, m or h (e.g. {}s)", std::string(text), std::string(text)));
+    return make_error(error_kind::validation, fmt::format("'{}' has no unit; add one of us, ms, s, m or h (e.g. {}s)",
+                                                          std::string(text), std::string(text)));
   }
   for (const auto& [name, scale] : duration_units) {
     if (unit != name) {
@@ -121,20 +116,18 @@ gpu::result<std::chrono::microseconds> parse_duration(std::string_view text, zer
     }
     const double us = std::round(number * static_cast<double>(scale));
     if (us > static_cast<double>(max_duration_us)) {
-      return gpu::make_error(
-          gpu::error_kind::validation,
-          fmt::format("'{}' is longer than the longest allowed duration, 100000h", std::string(text)));
+      return make_error(error_kind::validation,
+                        fmt::format("'{}' is longer than the longest allowed duration, 100000h", std::string(text)));
     }
     if (us == 0 && (number != 0 || zero == zero_duration::rejected)) {
-      return gpu::make_error(
-          gpu::error_kind::validation,
+      return make_error(
+          error_kind::validation,
           fmt::format("'{}' is zero; use a positive duration of at least 1us (e.g. 30s, 2h)", std::string(text)));
     }
     return std::chrono::microseconds(static_cast<std::int64_t>(us));
   }
-  return gpu::make_error(gpu::error_kind::validation,
-                         fmt::format("'{}': unknown unit '{}'; use us, ms, s, m or h (e.g. 30s, 2h)", std::string(text),
-                                     std::string(unit)));
+  return make_error(error_kind::validation, fmt::format("'{}': unknown unit '{}'; use us, ms, s, m or h (e.g. 30s, 2h)",
+                                                        std::string(text), std::string(unit)));
 }
 
 std::string format_duration(std::chrono::microseconds duration) {

@@ -52,6 +52,8 @@ class api_fixture {
   harness::http_response tokened(const harness::http_request& request) { return handle_request(request, tokened_); }
   // The store the API answers from, for tests that look behind it.
   harness::run_store& store() { return *store_; }
+  // The store's file, for tests that change it behind the store's back.
+  std::filesystem::path db_path() const { return store_.db_path(); }
 
  private:
   temp_store store_;

@@ -227,7 +227,7 @@ TEST(PlanTest, RejectsBadPlansWithLineAndField) {
   for (const auto& c : cases) {
     const auto p = parse_plan(c.yaml, "t.yaml");
     ASSERT_FALSE(p) << c.what;
-    EXPECT_EQ(p.error().kind, gpu::error_kind::validation) << c.what;
+    EXPECT_EQ(p.error().kind, gpusoak::error_kind::validation) << c.what;
     // The problem is one line of the message (a missing key misspelt is also "missing").
     const std::string& message = p.error().message;
     const auto lines = problem_lines(message);
@@ -249,6 +249,7 @@ TEST(PlanTest, NamedPlansStayInTheirFolder) {
   EXPECT_TRUE(is_valid_plan_name("nightly-2_b"));
   const auto missing = load_named_plan(plans_dir, "weekly");
   ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, gpusoak::error_kind::not_found);
   EXPECT_NE(missing.error().message.find("no plan named 'weekly'"), std::string::npos) << missing.error().message;
   EXPECT_NE(missing.error().message.find("available: nightly, release, smoke"), std::string::npos)
       << missing.error().message;
@@ -274,6 +275,7 @@ TEST(PlanTest, NamedPlansAreSearchedInFolderOrder) {
 
   const auto missing = find_named_plan(user_first, "weekly");
   ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, gpusoak::error_kind::not_found);
   EXPECT_NE(missing.error().message.find(
                 fmt::format("no plan named 'weekly' in {} or {}", mine.path().string(), plans_dir.string())),
             std::string::npos)
@@ -285,12 +287,22 @@ TEST(PlanTest, NamedPlansAreSearchedInFolderOrder) {
   EXPECT_NE(escaping.error().message.find("is not allowed"), std::string::npos) << escaping.error().message;
 }
 
-// checks that a plan file that cannot be read is an error naming the path
+// checks that a plan file that cannot be read is an error naming the path, not_found when it does
+// not exist and io when it cannot be read (a directory), and that a file that does not parse is a
+// validation error
 TEST(PlanTest, UnreadableFileIsAnError) {
   const auto p = load_plan_file(plans_dir / "does-not-exist.yaml");
   ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().kind, gpusoak::error_kind::not_found);
   EXPECT_NE(p.error().message.find("does-not-exist.yaml: cannot read the plan"), std::string::npos)
       << p.error().message;
+  const auto dir = load_plan_file(plans_dir);
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error().kind, gpusoak::error_kind::io) << dir.error().message;
+  EXPECT_NE(dir.error().message.find("cannot read the plan"), std::string::npos) << dir.error().message;
+  const auto bad = parse_plan("name: [not a plan\n", "bad.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().kind, gpusoak::error_kind::validation) << bad.error().message;
 }
 
 // checks that every kind of bad scenario parameter is refused when the plan is loaded, naming the
@@ -330,7 +342,7 @@ TEST(PlanTest, ScenarioParamsAreCheckedAtLoad) {
         c.scenario, c.params);
     const auto p = parse_plan(yaml, "t.yaml");
     ASSERT_FALSE(p) << c.scenario << " " << c.params;
-    EXPECT_EQ(p.error().kind, gpu::error_kind::validation);
+    EXPECT_EQ(p.error().kind, gpusoak::error_kind::validation);
     const std::string& message = p.error().message;
     EXPECT_TRUE(message.starts_with("t.yaml:7: phases[0].scenarios[0].params." + c.path + ": "))
         << c.params << ": " << message;

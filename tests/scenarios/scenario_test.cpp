@@ -123,7 +123,7 @@ TEST(MakeScenario, UnknownParamNamesLineAndAllowed) {
   const auto made = make_scenario("fragmentation", {{"pool_chnk", scalar("1MiB", 12)}}, 1);
   ASSERT_FALSE(made.has_value());
   const std::string& m = made.error().message;
-  EXPECT_EQ(made.error().kind, gpu::error_kind::validation);
+  EXPECT_EQ(made.error().kind, gpusoak::error_kind::validation);
   EXPECT_NE(m.find("line 12"), std::string::npos) << m;
   EXPECT_NE(m.find("pool_chnk"), std::string::npos) << m;
   EXPECT_NE(m.find("pool_chunk, max_block"), std::string::npos) << m;

@@ -11,14 +11,14 @@
 namespace gpusoak::harness {
 namespace {
 
-gpu::result<int> parse_count(const cli_args& args, std::string_view name, int fallback, int minimum) {
+result<int> parse_count(const cli_args& args, std::string_view name, int fallback, int minimum) {
   auto text = args.value(name);
   if (!text) return fallback;
   int value = 0;
   const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc{} || end != text->data() + text->size() || value < minimum) {
-    return gpu::make_error(gpu::error_kind::validation, "--" + std::string(name) + " '" + *text +
-                                                            "': use a whole number >= " + std::to_string(minimum));
+    return make_error(error_kind::validation,
+                      "--" + std::string(name) + " '" + *text + "': use a whole number >= " + std::to_string(minimum));
   }
   return value;
 }

@@ -33,21 +33,20 @@ using nlohmann::json;
 
 // Follows runs until each is final; prints a progress line when something moved. Returns the
 // final states by run id.
-gpu::result<std::map<std::string, std::string>> follow(const daemon_target& d, const std::vector<std::string>& ids,
-                                                       std::chrono::milliseconds poll, std::ostream& out) {
+result<std::map<std::string, std::string>> follow(const daemon_target& d, const std::vector<std::string>& ids,
+                                                  std::chrono::milliseconds poll, std::ostream& out) {
   std::map<std::string, std::string> last_line, final_state;
   while (final_state.size() < ids.size()) {
     for (const auto& id : ids) {
       if (final_state.contains(id)) continue;
-      auto run = get_json(d.url, "/api/v1/runs/" + id);
-      if (!run) return std::unexpected(run.error());
-      const std::string line = progress_line(*run);
+      GPUSOAK_TRY_ASSIGN(auto run, get_json(d.url, "/api/v1/runs/" + id));
+      const std::string line = progress_line(run);
       if (line != last_line[id]) {
         out << line << "\n";
         out.flush();
         last_line[id] = line;
       }
-      const std::string state = run->value("state", "");
+      const std::string state = run.value("state", "");
       if (is_final(state)) final_state[id] = state;
     }
     if (final_state.size() < ids.size()) std::this_thread::sleep_for(poll);

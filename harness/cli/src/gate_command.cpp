@@ -176,7 +176,7 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
   }
   auto store = run_store::open(*db);
   if (!store) {
-    err << fmt::format("gpusoak gate: --db '{}': {}\n", *db, store.error().message);
+    err << fmt::format("gpusoak gate: --db: {}\n", store.error().message);
     return exit_could_not_run;
   }
   auto run = store->get_run(run_id);

@@ -40,7 +40,7 @@ std::optional<std::string> from_store(const std::string& db, const std::string& 
   }
   auto store = run_store::open(db);
   if (!store) {
-    err << fmt::format("gpusoak report: --db '{}': {}\n", db, store.error().message);
+    err << fmt::format("gpusoak report: --db: {}\n", store.error().message);
     return std::nullopt;
   }
   auto report = load_report(*store, run_id);

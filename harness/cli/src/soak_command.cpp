@@ -97,7 +97,7 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
   context->name = "soak";
 
   // The plan: a name in the plans directory, or a file.
-  gpu::result<scenarios::plan> plan = gpu::make_error(gpu::error_kind::validation, "no plan");
+  result<scenarios::plan> plan = make_error(error_kind::validation, "no plan");
   std::string plan_text;
   if (auto file = parsed->value("plan-file")) {
     if (!parsed->positional().empty()) {
@@ -157,7 +157,7 @@ int soak_command(std::span<const std::string> args, std::ostream& out, std::ostr
   const std::string db = parsed->value("db").value_or("gpusoak-runs.db");
   auto store = run_store::open(db);
   if (!store) {
-    err << fmt::format("gpusoak soak: --db '{}': {}\n", db, store.error().message);
+    err << fmt::format("gpusoak soak: --db: {}\n", store.error().message);
     return exit_could_not_run;
   }
 

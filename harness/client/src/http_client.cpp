@@ -13,10 +13,10 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-gpu::result<daemon_url> parse_daemon_url(std::string_view url) {
+result<daemon_url> parse_daemon_url(std::string_view url) {
   auto bad = [&] {
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("daemon URL '{}': use http://HOST[:PORT], e.g. http://127.0.0.1:9464", url));
+    return make_error(error_kind::validation,
+                      fmt::format("daemon URL '{}': use http://HOST[:PORT], e.g. http://127.0.0.1:9464", url));
   };
   constexpr std::string_view scheme = "http://";
   if (!url.starts_with(scheme)) return bad();
@@ -41,13 +41,12 @@ gpu::result<daemon_url> parse_daemon_url(std::string_view url) {
   return out;
 }
 
-gpu::result<http_reply> http_call(const daemon_url& url, std::string_view method, std::string_view target,
-                                  std::string_view body, const std::optional<std::string>& token,
-                                  std::chrono::seconds timeout) {
+result<http_reply> http_call(const daemon_url& url, std::string_view method, std::string_view target,
+                             std::string_view body, const std::optional<std::string>& token,
+                             std::chrono::seconds timeout) {
   auto unreachable = [&](const beast::error_code& ec) {
-    return gpu::make_error(
-        gpu::error_kind::unsupported,
-        fmt::format("cannot reach gpusoakd at {}: {} (is it running? --daemon URL)", url.text(), ec.message()));
+    return make_error(error_kind::io, fmt::format("cannot reach gpusoakd at {}: {} (is it running? --daemon URL)",
+                                                  url.text(), ec.message()));
   };
   asio::io_context io;
   beast::error_code ec;
@@ -82,6 +81,18 @@ gpu::result<http_reply> http_call(const daemon_url& url, std::string_view method
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   auto res = parser.release();
   return http_reply{.status = static_cast<int>(res.result_int()), .body = std::move(res.body())};
+}
+
+error_kind error_kind_of_status(int status) noexcept {
+  switch (status) {
+    case 400: return error_kind::validation;
+    case 404: return error_kind::not_found;
+    case 409: return error_kind::conflict;
+    case 422: return error_kind::unsupported;
+    case 503: return error_kind::unavailable;
+    case 507: return error_kind::out_of_space;
+    default: return error_kind::internal;
+  }
 }
 
 }  // namespace gpusoak::harness

@@ -33,13 +33,13 @@ bool names_a_file(const std::string& plan) {
   return plan.find('/') != std::string::npos || plan.ends_with(".yaml") || plan.ends_with(".yml");
 }
 
-gpu::result<std::string> start_request_body(const std::string& plan, const std::optional<std::string>& time_scale) {
+result<std::string> start_request_body(const std::string& plan, const std::optional<std::string>& time_scale) {
   json request;
   if (names_a_file(plan)) {
     std::ifstream file(plan, std::ios::binary);
     std::ostringstream text;
     if (!file || !(text << file.rdbuf())) {
-      return gpu::make_error(gpu::error_kind::validation, fmt::format("--plan '{}': cannot read the file", plan));
+      return make_error(error_kind::validation, fmt::format("--plan '{}': cannot read the file", plan));
     }
     request["plan_yaml"] = text.str();
   } else {
@@ -49,52 +49,50 @@ gpu::result<std::string> start_request_body(const std::string& plan, const std::
     char* end = nullptr;
     const double scale = std::strtod(time_scale->c_str(), &end);
     if (time_scale->empty() || end != time_scale->c_str() + time_scale->size() || !(scale > 0)) {
-      return gpu::make_error(gpu::error_kind::validation,
-                             fmt::format("--time-scale '{}' is not a number > 0 (e.g. 0.25)", *time_scale));
+      return make_error(error_kind::validation,
+                        fmt::format("--time-scale '{}' is not a number > 0 (e.g. 0.25)", *time_scale));
     }
     request["time_scale"] = scale;
   }
   return request.dump();
 }
 
-gpu::result<std::chrono::milliseconds> parse_seconds(std::string_view flag, const std::optional<std::string>& text,
-                                                     double fallback) {
+result<std::chrono::milliseconds> parse_seconds(std::string_view flag, const std::optional<std::string>& text,
+                                                double fallback) {
   double seconds = fallback;
   if (text) {
     char* end = nullptr;
     seconds = std::strtod(text->c_str(), &end);
     if (text->empty() || end != text->c_str() + text->size() || !(seconds > 0) || seconds > 3600) {
-      return gpu::make_error(gpu::error_kind::validation,
-                             fmt::format("--{} '{}' is not a number of seconds > 0 (at most 3600)", flag, *text));
+      return make_error(error_kind::validation,
+                        fmt::format("--{} '{}' is not a number of seconds > 0 (at most 3600)", flag, *text));
     }
   }
   return std::chrono::milliseconds(std::max<long>(1, static_cast<long>(seconds * 1000)));
 }
 
-gpu::result<json> get_json(const daemon_url& url, const std::string& target, std::chrono::seconds timeout) {
-  auto reply = http_call(url, "GET", target, {}, std::nullopt, timeout);
-  if (!reply) return std::unexpected(reply.error());
-  if (reply->status != 200) {
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("{} answered {}: {}", url.text(), reply->status, error_text(*reply)));
+result<json> get_json(const daemon_url& url, const std::string& target, std::chrono::seconds timeout) {
+  GPUSOAK_TRY_ASSIGN(auto reply, http_call(url, "GET", target, {}, std::nullopt, timeout));
+  if (reply.status != 200) {
+    return make_error(error_kind_of_status(reply.status),
+                      fmt::format("{} answered {}: {}", url.text(), reply.status, error_text(reply)));
   }
-  auto j = json::parse(reply->body, nullptr, false);
+  auto j = json::parse(reply.body, nullptr, false);
   if (j.is_discarded()) {
-    return gpu::make_error(gpu::error_kind::internal,
-                           fmt::format("{}{} answered with a body that is not JSON", url.text(), target));
+    return make_error(error_kind::internal,
+                      fmt::format("{}{} answered with a body that is not JSON", url.text(), target));
   }
   return j;
 }
 
-gpu::result<std::vector<started_run>> start_runs(const daemon_url& url, const std::string& body,
-                                                 const std::optional<std::string>& token) {
-  auto reply = http_call(url, "POST", "/api/v1/runs", body, token);
-  if (!reply) return std::unexpected(reply.error());
-  if (reply->status != 201) {
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("{} refused the run ({}): {}", url.text(), reply->status, error_text(*reply)));
+result<std::vector<started_run>> start_runs(const daemon_url& url, const std::string& body,
+                                            const std::optional<std::string>& token) {
+  GPUSOAK_TRY_ASSIGN(auto reply, http_call(url, "POST", "/api/v1/runs", body, token));
+  if (reply.status != 201) {
+    return make_error(error_kind_of_status(reply.status),
+                      fmt::format("{} refused the run ({}): {}", url.text(), reply.status, error_text(reply)));
   }
-  const auto started = json::parse(reply->body, nullptr, false);
+  const auto started = json::parse(reply.body, nullptr, false);
   std::vector<started_run> runs;
   if (started.is_object() && started.contains("runs") && started["runs"].is_array()) {
     for (const auto& run : started["runs"]) {
@@ -104,7 +102,7 @@ gpu::result<std::vector<started_run>> start_runs(const daemon_url& url, const st
     }
   }
   if (runs.empty()) {
-    return gpu::make_error(gpu::error_kind::internal, fmt::format("{}: the daemon's answer names no run", url.text()));
+    return make_error(error_kind::internal, fmt::format("{}: the daemon's answer names no run", url.text()));
   }
   return runs;
 }

@@ -46,12 +46,11 @@ struct listen_address {
   unsigned short port = 0;
 };
 
-gpu::result<listen_address> parse_listen(const std::string& text) {
+result<listen_address> parse_listen(const std::string& text) {
   const auto colon = text.rfind(':');
   auto bad = [&] {
-    return gpu::make_error(
-        gpu::error_kind::validation,
-        fmt::format("--listen '{}': use ADDRESS:PORT, e.g. 127.0.0.1:9464 (port 0: any free)", text));
+    return make_error(error_kind::validation,
+                      fmt::format("--listen '{}': use ADDRESS:PORT, e.g. 127.0.0.1:9464 (port 0: any free)", text));
   };
   if (colon == std::string::npos || colon == 0) return bad();
   listen_address out;
@@ -163,7 +162,7 @@ int daemon_main(std::span<const std::string> args, std::ostream& out, std::ostre
   const std::string db_path = (std::filesystem::path(state_dir) / "runs.db").string();
   auto store = run_store::open(db_path);
   if (!store) {
-    err << fmt::format("gpusoakd: run store '{}': {}\n", db_path, store.error().message);
+    err << fmt::format("gpusoakd: {}\n", store.error().message);
     return exit_could_not_run;
   }
 

@@ -17,13 +17,14 @@
 namespace gpusoak::harness {
 namespace {
 
-// A 400 for a plan or time scale that cannot run: the field, then every problem, one a line.
-request_error bad_request(std::string_view field, const gpu::buffer_error& error) {
-  auto problems = scenarios::problem_lines(error.message);
+// A plan or time scale that cannot run, with the error's kind (validation, or not_found for a plan
+// name that names no file): the field, then every problem, one a line.
+request_error bad_request(std::string_view field, const error& e) {
+  auto problems = scenarios::problem_lines(e.message);
   const std::string message = problems.size() <= 1
-                                  ? fmt::format("\"{}\": {}", field, error.message)
-                                  : fmt::format("\"{}\": {} problems:\n{}", field, problems.size(), error.message);
-  return request_error{400, message, std::move(problems)};
+                                  ? fmt::format("\"{}\": {}", field, e.message)
+                                  : fmt::format("\"{}\": {} problems:\n{}", field, problems.size(), e.message);
+  return request_error{e.kind, message, std::move(problems)};
 }
 
 double plan_seconds(const scenarios::plan& plan) {
@@ -111,12 +112,10 @@ struct run_manager::impl {
 
   // options.devices_present, asked of EGL the first time; devices do not come and go under a
   // running daemon.
-  gpu::result<std::size_t> devices_present() {
+  result<std::size_t> devices_present() {
     const std::lock_guard lock(mutex);
     if (!options.devices_present) {
-      auto n = openable_devices(options.context);
-      if (!n) return std::unexpected(n.error());
-      options.devices_present = *n;
+      GPUSOAK_TRY_ASSIGN(options.devices_present, openable_devices(options.context));
     }
     return *options.devices_present;
   }
@@ -167,7 +166,7 @@ struct run_manager::impl {
         } else {
           const std::string& why = outcome.error().message;
           spdlog::error("run={} scenario=- context=gpu{}: could not run: {}", run_id, device, why);
-          if (is_out_of_space(outcome.error())) {
+          if (outcome.error().kind == error_kind::out_of_space) {
             final_state = run_state::interrupted;  // resumable once there is space, as execute_soak does
             end_not_stored = unstored_end{.state = final_state, .reason = why};
           } else if (!store.finish_run(run_id, run_state::could_not_run, why, now_timestamp())) {
@@ -194,29 +193,25 @@ run_manager::~run_manager() {
 
 request_result<std::vector<started_run>> run_manager::start(const run_request& request) {
   if (request.plan_name.has_value() == request.plan_yaml.has_value()) {
-    return std::unexpected(
-        request_error{400, "give exactly one of \"plan\" (a plan name) or \"plan_yaml\" (the plan)"});
+    return std::unexpected(request_error{error_kind::validation,
+                                         "give exactly one of \"plan\" (a plan name) or \"plan_yaml\" (the plan)"});
   }
   if (!std::isfinite(request.time_scale) || !(request.time_scale > 0)) {
-    return std::unexpected(
-        request_error{400, fmt::format("\"time_scale\": {} is not a number > 0 (e.g. 0.25)", request.time_scale)});
+    return std::unexpected(request_error{
+        error_kind::validation, fmt::format("\"time_scale\": {} is not a number > 0 (e.g. 0.25)", request.time_scale)});
   }
-  gpu::result<scenarios::plan> plan = gpu::make_error(gpu::error_kind::validation, "no plan");
+  result<scenarios::plan> plan = make_error(error_kind::validation, "no plan");
   std::string text;
   if (request.plan_name) {
     if (!scenarios::is_valid_plan_name(*request.plan_name)) {
       return std::unexpected(request_error{
-          400, fmt::format("\"plan\": '{}' is not a plan name: use letters, digits, '-' and '_' only (e.g. smoke)",
-                           *request.plan_name)});
+          error_kind::validation,
+          fmt::format("\"plan\": '{}' is not a plan name: use letters, digits, '-' and '_' only (e.g. smoke)",
+                      *request.plan_name)});
     }
     auto found = scenarios::find_named_plan(impl_->options.plans_dirs, *request.plan_name);
     if (found) plan = scenarios::load_plan_file(*found);
-    if (!found || !plan) {
-      const auto& error = found ? plan.error() : found.error();
-      auto refused = bad_request("plan", error);
-      if (error.message.starts_with("no plan named")) refused.http_status = 404;
-      return std::unexpected(std::move(refused));
-    }
+    if (!found || !plan) return std::unexpected(bad_request("plan", found ? plan.error() : found.error()));
     // Stored with the run as written, so a resume or a re-gate reads the same plan.
     std::ifstream file(*found, std::ios::binary);
     std::ostringstream read;
@@ -232,20 +227,23 @@ request_result<std::vector<started_run>> run_manager::start(const run_request& r
   if (!scaled) return std::unexpected(bad_request("time_scale", scaled.error()));
   auto present = impl_->devices_present();
   if (!present) {
-    return std::unexpected(request_error{500, fmt::format("listing EGL devices: {}", present.error().message)});
+    return std::unexpected(
+        request_error{error_kind::internal, fmt::format("listing EGL devices: {}", present.error().message)});
   }
   if (auto devices = scenarios::check_plan_devices(*scaled, *present); !devices) {
     return std::unexpected(bad_request(request.plan_name ? "plan" : "plan_yaml", devices.error()));
   }
 
   std::lock_guard lock(impl_->mutex);
-  if (impl_->shutting_down) return std::unexpected(request_error{503, "the daemon is shutting down"});
+  if (impl_->shutting_down)
+    return std::unexpected(request_error{error_kind::unavailable, "the daemon is shutting down"});
   for (int device : scaled->devices) {
     const auto it = impl_->slots.find(device);
     if (it != impl_->slots.end() && !it->second->run_id.empty()) {
-      return std::unexpected(request_error{
-          409, fmt::format("GPU {} is busy with run {}; stop it (POST /api/v1/runs/{}/stop) or wait for it", device,
-                           it->second->run_id, it->second->run_id)});
+      return std::unexpected(
+          request_error{error_kind::conflict,
+                        fmt::format("GPU {} is busy with run {}; stop it (POST /api/v1/runs/{}/stop) or wait for it",
+                                    device, it->second->run_id, it->second->run_id)});
     }
   }
   std::vector<started_run> started;
@@ -253,10 +251,7 @@ request_result<std::vector<started_run>> run_manager::start(const run_request& r
     soak_options o{.context = impl_->options.context, .device_from_cli = true, .time_scale = request.time_scale};
     o.context.device_index = device;
     auto id = create_soak_run(*scaled, text, impl_->store, o);
-    if (!id) {
-      const int status = is_out_of_space(id.error()) ? 507 : 500;  // 507: Insufficient Storage
-      return std::unexpected(request_error{status, fmt::format("run store: {}", id.error().message)});
-    }
+    if (!id) return std::unexpected(request_error{id.error().kind, fmt::format("run store: {}", id.error().message)});
     spdlog::info("run={} scenario=- context=gpu{}: starting plan {} ({:.1f} s, time scale {})", *id, device,
                  scaled->name, plan_seconds(*scaled), request.time_scale);
     impl_->launch(impl_->free_slot(device), device, *id, *scaled, request.time_scale);
@@ -277,9 +272,10 @@ request_result<void> run_manager::stop(std::string_view run_id) {
     }
   }
   auto run = impl_->store.get_run(run_id);
-  if (!run) return std::unexpected(request_error{404, fmt::format("no run '{}'", run_id)});
-  return std::unexpected(request_error{
-      409, fmt::format("run '{}' is {}; only a running run can be stopped", run_id, to_string(run->state))});
+  if (!run) return std::unexpected(request_error{run.error().kind, run.error().message});
+  return std::unexpected(
+      request_error{error_kind::conflict,
+                    fmt::format("run '{}' is {}; only a running run can be stopped", run_id, to_string(run->state))});
 }
 
 std::optional<live_status> run_manager::live(std::string_view run_id) const {
@@ -306,21 +302,24 @@ std::optional<unstored_end> run_manager::unstored(std::string_view run_id) const
   return it->second;
 }
 
-gpu::result<std::vector<std::string>> run_manager::resume_interrupted() {
-  auto recovered = impl_->store.recover_interrupted();
-  if (!recovered) return std::unexpected(recovered.error());
-  for (const auto& run : *recovered) {
+result<std::vector<std::string>> run_manager::resume_interrupted() {
+  GPUSOAK_TRY_ASSIGN(const auto recovered, impl_->store.recover_interrupted());
+  for (const auto& run : recovered) {
     spdlog::warn("run={} scenario=- context=-: found running after an unclean stop; marked interrupted", run.id);
   }
-  auto runs = impl_->store.interrupted_runs();
-  if (!runs) return std::unexpected(runs.error());
+  GPUSOAK_TRY_ASSIGN(const auto runs, impl_->store.interrupted_runs());
   std::vector<std::string> resumed;
   std::lock_guard lock(impl_->mutex);
-  for (const auto& run : *runs) {
+  for (const auto& run : runs) {
     auto fail = [&](const std::string& why) {
       spdlog::error("run={} scenario=- context=-: cannot resume: {}", run.id, why);
-      (void)impl_->store.finish_run(run.id, run_state::could_not_run, fmt::format("cannot resume: {}", why),
-                                    now_timestamp());
+      // Left interrupted when this fails: the next start tries to resume it again, and says why.
+      if (auto ended = impl_->store.finish_run(run.id, run_state::could_not_run, fmt::format("cannot resume: {}", why),
+                                               now_timestamp());
+          !ended) {
+        spdlog::error("run={} scenario=- context=-: recording that it cannot resume: {}", run.id,
+                      ended.error().message);
+      }
     };
     const auto device = device_of(run.device);
     if (!device) {

@@ -18,8 +18,8 @@ std::string allowed(std::span<const flag_spec> specs) {
 
 }  // namespace
 
-gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::span<const flag_spec> specs,
-                                      std::size_t max_positional) {
+result<cli_args> cli_args::parse(std::span<const std::string> args, std::span<const flag_spec> specs,
+                                 std::size_t max_positional) {
   cli_args parsed;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -32,8 +32,8 @@ gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::sp
         parsed.positional_.push_back(arg);
         continue;
       }
-      return gpu::make_error(gpu::error_kind::validation,
-                             fmt::format("unexpected argument '{}'; flags: {}", arg, allowed(specs)));
+      return make_error(error_kind::validation,
+                        fmt::format("unexpected argument '{}'; flags: {}", arg, allowed(specs)));
     }
     std::string name = arg.substr(2);
     std::optional<std::string> inline_value;
@@ -43,12 +43,11 @@ gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::sp
     }
     const auto spec = std::ranges::find(specs, name, &flag_spec::name);
     if (spec == specs.end()) {
-      return gpu::make_error(gpu::error_kind::validation,
-                             fmt::format("unknown flag '--{}'; flags: {}", name, allowed(specs)));
+      return make_error(error_kind::validation, fmt::format("unknown flag '--{}'; flags: {}", name, allowed(specs)));
     }
     if (spec->value_name.empty()) {
       if (inline_value) {
-        return gpu::make_error(gpu::error_kind::validation, fmt::format("--{} takes no value", name));
+        return make_error(error_kind::validation, fmt::format("--{} takes no value", name));
       }
       parsed.values_[name] = "";
       parsed.all_values_[name].push_back("");
@@ -56,8 +55,7 @@ gpu::result<cli_args> cli_args::parse(std::span<const std::string> args, std::sp
     }
     if (!inline_value) {
       if (i + 1 >= args.size()) {
-        return gpu::make_error(gpu::error_kind::validation,
-                               fmt::format("--{} needs a value ({})", name, spec->value_name));
+        return make_error(error_kind::validation, fmt::format("--{} needs a value ({})", name, spec->value_name));
       }
       inline_value = args[++i];
     }

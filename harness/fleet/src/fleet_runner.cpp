@@ -35,7 +35,7 @@ fleet_member start_one(const fleet_target& target, const fleet_options& options)
   }
   auto started = detail::start_runs(target.url, options.start_body, options.token);
   if (!started) {
-    const bool unreachable = started.error().kind == gpu::error_kind::unsupported;
+    const bool unreachable = started.error().kind == error_kind::io;
     member.failure =
         failure_row(target, unreachable ? fleet_outcome::unreachable : fleet_outcome::refused, started.error().message);
     return member;
@@ -69,7 +69,7 @@ std::string failed_thresholds(const daemon_url& url, const std::string& id) {
 }
 
 // One poll of one run: prints a line when it changed, ends the run when final or given up on.
-void poll_once(followed& f, const gpu::result<json>& answer, const fleet_options& options, std::ostream& progress) {
+void poll_once(followed& f, const result<json>& answer, const fleet_options& options, std::ostream& progress) {
   const fleet_target& target = f.member->target;
   auto finish = [&](fleet_outcome outcome, std::string detail) {
     f.row = fleet_run_row{.machine = target.address,
@@ -85,7 +85,7 @@ void poll_once(followed& f, const gpu::result<json>& answer, const fleet_options
     line = fmt::format("{}  {}  gpu {}  no answer ({} of {}): {}", target.address, f.run.id, f.run.gpu, f.failed_polls,
                        options.retries, answer.error().message);
     if (f.failed_polls >= options.retries) {
-      const bool unreachable = answer.error().kind == gpu::error_kind::unsupported;
+      const bool unreachable = answer.error().kind == error_kind::io;
       finish(
           unreachable ? fleet_outcome::unreachable : fleet_outcome::could_not_run,
           fmt::format("lost while {} after {} failed polls: {}", f.last_state, f.failed_polls, answer.error().message));
@@ -132,7 +132,7 @@ std::vector<fleet_run_row> follow_fleet(std::span<const fleet_member> members, c
     for (const auto& run : member.runs) runs.push_back({.member = &member, .run = run});
   }
   for (bool first = true;; first = false) {
-    std::vector<std::pair<followed*, std::future<gpu::result<json>>>> round;
+    std::vector<std::pair<followed*, std::future<result<json>>>> round;
     for (auto& f : runs) {
       if (f.row) continue;
       const daemon_url url = f.member->target.url;
@@ -152,9 +152,9 @@ std::vector<fleet_run_row> follow_fleet(std::span<const fleet_member> members, c
   return rows;
 }
 
-gpu::result<std::vector<std::string>> wait_for_scrapes(const prometheus_server& server,
-                                                       std::span<const std::string> instances, double after,
-                                                       std::chrono::seconds limit) {
+result<std::vector<std::string>> wait_for_scrapes(const prometheus_server& server,
+                                                  std::span<const std::string> instances, double after,
+                                                  std::chrono::seconds limit) {
   std::vector<std::string> waiting(instances.begin(), instances.end());
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!waiting.empty()) {
@@ -163,7 +163,7 @@ gpu::result<std::vector<std::string>> wait_for_scrapes(const prometheus_server& 
       std::string escaped;
       for (char c : instance) escaped += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
       auto samples = promql_query(server, fmt::format("timestamp(up{{instance=\"{}\"}})", escaped));
-      if (!samples && samples.error().kind == gpu::error_kind::unsupported) return std::unexpected(samples.error());
+      if (!samples && samples.error().kind == error_kind::io) return std::unexpected(samples.error());
       bool scraped = false;
       if (samples) {
         for (const auto& s : *samples) scraped = scraped || s.value > after;

@@ -39,9 +39,9 @@ bool valid_address(const std::string& address) {
 
 }  // namespace
 
-gpu::result<std::vector<fleet_target>> parse_fleet_targets(std::string_view text, std::string_view source) {
+result<std::vector<fleet_target>> parse_fleet_targets(std::string_view text, std::string_view source) {
   auto bad = [&](int line, const std::string& message) {
-    return gpu::make_error(gpu::error_kind::validation, fmt::format("{}:{}: {}", source, line, message));
+    return make_error(error_kind::validation, fmt::format("{}:{}: {}", source, line, message));
   };
   YAML::Node root;
   try {
@@ -113,14 +113,14 @@ gpu::result<std::vector<fleet_target>> parse_fleet_targets(std::string_view text
   return out;
 }
 
-gpu::result<std::vector<fleet_target>> load_fleet_targets(const std::string& path) {
+result<std::vector<fleet_target>> load_fleet_targets(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   std::ostringstream text;
   if (!file || !(text << file.rdbuf())) {
     // An empty file reads as a failed stream insertion too; let the parser say "lists no targets".
     if (file) return parse_fleet_targets("", path);
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("--targets '{}': cannot read the file (does it exist?)", path));
+    return make_error(error_kind::validation,
+                      fmt::format("--targets '{}': cannot read the file (does it exist?)", path));
   }
   return parse_fleet_targets(text.str(), path);
 }

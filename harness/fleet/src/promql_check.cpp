@@ -31,10 +31,10 @@ std::string labels_text(const std::map<std::string, std::string>& labels) {
 
 }  // namespace
 
-gpu::result<prometheus_server> parse_prometheus_url(std::string_view url) {
+result<prometheus_server> parse_prometheus_url(std::string_view url) {
   auto bad = [&] {
-    return gpu::make_error(
-        gpu::error_kind::validation,
+    return make_error(
+        error_kind::validation,
         fmt::format("--prometheus '{}': use http://HOST[:PORT][/PREFIX], e.g. http://prometheus.lab:9090", url));
   };
   constexpr std::string_view scheme = "http://";
@@ -54,36 +54,36 @@ gpu::result<prometheus_server> parse_prometheus_url(std::string_view url) {
   return prometheus_server{.server = *server, .path_prefix = prefix};
 }
 
-gpu::result<std::vector<promql_sample>> parse_promql_answer(const http_reply& reply) {
+result<std::vector<promql_sample>> parse_promql_answer(const http_reply& reply) {
   const auto body = json::parse(reply.body, nullptr, false);
   if (reply.status != 200) {
     const bool ours = body.is_object() && body.contains("error") && body["error"].is_string();
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("Prometheus answered {}: {}", reply.status,
-                                       ours ? body["error"].get<std::string>() : reply.body.substr(0, 200)));
+    return make_error(error_kind::validation,
+                      fmt::format("Prometheus answered {}: {}", reply.status,
+                                  ours ? body["error"].get<std::string>() : reply.body.substr(0, 200)));
   }
   if (!body.is_object() || body.value("status", "") != "success" || !body.contains("data") ||
       !body["data"].is_object()) {
-    return gpu::make_error(gpu::error_kind::validation,
-                           "the answer is not Prometheus' query API JSON (is --prometheus a Prometheus server?)");
+    return make_error(error_kind::validation,
+                      "the answer is not Prometheus' query API JSON (is --prometheus a Prometheus server?)");
   }
   const json& data = body["data"];
   const std::string type = data.value("resultType", "");
   std::vector<promql_sample> samples;
   if (type == "scalar") {
     const auto value = sample_value(data.value("result", json()));
-    if (!value) return gpu::make_error(gpu::error_kind::validation, "a scalar result without a value");
+    if (!value) return make_error(error_kind::validation, "a scalar result without a value");
     samples.push_back({.labels = {}, .value = *value});
     return samples;
   }
   if (type != "vector") {
-    return gpu::make_error(gpu::error_kind::validation,
-                           fmt::format("the result is a {}, not an instant vector or scalar (a range selector such as "
-                                       "x[5m] needs a function around it)",
-                                       type.empty() ? "mystery" : type));
+    return make_error(error_kind::validation,
+                      fmt::format("the result is a {}, not an instant vector or scalar (a range selector such as "
+                                  "x[5m] needs a function around it)",
+                                  type.empty() ? "mystery" : type));
   }
   if (!data.contains("result") || !data["result"].is_array()) {
-    return gpu::make_error(gpu::error_kind::validation, "a vector result without a result list");
+    return make_error(error_kind::validation, "a vector result without a result list");
   }
   for (const auto& item : data["result"]) {
     promql_sample sample;
@@ -93,21 +93,21 @@ gpu::result<std::vector<promql_sample>> parse_promql_answer(const http_reply& re
       }
     }
     const auto value = sample_value(item.value("value", json()));
-    if (!value) return gpu::make_error(gpu::error_kind::validation, "a vector sample without a value");
+    if (!value) return make_error(error_kind::validation, "a vector sample without a value");
     sample.value = *value;
     samples.push_back(std::move(sample));
   }
   return samples;
 }
 
-gpu::result<std::vector<promql_sample>> promql_query(const prometheus_server& server, std::string_view expr,
-                                                     std::chrono::seconds timeout) {
+result<std::vector<promql_sample>> promql_query(const prometheus_server& server, std::string_view expr,
+                                                std::chrono::seconds timeout) {
   auto reply =
       http_call(server.server, "GET", fmt::format("{}/api/v1/query?query={}", server.path_prefix, url_encode(expr)), {},
                 std::nullopt, timeout);
   if (!reply) {
-    return gpu::make_error(gpu::error_kind::unsupported, fmt::format("cannot reach Prometheus at {} (--prometheus): {}",
-                                                                     server.text(), reply.error().message));
+    return make_error(error_kind::io, fmt::format("cannot reach Prometheus at {} (--prometheus): {}", server.text(),
+                                                  reply.error().message));
   }
   return parse_promql_answer(*reply);
 }
@@ -121,7 +121,7 @@ std::string_view to_string(promql_status status) noexcept {
   return "?";
 }
 
-promql_check judge_promql(std::string expr, const gpu::result<std::vector<promql_sample>>& answer) {
+promql_check judge_promql(std::string expr, const result<std::vector<promql_sample>>& answer) {
   promql_check check{.expr = std::move(expr)};
   if (!answer) {
     check.status = promql_status::error;

@@ -445,12 +445,11 @@ int gate_report::exit_code() const noexcept {
   return exit_pass;
 }
 
-gpu::result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
-                                       std::span<const scenarios::threshold> thresholds, const gate_options& options) {
+result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
+                                  std::span<const scenarios::threshold> thresholds, const gate_options& options) {
   if (!std::isfinite(options.warmup_fraction) || options.warmup_fraction < 0 || options.warmup_fraction >= 1) {
-    return gpu::make_error(
-        gpu::error_kind::validation,
-        fmt::format("warm-up fraction {} is out of range; use a number in [0, 1)", options.warmup_fraction));
+    return make_error(error_kind::validation, fmt::format("warm-up fraction {} is out of range; use a number in [0, 1)",
+                                                          options.warmup_fraction));
   }
   gate_report report{
       .run_id = run.id, .state = run.state, .sample_count = samples.size(), .provenance = run.provenance};
@@ -479,16 +478,14 @@ gpu::result<gate_report> evaluate_gate(const run_record& run, std::span<const sa
   return report;
 }
 
-gpu::result<gate_report> run_gate(run_store& store, std::string_view run_id,
-                                  std::span<const scenarios::threshold> thresholds, const gate_options& options) {
-  auto run = store.get_run(run_id);
-  if (!run) return std::unexpected(run.error());
-  auto samples = store.samples(run_id);
-  if (!samples) return std::unexpected(samples.error());
-  return evaluate_gate(*run, *samples, thresholds, options);
+result<gate_report> run_gate(run_store& store, std::string_view run_id,
+                             std::span<const scenarios::threshold> thresholds, const gate_options& options) {
+  GPUSOAK_TRY_ASSIGN(auto run, store.get_run(run_id));
+  GPUSOAK_TRY_ASSIGN(auto samples, store.samples(run_id));
+  return evaluate_gate(run, samples, thresholds, options);
 }
 
-gpu::result<void> store_run_verdicts(run_store& store, const gate_report& report) {
+result<void> store_run_verdicts(run_store& store, const gate_report& report) {
   std::vector<threshold_result> verdicts;
   for (const auto& row : report.rows) {
     verdicts.push_back({.threshold = row.threshold,

@@ -7,10 +7,6 @@
 namespace gpusoak::harness {
 namespace {
 
-using gpu::error_kind;
-using gpu::make_error;
-using gpu::result;
-
 // In enum order: the names the store writes, the API returns and the metrics label.
 constexpr std::array run_state_names{"queued",        "running", "passed",     "failed",
                                      "could_not_run", "aborted", "interrupted"};

@@ -227,32 +227,26 @@ std::size_t chart::points() const noexcept {
   return n;
 }
 
-gpu::result<run_report> load_report(run_store& store, std::string_view run_id) {
-  auto run = store.get_run(run_id);
-  if (!run) return std::unexpected(run.error());
-  auto samples = store.samples(run_id);
-  if (!samples) return std::unexpected(samples.error());
-  auto events = store.events(run_id);
-  if (!events) return std::unexpected(events.error());
-  auto phases = store.phases(run_id);
-  if (!phases) return std::unexpected(phases.error());
-  auto verdicts = store.verdicts(run_id);
-  if (!verdicts) return std::unexpected(verdicts.error());
-  auto evaluations = store.evaluations(run_id);
-  if (!evaluations) return std::unexpected(evaluations.error());
+result<run_report> load_report(run_store& store, std::string_view run_id) {
+  GPUSOAK_TRY_ASSIGN(auto run, store.get_run(run_id));
+  GPUSOAK_TRY_ASSIGN(auto samples, store.samples(run_id));
+  GPUSOAK_TRY_ASSIGN(auto events, store.events(run_id));
+  GPUSOAK_TRY_ASSIGN(auto phases, store.phases(run_id));
+  GPUSOAK_TRY_ASSIGN(auto verdicts, store.verdicts(run_id));
+  GPUSOAK_TRY_ASSIGN(auto evaluations, store.evaluations(run_id));
 
-  run_report report{.run = std::move(*run), .phases = std::move(*phases)};
-  report.evaluations = std::move(*evaluations);
+  run_report report{.run = std::move(run), .phases = std::move(phases)};
+  report.evaluations = std::move(evaluations);
 
   std::map<group_key, run_report::group_figures> groups;
-  for (const auto& s : *samples) {
+  for (const auto& s : samples) {
     auto& g = groups[{s.scenario, s.context}];
     if (g.samples == 0 || s.t_seconds >= g.last.t_seconds) g.last = s;  // insertion order breaks ties
     ++g.samples;
   }
   for (auto& [key, g] : groups) report.last_figures.push_back(std::move(g));
 
-  for (const auto& e : *events) {
+  for (const auto& e : events) {
     if (e.level == "error") {
       ++report.error_events;
       report.errors.push_back(e);
@@ -269,21 +263,20 @@ gpu::result<run_report> load_report(run_store& store, std::string_view run_id) {
   // could not run) the figures so far.
   auto plan = scenarios::parse_plan(report.run.plan_text, fmt::format("run {} plan", report.run.id));
   if (plan && !plan->thresholds.empty()) {
-    auto gate = evaluate_gate(report.run, *samples, plan->thresholds);
-    if (!gate) return std::unexpected(gate.error());
-    report.gate = std::move(*gate);
+    GPUSOAK_TRY_ASSIGN(auto gate, evaluate_gate(report.run, samples, plan->thresholds));
+    report.gate = std::move(gate);
     report.gate_source = "plan";
-  } else if (!verdicts->empty()) {
-    report.gate = stored_gate(report.run, samples->size(), *verdicts);
+  } else if (!verdicts.empty()) {
+    report.gate = stored_gate(report.run, samples.size(), verdicts);
     report.gate_source = "stored";
   } else {
     report.gate = {.run_id = report.run.id,
                    .state = report.run.state,
-                   .sample_count = samples->size(),
+                   .sample_count = samples.size(),
                    .provenance = report.run.provenance};
     report.gate_source = "none";
   }
-  report.charts = build_charts(*samples);
+  report.charts = build_charts(samples);
   return report;
 }
 

@@ -15,8 +15,8 @@ std::string run_device(const scenarios::plan& plan, const soak_options& options)
   return fmt::format("{}:{}", gpu::to_string(options.context.which), device);
 }
 
-gpu::result<std::string> create_soak_run(const scenarios::plan& plan, std::string_view plan_text, run_store& store,
-                                         const soak_options& options) {
+result<std::string> create_soak_run(const scenarios::plan& plan, std::string_view plan_text, run_store& store,
+                                    const soak_options& options) {
   return store.create_run({.plan_name = plan.name,
                            .plan_text = std::string(plan_text),
                            .device = run_device(plan, options),
@@ -27,17 +27,15 @@ gpu::result<std::string> create_soak_run(const scenarios::plan& plan, std::strin
                            .gpusoak_commit = std::string(gpusoak_commit())});
 }
 
-gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view run_id, run_store& store,
-                                       const soak_options& options) {
-  auto run = store.get_run(run_id);
-  if (!run) return std::unexpected(run.error());
+result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view run_id, run_store& store,
+                                  const soak_options& options) {
+  GPUSOAK_TRY_ASSIGN(auto run, store.get_run(run_id));
   detail::resume_point from;
-  if (run->state == run_state::interrupted) {
-    auto loaded = detail::load_resume_point(store, run_id, plan);
-    if (!loaded) return std::unexpected(loaded.error());
-    from = std::move(*loaded);
+  if (run.state == run_state::interrupted) {
+    GPUSOAK_TRY_ASSIGN(auto loaded, detail::load_resume_point(store, run_id, plan));
+    from = std::move(loaded);
   }
-  if (auto ok = store.mark_running(run_id, now_timestamp()); !ok) return std::unexpected(ok.error());
+  GPUSOAK_TRY(store.mark_running(run_id, now_timestamp()));
 
   soak_outcome outcome;
   outcome.run_id = std::string(run_id);
@@ -55,7 +53,7 @@ gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_
   worker.join();
 
   if (worked.failure.empty() && worked.stopped == stop_request::interrupt) {
-    if (auto ok = store.mark_interrupted(run_id); !ok) return std::unexpected(ok.error());
+    GPUSOAK_TRY(store.mark_interrupted(run_id));
     outcome.state = run_state::interrupted;
     outcome.exit_code = exit_could_not_run;
     outcome.reason = "interrupted; the run resumes where it stopped when the daemon starts again";
@@ -76,7 +74,8 @@ gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_
     // The run's own verdicts: stored once, here; a later `gpusoak gate` only reads the run.
     auto report = run_gate(store, run_id, plan.thresholds, {});
     if (report) {
-      if (auto stored = store_run_verdicts(store, *report); !stored) report = std::unexpected(stored.error());
+      if (auto stored = store_run_verdicts(store, *report); !stored)
+        report = std::unexpected(std::move(stored).error());
     }
     if (!report) {
       failure = fmt::format("gate: {}", report.error().message);
@@ -109,17 +108,14 @@ gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_
     outcome.state = run_state::could_not_run;
     outcome.reason = failure;
   }
-  if (auto ok = store.finish_run(run_id, outcome.state, outcome.reason, now_timestamp()); !ok) {
-    return std::unexpected(ok.error());
-  }
+  GPUSOAK_TRY(store.finish_run(run_id, outcome.state, outcome.reason, now_timestamp()));
   return outcome;
 }
 
-gpu::result<soak_outcome> run_soak(const scenarios::plan& plan, std::string_view plan_text, run_store& store,
-                                   const soak_options& options) {
-  auto id = create_soak_run(plan, plan_text, store, options);
-  if (!id) return std::unexpected(id.error());
-  return execute_soak(plan, *id, store, options);
+result<soak_outcome> run_soak(const scenarios::plan& plan, std::string_view plan_text, run_store& store,
+                              const soak_options& options) {
+  GPUSOAK_TRY_ASSIGN(auto id, create_soak_run(plan, plan_text, store, options));
+  return execute_soak(plan, id, store, options);
 }
 
 }  // namespace gpusoak::harness

@@ -91,6 +91,7 @@ class soak_worker {
     if (!ctx) {
       const std::string reason =
           fmt::format("no GL 4.5 context on device {}: {}", ctx_options.device_index, ctx.error().message);
+      // Dropped on failure: the reason is returned and becomes the run's verdict reason.
       (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = "", .message = reason});
       return reason;
     }
@@ -184,15 +185,18 @@ class soak_worker {
     return {};
   }
 
-  std::string check(const gpu::result<void>& r, std::string_view what) {
+  std::string check(const result<void>& r, std::string_view what) {
     if (r) return {};
-    if (is_out_of_space(r.error())) out_of_space_ = true;
+    if (r.error().kind == error_kind::out_of_space) out_of_space_ = true;
     return fmt::format("run store: {}: {}", what, r.error().message);
   }
 
   void record_failure(const std::string& scenario, const std::string& reason) {
     auto& totals = totals_[scenario];
     spdlog::warn("run={} scenario={} context={}: {}", run_id_, scenario, ctx_ ? ctx_->name() : "-", reason);
+    // Events are a record of what the totals already count (failures, and the phase verdict from
+    // them): a failed append loses a line, not a failure. A full disk stops the run at its next
+    // sample, whose append is checked.
     if (totals.failure_events < options_.max_failure_events) {
       (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = scenario, .message = reason});
     } else if (totals.failure_events == options_.max_failure_events) {
@@ -273,6 +277,7 @@ class soak_worker {
       if (!strategies_recorded_.insert(message).second) continue;
       spdlog::info("run={} scenario={} context={}: {}", run_id_, a.name, ctx_->name(), message);
       if (options_.progress != nullptr) *options_.progress << message << '\n';
+      // Informational: the strategy itself is stored with the next sample (store_new_strategies, checked).
       (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "info", .scenario = a.name, .message = message});
     }
   }
@@ -295,6 +300,7 @@ class soak_worker {
       record_strategies(a);
       if (!a.injected) {
         for (const auto& [name, f] : options_.inject) {
+          // A scenario that does not support the fault ignores it; the test that planted it checks the outcome.
           if (name == a.name) (void)a.impl->inject(f);
         }
         a.injected = true;
@@ -312,6 +318,7 @@ class soak_worker {
         "phase's scenarios set up again",
         scenario, ctx_->name());
     spdlog::error("run={} scenario={} context={}: {}", run_id_, scenario, ctx_->name(), reason);
+    // Logged above and counted in watchdog_timeouts; a failed append loses the line only.
     (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = scenario, .message = reason});
     ++totals_[scenario].watchdog_timeouts;
     if (options_.observer != nullptr) options_.observer->on_watchdog(reason);
@@ -644,22 +651,20 @@ void read_totals_json(std::string_view json, scenario_totals& tot) {
   }
 }
 
-gpu::result<resume_point> load_resume_point(run_store& store, std::string_view run_id, const scenarios::plan& plan) {
-  auto samples = store.samples(run_id);
-  if (!samples) return std::unexpected(samples.error());
-  auto events = store.events(run_id);
-  if (!events) return std::unexpected(events.error());
+result<resume_point> load_resume_point(run_store& store, std::string_view run_id, const scenarios::plan& plan) {
+  GPUSOAK_TRY_ASSIGN(auto samples, store.samples(run_id));
+  GPUSOAK_TRY_ASSIGN(auto events, store.events(run_id));
   resume_point from;
-  for (const auto& s : *samples) from.t = std::max(from.t, s.t_seconds);
+  for (const auto& s : samples) from.t = std::max(from.t, s.t_seconds);
   const auto offsets = phase_offsets(plan);
   const double phase_start = offsets[std::min(phase_at(offsets, from.t), offsets.size() - 1)];
-  for (const auto& s : *samples) {
+  for (const auto& s : samples) {
     auto& tot = from.totals[s.scenario];
     read_totals_json(s.extra_json, tot);
     tot.copies = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.copies_total));
     if (s.t_seconds <= phase_start) from.failures_before_phase[s.scenario] = tot.failures;
   }
-  for (const auto& e : *events) {
+  for (const auto& e : events) {
     if (e.level == "error" && !e.scenario.empty()) ++from.totals[e.scenario].failure_events;
   }
   return from;

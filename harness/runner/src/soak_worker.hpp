@@ -50,8 +50,8 @@ struct resume_point {
 };
 
 // Reads the run's samples and events and rebuilds the totals at its last sample.
-[[nodiscard]] gpu::result<resume_point> load_resume_point(run_store& store, std::string_view run_id,
-                                                          const scenarios::plan& plan);
+[[nodiscard]] result<resume_point> load_resume_point(run_store& store, std::string_view run_id,
+                                                     const scenarios::plan& plan);
 
 // How the worker ended.
 struct worker_result {

@@ -18,13 +18,6 @@ namespace gpusoak::harness {
 using detail::database;
 using detail::statement;
 using detail::transaction;
-using gpu::error_kind;
-using gpu::make_error;
-using gpu::result;
-
-bool is_out_of_space(const gpu::buffer_error& e) noexcept {
-  return e.message.starts_with(detail::out_of_space_prefix);
-}
 
 namespace {
 
@@ -199,8 +192,7 @@ result<run_record> read_run(const statement& row) {
   auto state = parse_run_state(row.column_text(4));
   if (!state)
     return make_error(error_kind::internal, fmt::format("run '{}': {}", row.column_text(0), state.error().message));
-  auto strategies = read_strategies(row.column_text(0), row.column_text(24));
-  if (!strategies) return std::unexpected(strategies.error());
+  GPUSOAK_TRY_ASSIGN(auto strategies, read_strategies(row.column_text(0), row.column_text(24)));
   return run_record{
       .id = row.column_text(0),
       .plan_name = row.column_text(1),
@@ -228,7 +220,7 @@ result<run_record> read_run(const statement& row) {
               .gl_renderer = row.column_text(21),
               .gl_version = row.column_text(22),
               .vendor_class = row.column_text(23),
-              .strategies = std::move(*strategies),
+              .strategies = std::move(strategies),
           },
   };
 }
@@ -238,12 +230,10 @@ template <class T, class Read>
 result<std::vector<T>> collect(statement& stmt, Read read) {
   std::vector<T> rows;
   for (;;) {
-    auto more = stmt.step();
-    if (!more) return std::unexpected(more.error());
-    if (!*more) return rows;
-    auto value = read(stmt);
-    if (!value) return std::unexpected(value.error());
-    rows.push_back(std::move(*value));
+    GPUSOAK_TRY_ASSIGN(auto more, stmt.step());
+    if (!more) return rows;
+    GPUSOAK_TRY_ASSIGN(auto value, read(stmt));
+    rows.push_back(std::move(value));
   }
 }
 
@@ -258,13 +248,6 @@ std::string id_prefix(timestamp t) {
   gmtime_r(&seconds, &utc);
   return fmt::format("r-{:04}{:02}{:02}-", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
 }
-
-#define GPUSOAK_TRY(var, expr) \
-  auto var = (expr);           \
-  if (!var) return std::unexpected(std::move(var).error())
-
-#define GPUSOAK_TRY_VOID(expr) \
-  if (auto try_result_ = (expr); !try_result_) return std::unexpected(std::move(try_result_).error())
 
 }  // namespace
 
@@ -297,49 +280,49 @@ struct run_store::impl {
     std::int64_t changes_before_;
   };
 
-  // The run's state, or a validation error naming the unknown id.
+  // The run's state, or a not_found error naming the unknown id.
   result<run_state> state_of(std::string_view id) {
-    GPUSOAK_TRY(stmt, db.prepare("SELECT state FROM runs WHERE id = ?1"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id));
-    GPUSOAK_TRY(row, stmt->step());
-    if (!*row) return make_error(error_kind::validation, fmt::format("unknown run id '{}'", id));
-    auto state = parse_run_state(stmt->column_text(0));
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("SELECT state FROM runs WHERE id = ?1"));
+    GPUSOAK_TRY(stmt.bind_all(id));
+    GPUSOAK_TRY_ASSIGN(auto row, stmt.step());
+    if (!row) return make_error(error_kind::not_found, fmt::format("no run '{}'", id));
+    auto state = parse_run_state(stmt.column_text(0));
     if (!state) return make_error(error_kind::internal, fmt::format("run '{}': {}", id, state.error().message));
-    return *state;
+    return state;
   }
 
   // Checks that `id` exists and may move to `to`.
   result<run_state> check_transition(std::string_view id, run_state to) {
-    GPUSOAK_TRY(from, state_of(id));
-    if (!transition_allowed(*from, to))
-      return make_error(error_kind::validation,
-                        fmt::format("run '{}' is {}; it cannot become {}", id, to_string(*from), to_string(to)));
-    return *from;
+    GPUSOAK_TRY_ASSIGN(auto from, state_of(id));
+    if (!transition_allowed(from, to))
+      return make_error(error_kind::conflict,
+                        fmt::format("run '{}' is {}; it cannot become {}", id, to_string(from), to_string(to)));
+    return from;
   }
 
   // Checks that `id` exists and is running (for phases and samples).
   result<void> check_running(std::string_view id, std::string_view what) {
-    GPUSOAK_TRY(state, state_of(id));
-    if (*state != run_state::running)
-      return make_error(error_kind::validation,
-                        fmt::format("run '{}' is {}; {} needs a running run", id, to_string(*state), what));
+    GPUSOAK_TRY_ASSIGN(auto state, state_of(id));
+    if (state != run_state::running)
+      return make_error(error_kind::conflict,
+                        fmt::format("run '{}' is {}; {} needs a running run", id, to_string(state), what));
     return {};
   }
 
   // Creates the schema, or brings an older one up to ours, in one transaction: a failure leaves
   // the file as it was.
   result<void> create_or_migrate_schema() {
-    GPUSOAK_TRY(txn, transaction::begin(db));
+    GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
     // Another process may have created or migrated it between our read of user_version and the BEGIN.
-    GPUSOAK_TRY(version, db.query_int64("PRAGMA user_version"));
-    if (*version == 0) GPUSOAK_TRY_VOID(db.exec(schema_v1));
-    if (*version < 2) {
-      GPUSOAK_TRY_VOID(db.exec(schema_v2));
-      GPUSOAK_TRY_VOID(hash_stored_plans());
+    GPUSOAK_TRY_ASSIGN(auto version, db.query_int64("PRAGMA user_version"));
+    if (version == 0) GPUSOAK_TRY(db.exec(schema_v1));
+    if (version < 2) {
+      GPUSOAK_TRY(db.exec(schema_v2));
+      GPUSOAK_TRY(hash_stored_plans());
     }
-    if (*version < run_store::schema_version)
-      GPUSOAK_TRY_VOID(db.exec(fmt::format("PRAGMA user_version = {}", run_store::schema_version)));
-    return txn->commit();
+    if (version < run_store::schema_version)
+      GPUSOAK_TRY(db.exec(fmt::format("PRAGMA user_version = {}", run_store::schema_version)));
+    return txn.commit();
   }
 
   // Version 1 runs get the hash of the plan text they kept (SQLite has no SHA-256 of its own).
@@ -347,26 +330,26 @@ struct run_store::impl {
     using id_and_hash = std::pair<std::string, std::string>;
     std::vector<id_and_hash> hashes;
     {
-      GPUSOAK_TRY(stmt, db.prepare("SELECT id, plan_text FROM runs WHERE plan_sha256 = ''"));
-      GPUSOAK_TRY(rows, collect<id_and_hash>(*stmt, [](const statement& row) -> result<id_and_hash> {
-                    return id_and_hash{row.column_text(0), sha256_hex(row.column_text(1))};
-                  }));
-      hashes = std::move(*rows);
+      GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("SELECT id, plan_text FROM runs WHERE plan_sha256 = ''"));
+      GPUSOAK_TRY_ASSIGN(auto rows, collect<id_and_hash>(stmt, [](const statement& row) -> result<id_and_hash> {
+                           return id_and_hash{row.column_text(0), sha256_hex(row.column_text(1))};
+                         }));
+      hashes = std::move(rows);
     }
     for (const auto& [id, hash] : hashes) {
-      GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET plan_sha256 = ?2 WHERE id = ?1"));
-      GPUSOAK_TRY_VOID(stmt->bind_all(id, hash));
-      GPUSOAK_TRY_VOID(stmt->run());
+      GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("UPDATE runs SET plan_sha256 = ?2 WHERE id = ?1"));
+      GPUSOAK_TRY(stmt.bind_all(id, hash));
+      GPUSOAK_TRY(stmt.run());
     }
     return {};
   }
 
   // Checks that `id` exists and is not final (for what only a run in progress may record).
   result<void> check_not_final(std::string_view id, std::string_view what) {
-    GPUSOAK_TRY(state, state_of(id));
-    if (is_final(*state))
-      return make_error(error_kind::validation, fmt::format("run '{}' is {} (final); {} is only recorded while it runs",
-                                                            id, to_string(*state), what));
+    GPUSOAK_TRY_ASSIGN(auto state, state_of(id));
+    if (is_final(state))
+      return make_error(error_kind::conflict, fmt::format("run '{}' is {} (final); {} is only recorded while it runs",
+                                                          id, to_string(state), what));
     return {};
   }
 };
@@ -377,37 +360,34 @@ run_store& run_store::operator=(run_store&&) noexcept = default;
 run_store::~run_store() = default;
 
 result<run_store> run_store::open(const std::string& path) {
-  auto opened = [&]() -> result<run_store> {
-    GPUSOAK_TRY(db, database::open(path));
-    auto p = std::make_unique<impl>(std::move(*db));
-    auto& d = p->db;
-    // Before anything that may wait on another connection's lock.
-    GPUSOAK_TRY_VOID(d.exec("PRAGMA busy_timeout = 5000"));
-    GPUSOAK_TRY(version, d.query_int64("PRAGMA user_version"));
-    if (*version > schema_version)
-      return make_error(error_kind::unsupported,
-                        fmt::format("run store '{}' has schema version {}; this gpusoak reads up to version {} "
-                                    "(use a newer gpusoak, or another --state-dir)",
-                                    path, *version, schema_version));
-    if (*version < 0)
-      return make_error(error_kind::internal, fmt::format("run store '{}' has schema version {}", path, *version));
-    GPUSOAK_TRY(mode, d.query_text("PRAGMA journal_mode = WAL"));
-    if (*mode != "wal")
-      return make_error(error_kind::internal,
-                        fmt::format("run store '{}': journal_mode is '{}' after asking for WAL", path, *mode));
-    GPUSOAK_TRY_VOID(d.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"));
-    // SQLite's default page cache (2,000 KiB) fills as a run's samples are appended, about
-    // 2.5 MiB of pages an hour: the daemon's RSS then climbs for most of an hour before it levels,
-    // which a leak-slope check cannot tell from a leak. A small cap fills within minutes; reads of
-    // a whole run (reports, the gate) come from the kernel's file cache instead, as fast.
-    GPUSOAK_TRY_VOID(d.exec(fmt::format("PRAGMA cache_size = -{}", page_cache_kib)));
-    if (*version < schema_version) GPUSOAK_TRY_VOID(p->create_or_migrate_schema());
-    return run_store(std::move(p));
-  }();
-  // SQLite's own messages do not say which file; ours do.
-  if (!opened && opened.error().message.find(path) == std::string::npos)
-    return make_error(opened.error().kind, fmt::format("run store '{}': {}", path, opened.error().message));
+  auto opened = open_at(path);
+  if (!opened) return with_context(std::move(opened).error(), fmt::format("run store '{}': ", path));
   return opened;
+}
+
+result<run_store> run_store::open_at(const std::string& path) {
+  GPUSOAK_TRY_ASSIGN(auto db, database::open(path));
+  auto p = std::make_unique<impl>(std::move(db));
+  auto& d = p->db;
+  // Before anything that may wait on another connection's lock.
+  GPUSOAK_TRY(d.exec("PRAGMA busy_timeout = 5000"));
+  GPUSOAK_TRY_ASSIGN(auto version, d.query_int64("PRAGMA user_version"));
+  if (version > schema_version)
+    return make_error(error_kind::unsupported,
+                      fmt::format("the store has schema version {}; this gpusoak reads up to version {} "
+                                  "(use a newer gpusoak, or another --state-dir)",
+                                  version, schema_version));
+  if (version < 0) return make_error(error_kind::io, fmt::format("the store has schema version {}", version));
+  GPUSOAK_TRY_ASSIGN(auto mode, d.query_text("PRAGMA journal_mode = WAL"));
+  if (mode != "wal") return make_error(error_kind::io, fmt::format("journal_mode is '{}' after asking for WAL", mode));
+  GPUSOAK_TRY(d.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"));
+  // SQLite's default page cache (2,000 KiB) fills as a run's samples are appended, about
+  // 2.5 MiB of pages an hour: the daemon's RSS then climbs for most of an hour before it levels,
+  // which a leak-slope check cannot tell from a leak. A small cap fills within minutes; reads of
+  // a whole run (reports, the gate) come from the kernel's file cache instead, as fast.
+  GPUSOAK_TRY(d.exec(fmt::format("PRAGMA cache_size = -{}", page_cache_kib)));
+  if (version < schema_version) GPUSOAK_TRY(p->create_or_migrate_schema());
+  return run_store(std::move(p));
 }
 
 result<std::string> run_store::create_run(const run_spec& spec) {
@@ -416,27 +396,29 @@ result<std::string> run_store::create_run(const run_spec& spec) {
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
   const std::string prefix = id_prefix(spec.created_at);
   std::int64_t next = 1;
   {
     // The daily counter: ids of the day are "prefix" + a number of at least 4 digits.
-    GPUSOAK_TRY(stmt, db.prepare("SELECT MAX(CAST(substr(id, ?2) AS INTEGER)) FROM runs WHERE id LIKE ?1 || '%'"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(prefix, static_cast<std::int64_t>(prefix.size() + 1)));
-    GPUSOAK_TRY(row, stmt->step());
-    if (*row && !stmt->column_is_null(0)) next = stmt->column_int64(0) + 1;
+    GPUSOAK_TRY_ASSIGN(auto stmt,
+                       db.prepare("SELECT MAX(CAST(substr(id, ?2) AS INTEGER)) FROM runs WHERE id LIKE ?1 || '%'"));
+    GPUSOAK_TRY(stmt.bind_all(prefix, static_cast<std::int64_t>(prefix.size() + 1)));
+    GPUSOAK_TRY_ASSIGN(auto row, stmt.step());
+    if (row && !stmt.column_is_null(0)) next = stmt.column_int64(0) + 1;
   }
   std::string id = fmt::format("{}{:04}", prefix, next);
   {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO runs (id, plan_name, plan_text, device, state, created_at, time_scale, "
-                                 "mask, gpusoak_version, gpusoak_commit, plan_sha256) "
-                                 "VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, spec.plan_name, spec.plan_text, spec.device, to_millis(spec.created_at),
-                                    spec.time_scale, spec.mask, spec.gpusoak_version, spec.gpusoak_commit,
-                                    sha256_hex(spec.plan_text)));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt,
+                       db.prepare("INSERT INTO runs (id, plan_name, plan_text, device, state, created_at, time_scale, "
+                                  "mask, gpusoak_version, gpusoak_commit, plan_sha256) "
+                                  "VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8, ?9, ?10)"));
+    GPUSOAK_TRY(stmt.bind_all(id, spec.plan_name, spec.plan_text, spec.device, to_millis(spec.created_at),
+                              spec.time_scale, spec.mask, spec.gpusoak_version, spec.gpusoak_commit,
+                              sha256_hex(spec.plan_text)));
+    GPUSOAK_TRY(stmt.run());
   }
-  GPUSOAK_TRY_VOID(txn->commit());
+  GPUSOAK_TRY(txn.commit());
   return id;
 }
 
@@ -444,16 +426,16 @@ result<void> run_store::mark_running(std::string_view id, timestamp started_at) 
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_transition(id, run_state::running));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_transition(id, run_state::running));
   {
     // A resume keeps the first start and the elapsed time; it clears the interruption only.
-    GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET state = 'running', started_at = COALESCE(started_at, ?2) "
-                                 "WHERE id = ?1"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, to_millis(started_at)));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("UPDATE runs SET state = 'running', started_at = COALESCE(started_at, ?2) "
+                                             "WHERE id = ?1"));
+    GPUSOAK_TRY(stmt.bind_all(id, to_millis(started_at)));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<void> run_store::record_phase_start(std::string_view id, std::int64_t index, std::string_view name,
@@ -462,31 +444,31 @@ result<void> run_store::record_phase_start(std::string_view id, std::int64_t ind
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_running(id, "starting a phase"));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_running(id, "starting a phase"));
   {
-    GPUSOAK_TRY(stmt, db.prepare("SELECT name, state FROM phases WHERE run_id = ?1 AND idx = ?2"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, index));
-    GPUSOAK_TRY(row, stmt->step());
-    if (*row) {
-      const std::string old_name = stmt->column_text(0);
-      const std::string old_state = stmt->column_text(1);
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("SELECT name, state FROM phases WHERE run_id = ?1 AND idx = ?2"));
+    GPUSOAK_TRY(stmt.bind_all(id, index));
+    GPUSOAK_TRY_ASSIGN(auto row, stmt.step());
+    if (row) {
+      const std::string old_name = stmt.column_text(0);
+      const std::string old_state = stmt.column_text(1);
       if (old_name != name)
         return make_error(error_kind::validation,
                           fmt::format("run '{}': phase {} is '{}', not '{}'", id, index, old_name, name));
       if (old_state != "running" && old_state != "interrupted")
-        return make_error(error_kind::validation,
+        return make_error(error_kind::conflict,
                           fmt::format("run '{}': phase {} ('{}') already ended {}", id, index, old_name, old_state));
     }
   }
   {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO phases (run_id, idx, name, started_at, state) "
-                                 "VALUES (?1, ?2, ?3, ?4, 'running') "
-                                 "ON CONFLICT (run_id, idx) DO UPDATE SET state = 'running'"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, index, name, to_millis(started_at)));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("INSERT INTO phases (run_id, idx, name, started_at, state) "
+                                             "VALUES (?1, ?2, ?3, ?4, 'running') "
+                                             "ON CONFLICT (run_id, idx) DO UPDATE SET state = 'running'"));
+    GPUSOAK_TRY(stmt.bind_all(id, index, name, to_millis(started_at)));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<void> run_store::record_phase_end(std::string_view id, std::int64_t index, phase_state state,
@@ -498,22 +480,23 @@ result<void> run_store::record_phase_end(std::string_view id, std::int64_t index
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_running(id, "ending a phase"));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_running(id, "ending a phase"));
   {
-    GPUSOAK_TRY(stmt, db.prepare("SELECT state FROM phases WHERE run_id = ?1 AND idx = ?2"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, index));
-    GPUSOAK_TRY(row, stmt->step());
-    if (!*row) return make_error(error_kind::validation, fmt::format("run '{}' has no phase {}", id, index));
-    if (const std::string old = stmt->column_text(0); old != "running")
-      return make_error(error_kind::validation, fmt::format("run '{}': phase {} is {}, not running", id, index, old));
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("SELECT state FROM phases WHERE run_id = ?1 AND idx = ?2"));
+    GPUSOAK_TRY(stmt.bind_all(id, index));
+    GPUSOAK_TRY_ASSIGN(auto row, stmt.step());
+    if (!row) return make_error(error_kind::not_found, fmt::format("run '{}' has no phase {}", id, index));
+    if (const std::string old = stmt.column_text(0); old != "running")
+      return make_error(error_kind::conflict, fmt::format("run '{}': phase {} is {}, not running", id, index, old));
   }
   {
-    GPUSOAK_TRY(stmt, db.prepare("UPDATE phases SET state = ?3, ended_at = ?4 WHERE run_id = ?1 AND idx = ?2"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, index, to_string(state), to_millis(ended_at)));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt,
+                       db.prepare("UPDATE phases SET state = ?3, ended_at = ?4 WHERE run_id = ?1 AND idx = ?2"));
+    GPUSOAK_TRY(stmt.bind_all(id, index, to_string(state), to_millis(ended_at)));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<void> run_store::append_sample(std::string_view id, const sample& s) {
@@ -527,19 +510,20 @@ result<void> run_store::append_sample(std::string_view id, const sample& s) {
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_running(id, "appending a sample"));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_running(id, "appending a sample"));
   {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO samples (run_id, t_seconds, scenario, context, live_buffers, live_bytes, "
-                                 "rss_bytes, copies_total, errors_total, latency_p50_seconds, latency_p90_seconds, "
-                                 "latency_p99_seconds, iterations, extra_json) "
-                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, s.t_seconds, s.scenario, s.context, s.live_buffers, s.live_bytes, s.rss_bytes,
-                                    s.copies_total, s.errors_total, s.latency_p50_seconds, s.latency_p90_seconds,
-                                    s.latency_p99_seconds, s.iterations, s.extra_json));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(
+        auto stmt, db.prepare("INSERT INTO samples (run_id, t_seconds, scenario, context, live_buffers, live_bytes, "
+                              "rss_bytes, copies_total, errors_total, latency_p50_seconds, latency_p90_seconds, "
+                              "latency_p99_seconds, iterations, extra_json) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+    GPUSOAK_TRY(stmt.bind_all(id, s.t_seconds, s.scenario, s.context, s.live_buffers, s.live_bytes, s.rss_bytes,
+                              s.copies_total, s.errors_total, s.latency_p50_seconds, s.latency_p90_seconds,
+                              s.latency_p99_seconds, s.iterations, s.extra_json));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<void> run_store::append_event(std::string_view id, const event& e) {
@@ -549,65 +533,67 @@ result<void> run_store::append_event(std::string_view id, const event& e) {
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY(state, impl_->state_of(id));
-  if (is_final(*state))
-    return make_error(error_kind::validation,
-                      fmt::format("run '{}' is {} (final); it takes no more events", id, to_string(*state)));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY_ASSIGN(auto state, impl_->state_of(id));
+  if (is_final(state))
+    return make_error(error_kind::conflict,
+                      fmt::format("run '{}' is {} (final); it takes no more events", id, to_string(state)));
   {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO events (run_id, t_seconds, level, scenario, message) "
-                                 "VALUES (?1, ?2, ?3, ?4, ?5)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, e.t_seconds, e.level, e.scenario, e.message));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("INSERT INTO events (run_id, t_seconds, level, scenario, message) "
+                                             "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    GPUSOAK_TRY(stmt.bind_all(id, e.t_seconds, e.level, e.scenario, e.message));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<void> run_store::record_verdicts(std::string_view id, const std::vector<threshold_result>& results) {
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_not_final(id, "its own verdict"));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_not_final(id, "its own verdict"));
   {
-    GPUSOAK_TRY(stmt, db.prepare("DELETE FROM verdicts WHERE run_id = ?1"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("DELETE FROM verdicts WHERE run_id = ?1"));
+    GPUSOAK_TRY(stmt.bind_all(id));
+    GPUSOAK_TRY(stmt.run());
   }
   for (const auto& r : results) {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO verdicts (run_id, threshold, observed, passed) VALUES (?1, ?2, ?3, ?4)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, r.threshold, r.observed, r.passed));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(
+        auto stmt, db.prepare("INSERT INTO verdicts (run_id, threshold, observed, passed) VALUES (?1, ?2, ?3, ?4)"));
+    GPUSOAK_TRY(stmt.bind_all(id, r.threshold, r.observed, r.passed));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<bool> run_store::record_context(std::string_view id, const context_facts& facts) {
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_not_final(id, "its context"));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_not_final(id, "its context"));
   {
-    GPUSOAK_TRY(stmt, db.prepare("SELECT gl_renderer != '' OR gl_version != '' FROM runs WHERE id = ?1"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id));
-    GPUSOAK_TRY(row, stmt->step());
-    if (*row && stmt->column_int64(0) != 0) return false;  // the first context is the one recorded
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("SELECT gl_renderer != '' OR gl_version != '' FROM runs WHERE id = ?1"));
+    GPUSOAK_TRY(stmt.bind_all(id));
+    GPUSOAK_TRY_ASSIGN(auto row, stmt.step());
+    if (row && stmt.column_int64(0) != 0) return false;  // the first context is the one recorded
   }
   {
-    GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET mask = COALESCE(mask, ?2), gl_vendor = ?3, gl_renderer = ?4, "
-                                 "gl_version = ?5, vendor_class = ?6 WHERE id = ?1"));
-    GPUSOAK_TRY_VOID(
-        stmt->bind_all(id, facts.mask, facts.gl_vendor, facts.gl_renderer, facts.gl_version, facts.vendor_class));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt,
+                       db.prepare("UPDATE runs SET mask = COALESCE(mask, ?2), gl_vendor = ?3, gl_renderer = ?4, "
+                                  "gl_version = ?5, vendor_class = ?6 WHERE id = ?1"));
+    GPUSOAK_TRY(
+        stmt.bind_all(id, facts.mask, facts.gl_vendor, facts.gl_renderer, facts.gl_version, facts.vendor_class));
+    GPUSOAK_TRY(stmt.run());
   }
   for (const auto& s : facts.usage_strategies) {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT OR IGNORE INTO strategies (run_id, subject, name, strategy) "
-                                 "VALUES (?1, ?2, ?3, ?4)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, to_string(s.subject), s.name, s.strategy));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("INSERT OR IGNORE INTO strategies (run_id, subject, name, strategy) "
+                                             "VALUES (?1, ?2, ?3, ?4)"));
+    GPUSOAK_TRY(stmt.bind_all(id, to_string(s.subject), s.name, s.strategy));
+    GPUSOAK_TRY(stmt.run());
   }
-  GPUSOAK_TRY_VOID(txn->commit());
+  GPUSOAK_TRY(txn.commit());
   return true;
 }
 
@@ -616,15 +602,15 @@ result<void> run_store::record_scenario_strategy(std::string_view id, std::strin
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_not_final(id, "a scenario's strategy"));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_not_final(id, "a scenario's strategy"));
   {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT OR IGNORE INTO strategies (run_id, subject, name, strategy) "
-                                 "VALUES (?1, 'scenario', ?2, ?3)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, scenario, strategy));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("INSERT OR IGNORE INTO strategies (run_id, subject, name, strategy) "
+                                             "VALUES (?1, 'scenario', ?2, ?3)"));
+    GPUSOAK_TRY(stmt.bind_all(id, scenario, strategy));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<std::int64_t> run_store::save_evaluation(std::string_view id, const stored_evaluation& evaluation) {
@@ -637,26 +623,28 @@ result<std::int64_t> run_store::save_evaluation(std::string_view id, const store
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->state_of(id));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->state_of(id));
   {
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO evaluations (run_id, evaluated_at, basis, warmup_fraction, exit_code) "
-                                 "VALUES (?1, ?2, ?3, ?4, ?5)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, to_millis(evaluation.evaluated_at), evaluation.basis,
-                                    evaluation.warmup_fraction, evaluation.exit_code));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt,
+                       db.prepare("INSERT INTO evaluations (run_id, evaluated_at, basis, warmup_fraction, exit_code) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    GPUSOAK_TRY(stmt.bind_all(id, to_millis(evaluation.evaluated_at), evaluation.basis, evaluation.warmup_fraction,
+                              evaluation.exit_code));
+    GPUSOAK_TRY(stmt.run());
   }
-  GPUSOAK_TRY(evaluation_id, db.query_int64("SELECT last_insert_rowid()"));
+  GPUSOAK_TRY_ASSIGN(auto evaluation_id, db.query_int64("SELECT last_insert_rowid()"));
   for (std::size_t i = 0; i < evaluation.rows.size(); ++i) {
     const auto& r = evaluation.rows[i];
-    GPUSOAK_TRY(stmt, db.prepare("INSERT INTO evaluation_rows (evaluation_id, idx, threshold, status, observed, "
-                                 "limit_value, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(*evaluation_id, static_cast<std::int64_t>(i), r.threshold, r.status, r.observed,
-                                    r.limit, r.detail));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt,
+                       db.prepare("INSERT INTO evaluation_rows (evaluation_id, idx, threshold, status, observed, "
+                                  "limit_value, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    GPUSOAK_TRY(stmt.bind_all(evaluation_id, static_cast<std::int64_t>(i), r.threshold, r.status, r.observed, r.limit,
+                              r.detail));
+    GPUSOAK_TRY(stmt.run());
   }
-  GPUSOAK_TRY_VOID(txn->commit());
-  return *evaluation_id;
+  GPUSOAK_TRY(txn.commit());
+  return evaluation_id;
 }
 
 result<void> run_store::finish_run(std::string_view id, run_state final_state, std::string_view reason,
@@ -669,52 +657,53 @@ result<void> run_store::finish_run(std::string_view id, run_state final_state, s
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
-  GPUSOAK_TRY_VOID(impl_->check_transition(id, final_state));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
+  GPUSOAK_TRY(impl_->check_transition(id, final_state));
   {
-    GPUSOAK_TRY(stmt,
-                db.prepare("UPDATE runs SET state = ?2, verdict_reason = ?3, ended_at = ?4, elapsed_seconds = "
-                           "MAX(elapsed_seconds, COALESCE((SELECT MAX(t_seconds) FROM samples WHERE run_id = ?1), "
-                           "0)) WHERE id = ?1"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, to_string(final_state), reason, to_millis(ended_at)));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(
+        auto stmt, db.prepare("UPDATE runs SET state = ?2, verdict_reason = ?3, ended_at = ?4, elapsed_seconds = "
+                              "MAX(elapsed_seconds, COALESCE((SELECT MAX(t_seconds) FROM samples WHERE run_id = ?1), "
+                              "0)) WHERE id = ?1"));
+    GPUSOAK_TRY(stmt.bind_all(id, to_string(final_state), reason, to_millis(ended_at)));
+    GPUSOAK_TRY(stmt.run());
   }
   {
     // Phases left running end with the run.
-    GPUSOAK_TRY(stmt, db.prepare("UPDATE phases SET state = 'aborted', ended_at = ?2 "
-                                 "WHERE run_id = ?1 AND state IN ('running', 'interrupted')"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id, to_millis(ended_at)));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("UPDATE phases SET state = 'aborted', ended_at = ?2 "
+                                             "WHERE run_id = ?1 AND state IN ('running', 'interrupted')"));
+    GPUSOAK_TRY(stmt.bind_all(id, to_millis(ended_at)));
+    GPUSOAK_TRY(stmt.run());
   }
-  return txn->commit();
+  return txn.commit();
 }
 
 result<run_record> run_store::get_run(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY(stmt, impl_->db.prepare(GPUSOAK_RUN_SELECT "WHERE id = ?1"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(id));
-  GPUSOAK_TRY(row, stmt->step());
-  if (!*row) return make_error(error_kind::validation, fmt::format("unknown run id '{}'", id));
-  return read_run(*stmt);
+  GPUSOAK_TRY_ASSIGN(auto stmt, impl_->db.prepare(GPUSOAK_RUN_SELECT "WHERE id = ?1"));
+  GPUSOAK_TRY(stmt.bind_all(id));
+  GPUSOAK_TRY_ASSIGN(auto row, stmt.step());
+  if (!row) return make_error(error_kind::not_found, fmt::format("no run '{}'", id));
+  return read_run(stmt);
 }
 
 result<std::vector<run_record>> run_store::list_runs(std::int64_t limit) {
   if (limit <= 0) return make_error(error_kind::validation, fmt::format("list_runs: limit {} is not > 0", limit));
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY(stmt, impl_->db.prepare(GPUSOAK_RUN_SELECT "ORDER BY created_at DESC, id DESC LIMIT ?1"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(limit));
-  return read_runs(*stmt);
+  GPUSOAK_TRY_ASSIGN(auto stmt, impl_->db.prepare(GPUSOAK_RUN_SELECT "ORDER BY created_at DESC, id DESC LIMIT ?1"));
+  GPUSOAK_TRY(stmt.bind_all(limit));
+  return read_runs(stmt);
 }
 
 result<std::vector<sample>> run_store::samples(std::string_view id, std::optional<double> after_t) {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY_VOID(impl_->state_of(id));
-  GPUSOAK_TRY(stmt, impl_->db.prepare("SELECT t_seconds, scenario, context, live_buffers, live_bytes, rss_bytes, "
-                                      "copies_total, errors_total, latency_p50_seconds, latency_p90_seconds, "
-                                      "latency_p99_seconds, iterations, extra_json FROM samples "
-                                      "WHERE run_id = ?1 AND (?2 IS NULL OR t_seconds > ?2) ORDER BY seq"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(id, after_t));
-  return collect<sample>(*stmt, [](const statement& row) -> result<sample> {
+  GPUSOAK_TRY(impl_->state_of(id));
+  GPUSOAK_TRY_ASSIGN(auto stmt,
+                     impl_->db.prepare("SELECT t_seconds, scenario, context, live_buffers, live_bytes, rss_bytes, "
+                                       "copies_total, errors_total, latency_p50_seconds, latency_p90_seconds, "
+                                       "latency_p99_seconds, iterations, extra_json FROM samples "
+                                       "WHERE run_id = ?1 AND (?2 IS NULL OR t_seconds > ?2) ORDER BY seq"));
+  GPUSOAK_TRY(stmt.bind_all(id, after_t));
+  return collect<sample>(stmt, [](const statement& row) -> result<sample> {
     return sample{
         .t_seconds = row.column_double(0),
         .scenario = row.column_text(1),
@@ -735,11 +724,12 @@ result<std::vector<sample>> run_store::samples(std::string_view id, std::optiona
 
 result<std::vector<event>> run_store::events(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY_VOID(impl_->state_of(id));
-  GPUSOAK_TRY(stmt, impl_->db.prepare("SELECT t_seconds, level, scenario, message FROM events WHERE run_id = ?1 "
-                                      "ORDER BY seq"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(id));
-  return collect<event>(*stmt, [](const statement& row) -> result<event> {
+  GPUSOAK_TRY(impl_->state_of(id));
+  GPUSOAK_TRY_ASSIGN(auto stmt,
+                     impl_->db.prepare("SELECT t_seconds, level, scenario, message FROM events WHERE run_id = ?1 "
+                                       "ORDER BY seq"));
+  GPUSOAK_TRY(stmt.bind_all(id));
+  return collect<event>(stmt, [](const statement& row) -> result<event> {
     return event{.t_seconds = row.column_double(0),
                  .level = row.column_text(1),
                  .scenario = row.column_text(2),
@@ -749,11 +739,12 @@ result<std::vector<event>> run_store::events(std::string_view id) {
 
 result<std::vector<phase_record>> run_store::phases(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY_VOID(impl_->state_of(id));
-  GPUSOAK_TRY(stmt, impl_->db.prepare("SELECT idx, name, state, started_at, ended_at FROM phases WHERE run_id = ?1 "
-                                      "ORDER BY idx"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(id));
-  return collect<phase_record>(*stmt, [](const statement& row) -> result<phase_record> {
+  GPUSOAK_TRY(impl_->state_of(id));
+  GPUSOAK_TRY_ASSIGN(auto stmt,
+                     impl_->db.prepare("SELECT idx, name, state, started_at, ended_at FROM phases WHERE run_id = ?1 "
+                                       "ORDER BY idx"));
+  GPUSOAK_TRY(stmt.bind_all(id));
+  return collect<phase_record>(stmt, [](const statement& row) -> result<phase_record> {
     auto state = parse_phase_state(row.column_text(2));
     if (!state) return make_error(error_kind::internal, state.error().message);
     return phase_record{.index = row.column_int64(0),
@@ -766,11 +757,11 @@ result<std::vector<phase_record>> run_store::phases(std::string_view id) {
 
 result<std::vector<threshold_result>> run_store::verdicts(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY_VOID(impl_->state_of(id));
-  GPUSOAK_TRY(stmt,
-              impl_->db.prepare("SELECT threshold, observed, passed FROM verdicts WHERE run_id = ?1 ORDER BY seq"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(id));
-  return collect<threshold_result>(*stmt, [](const statement& row) -> result<threshold_result> {
+  GPUSOAK_TRY(impl_->state_of(id));
+  GPUSOAK_TRY_ASSIGN(
+      auto stmt, impl_->db.prepare("SELECT threshold, observed, passed FROM verdicts WHERE run_id = ?1 ORDER BY seq"));
+  GPUSOAK_TRY(stmt.bind_all(id));
+  return collect<threshold_result>(stmt, [](const statement& row) -> result<threshold_result> {
     return threshold_result{
         .threshold = row.column_text(0), .observed = row.column_double(1), .passed = row.column_int64(2) != 0};
   });
@@ -778,39 +769,41 @@ result<std::vector<threshold_result>> run_store::verdicts(std::string_view id) {
 
 result<std::vector<stored_evaluation>> run_store::evaluations(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY_VOID(impl_->state_of(id));
-  GPUSOAK_TRY(stmt, impl_->db.prepare("SELECT id, evaluated_at, basis, warmup_fraction, exit_code FROM evaluations "
-                                      "WHERE run_id = ?1 ORDER BY id"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(id));
-  GPUSOAK_TRY(list, collect<stored_evaluation>(*stmt, [](const statement& row) -> result<stored_evaluation> {
-                return stored_evaluation{.id = row.column_int64(0),
-                                         .evaluated_at = from_millis(row.column_int64(1)),
-                                         .basis = row.column_text(2),
-                                         .warmup_fraction = row.column_double(3),
-                                         .exit_code = static_cast<int>(row.column_int64(4))};
-              }));
-  for (auto& e : *list) {
-    GPUSOAK_TRY(rows, impl_->db.prepare("SELECT threshold, status, observed, limit_value, detail FROM evaluation_rows "
-                                        "WHERE evaluation_id = ?1 ORDER BY idx"));
-    GPUSOAK_TRY_VOID(rows->bind_all(e.id));
-    GPUSOAK_TRY(read,
-                collect<stored_evaluation::row>(*rows, [](const statement& row) -> result<stored_evaluation::row> {
-                  return stored_evaluation::row{.threshold = row.column_text(0),
-                                                .status = row.column_text(1),
-                                                .observed = row.column_optional_double(2),
-                                                .limit = row.column_optional_double(3),
-                                                .detail = row.column_text(4)};
-                }));
-    e.rows = std::move(*read);
+  GPUSOAK_TRY(impl_->state_of(id));
+  GPUSOAK_TRY_ASSIGN(auto stmt,
+                     impl_->db.prepare("SELECT id, evaluated_at, basis, warmup_fraction, exit_code FROM evaluations "
+                                       "WHERE run_id = ?1 ORDER BY id"));
+  GPUSOAK_TRY(stmt.bind_all(id));
+  GPUSOAK_TRY_ASSIGN(auto list, collect<stored_evaluation>(stmt, [](const statement& row) -> result<stored_evaluation> {
+                       return stored_evaluation{.id = row.column_int64(0),
+                                                .evaluated_at = from_millis(row.column_int64(1)),
+                                                .basis = row.column_text(2),
+                                                .warmup_fraction = row.column_double(3),
+                                                .exit_code = static_cast<int>(row.column_int64(4))};
+                     }));
+  for (auto& e : list) {
+    GPUSOAK_TRY_ASSIGN(auto rows,
+                       impl_->db.prepare("SELECT threshold, status, observed, limit_value, detail FROM evaluation_rows "
+                                         "WHERE evaluation_id = ?1 ORDER BY idx"));
+    GPUSOAK_TRY(rows.bind_all(e.id));
+    GPUSOAK_TRY_ASSIGN(
+        auto read, collect<stored_evaluation::row>(rows, [](const statement& row) -> result<stored_evaluation::row> {
+          return stored_evaluation::row{.threshold = row.column_text(0),
+                                        .status = row.column_text(1),
+                                        .observed = row.column_optional_double(2),
+                                        .limit = row.column_optional_double(3),
+                                        .detail = row.column_text(4)};
+        }));
+    e.rows = std::move(read);
   }
   return list;
 }
 
 result<std::vector<run_record>> run_store::interrupted_runs() {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY(stmt, impl_->db.prepare(GPUSOAK_RUN_SELECT "WHERE state = ?1 ORDER BY created_at, id"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(to_string(run_state::interrupted)));
-  return read_runs(*stmt);
+  GPUSOAK_TRY_ASSIGN(auto stmt, impl_->db.prepare(GPUSOAK_RUN_SELECT "WHERE state = ?1 ORDER BY created_at, id"));
+  GPUSOAK_TRY(stmt.bind_all(to_string(run_state::interrupted)));
+  return read_runs(stmt);
 }
 
 // running -> interrupted inside the caller's transaction: the run (and its running phases) wait
@@ -818,49 +811,52 @@ result<std::vector<run_record>> run_store::interrupted_runs() {
 // elapsed time.
 result<void> interrupt_run(database& db, std::string_view id) {
   {
-    GPUSOAK_TRY(stmt, db.prepare("UPDATE runs SET state = 'interrupted', elapsed_seconds = "
-                                 "COALESCE((SELECT MAX(t_seconds) FROM samples WHERE run_id = ?1), elapsed_seconds) "
-                                 "WHERE id = ?1"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id));
-    GPUSOAK_TRY_VOID(stmt->run());
+    GPUSOAK_TRY_ASSIGN(auto stmt,
+                       db.prepare("UPDATE runs SET state = 'interrupted', elapsed_seconds = "
+                                  "COALESCE((SELECT MAX(t_seconds) FROM samples WHERE run_id = ?1), elapsed_seconds) "
+                                  "WHERE id = ?1"));
+    GPUSOAK_TRY(stmt.bind_all(id));
+    GPUSOAK_TRY(stmt.run());
   }
-  GPUSOAK_TRY(stmt, db.prepare("UPDATE phases SET state = 'interrupted' WHERE run_id = ?1 AND state = 'running'"));
-  GPUSOAK_TRY_VOID(stmt->bind_all(id));
-  return stmt->run();
+  GPUSOAK_TRY_ASSIGN(auto stmt,
+                     db.prepare("UPDATE phases SET state = 'interrupted' WHERE run_id = ?1 AND state = 'running'"));
+  GPUSOAK_TRY(stmt.bind_all(id));
+  return stmt.run();
 }
 
 result<void> run_store::mark_interrupted(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
-  GPUSOAK_TRY_VOID(impl_->check_transition(id, run_state::interrupted));
-  GPUSOAK_TRY(txn, transaction::begin(impl_->db));
-  GPUSOAK_TRY_VOID(interrupt_run(impl_->db, id));
-  return txn->commit();
+  GPUSOAK_TRY(impl_->check_transition(id, run_state::interrupted));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(impl_->db));
+  GPUSOAK_TRY(interrupt_run(impl_->db, id));
+  return txn.commit();
 }
 
 result<std::vector<run_record>> run_store::recover_interrupted() {
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
-  GPUSOAK_TRY(txn, transaction::begin(db));
+  GPUSOAK_TRY_ASSIGN(auto txn, transaction::begin(db));
   std::vector<std::string> ids;
   {
-    GPUSOAK_TRY(stmt, db.prepare("SELECT id FROM runs WHERE state = 'running' ORDER BY created_at, id"));
-    GPUSOAK_TRY(found, collect<std::string>(
-                           *stmt, [](const statement& row) -> result<std::string> { return row.column_text(0); }));
-    ids = std::move(*found);
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare("SELECT id FROM runs WHERE state = 'running' ORDER BY created_at, id"));
+    GPUSOAK_TRY_ASSIGN(auto found, collect<std::string>(stmt, [](const statement& row) -> result<std::string> {
+                         return row.column_text(0);
+                       }));
+    ids = std::move(found);
   }
-  for (const auto& id : ids) GPUSOAK_TRY_VOID(interrupt_run(db, id));
+  for (const auto& id : ids) GPUSOAK_TRY(interrupt_run(db, id));
   std::vector<run_record> recovered;
   for (const auto& id : ids) {
-    GPUSOAK_TRY(stmt, db.prepare(GPUSOAK_RUN_SELECT "WHERE id = ?1"));
-    GPUSOAK_TRY_VOID(stmt->bind_all(id));
-    GPUSOAK_TRY(row, stmt->step());
-    if (!*row) return make_error(error_kind::internal, fmt::format("run '{}' vanished during recovery", id));
-    GPUSOAK_TRY(record, read_run(*stmt));
-    recovered.push_back(std::move(*record));
+    GPUSOAK_TRY_ASSIGN(auto stmt, db.prepare(GPUSOAK_RUN_SELECT "WHERE id = ?1"));
+    GPUSOAK_TRY(stmt.bind_all(id));
+    GPUSOAK_TRY_ASSIGN(auto row, stmt.step());
+    if (!row) return make_error(error_kind::internal, fmt::format("run '{}' vanished during recovery", id));
+    GPUSOAK_TRY_ASSIGN(auto record, read_run(stmt));
+    recovered.push_back(std::move(record));
   }
-  GPUSOAK_TRY_VOID(txn->commit());
+  GPUSOAK_TRY(txn.commit());
   return recovered;
 }
 
@@ -871,36 +867,35 @@ std::optional<std::string> run_store::out_of_space() const {
 
 result<void> run_store::integrity_check() {
   std::lock_guard lock(impl_->mutex);
-  GPUSOAK_TRY(stmt, impl_->db.prepare("PRAGMA integrity_check"));
-  GPUSOAK_TRY(lines, collect<std::string>(
-                         *stmt, [](const statement& row) -> result<std::string> { return row.column_text(0); }));
-  if (lines->size() == 1 && lines->front() == "ok") return {};
+  GPUSOAK_TRY_ASSIGN(auto stmt, impl_->db.prepare("PRAGMA integrity_check"));
+  GPUSOAK_TRY_ASSIGN(auto lines, collect<std::string>(stmt, [](const statement& row) -> result<std::string> {
+                       return row.column_text(0);
+                     }));
+  if (lines.size() == 1 && lines.front() == "ok") return {};
   std::string findings;
-  for (const auto& line : *lines) findings += fmt::format("{}{}", findings.empty() ? "" : "; ", line);
+  for (const auto& line : lines) findings += fmt::format("{}{}", findings.empty() ? "" : "; ", line);
   return make_error(error_kind::internal, fmt::format("run store integrity check failed: {}", findings));
 }
 
 result<store_settings> run_store::settings() {
   std::lock_guard lock(impl_->mutex);
   auto& db = impl_->db;
-  GPUSOAK_TRY(mode, db.query_text("PRAGMA journal_mode"));
-  GPUSOAK_TRY(sync, db.query_int64("PRAGMA synchronous"));
-  GPUSOAK_TRY(fk, db.query_int64("PRAGMA foreign_keys"));
-  GPUSOAK_TRY(busy, db.query_int64("PRAGMA busy_timeout"));
-  GPUSOAK_TRY(version, db.query_int64("PRAGMA user_version"));
-  GPUSOAK_TRY(cache, db.query_int64("PRAGMA cache_size"));
-  GPUSOAK_TRY(page, db.query_int64("PRAGMA page_size"));
-  return store_settings{.journal_mode = *mode,
-                        .synchronous = static_cast<int>(*sync),
-                        .foreign_keys = *fk != 0,
-                        .busy_timeout_ms = static_cast<int>(*busy),
-                        .schema_version = static_cast<int>(*version),
+  GPUSOAK_TRY_ASSIGN(auto mode, db.query_text("PRAGMA journal_mode"));
+  GPUSOAK_TRY_ASSIGN(auto sync, db.query_int64("PRAGMA synchronous"));
+  GPUSOAK_TRY_ASSIGN(auto fk, db.query_int64("PRAGMA foreign_keys"));
+  GPUSOAK_TRY_ASSIGN(auto busy, db.query_int64("PRAGMA busy_timeout"));
+  GPUSOAK_TRY_ASSIGN(auto version, db.query_int64("PRAGMA user_version"));
+  GPUSOAK_TRY_ASSIGN(auto cache, db.query_int64("PRAGMA cache_size"));
+  GPUSOAK_TRY_ASSIGN(auto page, db.query_int64("PRAGMA page_size"));
+  return store_settings{.journal_mode = mode,
+                        .synchronous = static_cast<int>(sync),
+                        .foreign_keys = fk != 0,
+                        .busy_timeout_ms = static_cast<int>(busy),
+                        .schema_version = static_cast<int>(version),
                         // Negative: KiB; positive: pages.
-                        .cache_kib = static_cast<int>(*cache < 0 ? -*cache : *cache * *page / 1024)};
+                        .cache_kib = static_cast<int>(cache < 0 ? -cache : cache * page / 1024)};
 }
 
-#undef GPUSOAK_TRY_VOID
-#undef GPUSOAK_TRY
 #undef GPUSOAK_RUN_SELECT
 
 }  // namespace gpusoak::harness

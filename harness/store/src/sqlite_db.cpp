@@ -15,8 +15,21 @@
 
 namespace gpusoak::harness::detail {
 
-std::unexpected<gpu::buffer_error> sqlite_error(sqlite3* db, std::string_view step) {
-  if (db == nullptr) return gpu::make_error(gpu::error_kind::internal, fmt::format("sqlite: {}: no connection", step));
+// The kind of a failed SQLite call, from its primary result code: a full disk is out_of_space, a
+// broken constraint a conflict, a misuse of the API a bug (internal), anything else the file's or
+// the disk's fault (io: unreadable, read-only, corrupt, locked, not a database).
+error_kind kind_of(int primary_code) noexcept {
+  switch (primary_code) {
+    case SQLITE_FULL: return error_kind::out_of_space;
+    case SQLITE_CONSTRAINT: return error_kind::conflict;
+    case SQLITE_MISUSE:
+    case SQLITE_RANGE: return error_kind::internal;
+    default: return error_kind::io;
+  }
+}
+
+std::unexpected<error> sqlite_error(sqlite3* db, std::string_view step) {
+  if (db == nullptr) return make_error(error_kind::internal, fmt::format("sqlite: {}: no connection", step));
   // The extended code tells SQLITE_IOERR_WRITE (778) from SQLITE_IOERR_FSYNC (1034) and so on; the
   // errno behind an I/O error tells EFBIG from EIO.
   const int code = sqlite3_extended_errcode(db);
@@ -25,8 +38,8 @@ std::unexpected<gpu::buffer_error> sqlite_error(sqlite3* db, std::string_view st
     const int system = sqlite3_system_errno(db);
     if (system != 0) cause = fmt::format(", errno {}: {}", system, std::strerror(system));
   }
-  return gpu::make_error(gpu::error_kind::internal,
-                         fmt::format("sqlite: {}: {} (extended code {}{})", step, sqlite3_errmsg(db), code, cause));
+  return make_error(kind_of(code & 0xff),
+                    fmt::format("sqlite: {}: {} (extended code {}{})", step, sqlite3_errmsg(db), code, cause));
 }
 
 namespace {
@@ -76,40 +89,39 @@ statement::~statement() {
   }
 }
 
-gpu::result<void> statement::check_bind(int rc, int index) {
+result<void> statement::check_bind(int rc, int index) {
   if (rc == SQLITE_OK) return {};
   return owner_->fail(fmt::format("binding parameter {} of '{}'", index, sql_summary(sql_)));
 }
 
-gpu::result<void> statement::bind(int index, std::int64_t value) {
+result<void> statement::bind(int index, std::int64_t value) {
   return check_bind(sqlite3_bind_int64(stmt_, index, value), index);
 }
 
-gpu::result<void> statement::bind(int index, double value) {
+result<void> statement::bind(int index, double value) {
   return check_bind(sqlite3_bind_double(stmt_, index, value), index);
 }
 
-gpu::result<void> statement::bind(int index, std::string_view value) {
+result<void> statement::bind(int index, std::string_view value) {
   return check_bind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
                     index);
 }
 
-gpu::result<void> statement::bind_null(int index) {
+result<void> statement::bind_null(int index) {
   return check_bind(sqlite3_bind_null(stmt_, index), index);
 }
 
-gpu::result<bool> statement::step() {
+result<bool> statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return owner_->fail(fmt::format("running '{}'", sql_summary(sql_)));
 }
 
-gpu::result<void> statement::run() {
+result<void> statement::run() {
   for (;;) {
-    auto row = step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) return {};
+    GPUSOAK_TRY_ASSIGN(const bool row, step());
+    if (!row) return {};
   }
 }
 
@@ -142,12 +154,12 @@ std::optional<double> statement::column_optional_double(int column) const noexce
   return column_double(column);
 }
 
-gpu::result<database> database::open(const std::string& path) {
+result<database> database::open(const std::string& path) {
   sqlite3* db = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   database owner(db, path);  // closes db on every path, also when the open failed
-  if (rc != SQLITE_OK) return sqlite_error(db, fmt::format("opening '{}'", path));
+  if (rc != SQLITE_OK) return sqlite_error(db, "opening");
   sqlite3_extended_result_codes(db, 1);
   return owner;
 }
@@ -158,7 +170,7 @@ database::database(database&& other) noexcept
       out_of_space_(std::move(other.out_of_space_)),
       cache_(std::exchange(other.cache_, {})) {}
 
-std::unexpected<gpu::buffer_error> database::fail(std::string_view step) {
+std::unexpected<error> database::fail(std::string_view step) {
   const int code = sqlite3_extended_errcode(db_) & 0xff;
   const int system = sqlite3_system_errno(db_);
   auto error = sqlite_error(db_, step);
@@ -167,10 +179,10 @@ std::unexpected<gpu::buffer_error> database::fail(std::string_view step) {
       (code == SQLITE_IOERR && (system == ENOSPC || system == EDQUOT || system == EFBIG || no_room_to_grow(path_)));
   if (no_space) {
     out_of_space_ = fmt::format(
-        "{}the disk holding the run store '{}' is full or the daemon's file size limit is reached ({}); free space "
-        "and restart gpusoakd: interrupted runs resume from their last stored sample",
-        out_of_space_prefix, path_, error.error().message);
-    error.error().message = out_of_space_;
+        "disk full: the disk holding the run store '{}' is full or the daemon's file size limit is reached ({}); free "
+        "space and restart gpusoakd: interrupted runs resume from their last stored sample",
+        path_, error.error().message);
+    error.error() = {error_kind::out_of_space, out_of_space_};
   }
   return error;
 }
@@ -184,14 +196,14 @@ database::~database() {
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
-gpu::result<void> database::exec(std::string_view sql) {
+result<void> database::exec(std::string_view sql) {
   const std::string text(sql);
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
     return fail(fmt::format("running '{}'", sql_summary(sql)));
   return {};
 }
 
-gpu::result<statement> database::prepare(std::string_view sql) {
+result<statement> database::prepare(std::string_view sql) {
   if (auto it = cache_.find(sql); it != cache_.end()) return statement(*this, it->second, sql);
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
@@ -201,28 +213,24 @@ gpu::result<statement> database::prepare(std::string_view sql) {
   return statement(*this, stmt, sql);
 }
 
-gpu::result<std::string> database::query_text(std::string_view sql) {
-  auto stmt = prepare(sql);
-  if (!stmt) return std::unexpected(stmt.error());
-  auto row = stmt->step();
-  if (!row) return std::unexpected(row.error());
-  return *row ? stmt->column_text(0) : std::string();
+result<std::string> database::query_text(std::string_view sql) {
+  GPUSOAK_TRY_ASSIGN(auto stmt, prepare(sql));
+  GPUSOAK_TRY_ASSIGN(const bool row, stmt.step());
+  return row ? stmt.column_text(0) : std::string();
 }
 
-gpu::result<std::int64_t> database::query_int64(std::string_view sql) {
-  auto stmt = prepare(sql);
-  if (!stmt) return std::unexpected(stmt.error());
-  auto row = stmt->step();
-  if (!row) return std::unexpected(row.error());
-  return *row ? stmt->column_int64(0) : 0;
+result<std::int64_t> database::query_int64(std::string_view sql) {
+  GPUSOAK_TRY_ASSIGN(auto stmt, prepare(sql));
+  GPUSOAK_TRY_ASSIGN(const bool row, stmt.step());
+  return row ? stmt.column_int64(0) : 0;
 }
 
 bool database::in_transaction() const noexcept {
   return sqlite3_get_autocommit(db_) == 0;
 }
 
-gpu::result<transaction> transaction::begin(database& db) {
-  if (auto begun = db.exec("BEGIN IMMEDIATE"); !begun) return std::unexpected(begun.error());
+result<transaction> transaction::begin(database& db) {
+  GPUSOAK_TRY(db.exec("BEGIN IMMEDIATE"));
   return transaction(db);
 }
 
@@ -236,7 +244,7 @@ void transaction::rollback() noexcept {
   db_ = nullptr;
 }
 
-gpu::result<void> transaction::commit() {
+result<void> transaction::commit() {
   auto committed = db_->exec("COMMIT");
   if (!committed) {
     rollback();

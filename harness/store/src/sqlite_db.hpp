@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -33,24 +33,24 @@ class statement {
   ~statement();
 
   // Parameters are 1-based, as in SQLite.
-  [[nodiscard]] gpu::result<void> bind(int index, std::int64_t value);
-  [[nodiscard]] gpu::result<void> bind(int index, double value);
-  [[nodiscard]] gpu::result<void> bind(int index, std::string_view value);
-  [[nodiscard]] gpu::result<void> bind_null(int index);
+  [[nodiscard]] result<void> bind(int index, std::int64_t value);
+  [[nodiscard]] result<void> bind(int index, double value);
+  [[nodiscard]] result<void> bind(int index, std::string_view value);
+  [[nodiscard]] result<void> bind_null(int index);
 
   // Binds every argument in order (1, 2, ...); std::nullopt binds NULL.
   template <class... Args>
-  [[nodiscard]] gpu::result<void> bind_all(const Args&... args) {
+  [[nodiscard]] result<void> bind_all(const Args&... args) {
     int index = 0;
-    gpu::result<void> outcome;
+    result<void> outcome;
     ((outcome = outcome ? bind_one(++index, args) : outcome), ...);
     return outcome;
   }
 
   // true: a row is ready; false: done.
-  [[nodiscard]] gpu::result<bool> step();
+  [[nodiscard]] result<bool> step();
   // Steps a statement that returns no rows (or whose rows do not matter).
-  [[nodiscard]] gpu::result<void> run();
+  [[nodiscard]] result<void> run();
 
   [[nodiscard]] std::int64_t column_int64(int column) const noexcept;
   [[nodiscard]] double column_double(int column) const noexcept;
@@ -60,18 +60,18 @@ class statement {
   [[nodiscard]] std::optional<double> column_optional_double(int column) const noexcept;
 
  private:
-  gpu::result<void> bind_one(int index, std::int64_t value) { return bind(index, value); }
-  gpu::result<void> bind_one(int index, int value) { return bind(index, std::int64_t{value}); }
-  gpu::result<void> bind_one(int index, bool value) { return bind(index, std::int64_t{value ? 1 : 0}); }
-  gpu::result<void> bind_one(int index, double value) { return bind(index, value); }
-  gpu::result<void> bind_one(int index, std::string_view value) { return bind(index, value); }
-  gpu::result<void> bind_one(int index, const std::string& value) { return bind(index, std::string_view(value)); }
-  gpu::result<void> bind_one(int index, std::nullopt_t) { return bind_null(index); }
+  result<void> bind_one(int index, std::int64_t value) { return bind(index, value); }
+  result<void> bind_one(int index, int value) { return bind(index, std::int64_t{value}); }
+  result<void> bind_one(int index, bool value) { return bind(index, std::int64_t{value ? 1 : 0}); }
+  result<void> bind_one(int index, double value) { return bind(index, value); }
+  result<void> bind_one(int index, std::string_view value) { return bind(index, value); }
+  result<void> bind_one(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  result<void> bind_one(int index, std::nullopt_t) { return bind_null(index); }
   template <class T>
-  gpu::result<void> bind_one(int index, const std::optional<T>& value) {
+  result<void> bind_one(int index, const std::optional<T>& value) {
     return value ? bind_one(index, *value) : bind_null(index);
   }
-  gpu::result<void> check_bind(int rc, int index);
+  result<void> check_bind(int rc, int index);
 
   database* owner_;
   sqlite3_stmt* stmt_;  // owned by the database's cache, not by this object
@@ -82,7 +82,7 @@ class statement {
 class database {
  public:
   // Opens or creates the file (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | FULLMUTEX off).
-  [[nodiscard]] static gpu::result<database> open(const std::string& path);
+  [[nodiscard]] static result<database> open(const std::string& path);
 
   database(database&& other) noexcept;
   database& operator=(database&&) = delete;
@@ -91,20 +91,20 @@ class database {
   ~database();
 
   // Runs SQL text (several statements allowed, no parameters, rows ignored).
-  [[nodiscard]] gpu::result<void> exec(std::string_view sql);
+  [[nodiscard]] result<void> exec(std::string_view sql);
   // A cached prepared statement for `sql`, which must outlive the database (a literal).
-  [[nodiscard]] gpu::result<statement> prepare(std::string_view sql);
+  [[nodiscard]] result<statement> prepare(std::string_view sql);
   // The first column of the first row of `sql` as text ("" when no row).
-  [[nodiscard]] gpu::result<std::string> query_text(std::string_view sql);
-  [[nodiscard]] gpu::result<std::int64_t> query_int64(std::string_view sql);
+  [[nodiscard]] result<std::string> query_text(std::string_view sql);
+  [[nodiscard]] result<std::int64_t> query_int64(std::string_view sql);
 
   [[nodiscard]] bool in_transaction() const noexcept;
   [[nodiscard]] sqlite3* handle() const noexcept { return db_; }
 
   // sqlite_error for the step that just failed on this connection. A failure for lack of space
-  // (out_of_space()) gets a message starting with out_of_space_prefix that names the file and
-  // what to do.
-  [[nodiscard]] std::unexpected<gpu::buffer_error> fail(std::string_view step);
+  // (out_of_space()) is kind out_of_space, whatever SQLite's code, with a message that names the
+  // file and what to do.
+  [[nodiscard]] std::unexpected<error> fail(std::string_view step);
   // Whether a failure since the last forget_failure() was for lack of space: SQLITE_FULL (ENOSPC on
   // a write), or an I/O error with errno ENOSPC, EDQUOT or EFBIG, or one met while a file of the
   // database is at the process's file size limit (RLIMIT_FSIZE) or its file system has no free
@@ -129,14 +129,14 @@ class database {
 // transaction whatever happens.
 class transaction {
  public:
-  [[nodiscard]] static gpu::result<transaction> begin(database& db);
+  [[nodiscard]] static result<transaction> begin(database& db);
   transaction(transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
   transaction& operator=(transaction&&) = delete;
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
   ~transaction();
 
-  [[nodiscard]] gpu::result<void> commit();
+  [[nodiscard]] result<void> commit();
 
  private:
   explicit transaction(database& db) noexcept : db_(&db) {}
@@ -144,10 +144,9 @@ class transaction {
   database* db_;
 };
 
-// Starts the message of a failure for lack of space (is_out_of_space in run_store.hpp reads it).
-inline constexpr std::string_view out_of_space_prefix = "disk full: ";
-
-// "sqlite: <step>: <sqlite3_errmsg> (extended code N[, errno E: text])", kind internal.
-[[nodiscard]] std::unexpected<gpu::buffer_error> sqlite_error(sqlite3* db, std::string_view step);
+// "sqlite: <step>: <sqlite3_errmsg> (extended code N[, errno E: text])". Kind by SQLite's code:
+// SQLITE_FULL out_of_space, SQLITE_CONSTRAINT conflict, SQLITE_MISUSE and SQLITE_RANGE internal,
+// any other io (unreadable, read-only, corrupt, locked, not a database).
+[[nodiscard]] std::unexpected<error> sqlite_error(sqlite3* db, std::string_view step);
 
 }  // namespace gpusoak::harness::detail

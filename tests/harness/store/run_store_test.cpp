@@ -31,7 +31,6 @@ namespace gpusoak::harness {
 namespace {
 
 namespace fs = std::filesystem;
-using gpu::error_kind;
 
 // A fresh directory per test, removed afterwards; the random seed is printed on failure.
 class RunStoreTest : public ::testing::Test {
@@ -385,39 +384,40 @@ TEST_F(RunStoreTest, KillNineLosesNoAcknowledgedSample) {
   EXPECT_GT(stored, 5);
 }
 
-// checks that illegal transitions and unknown ids are validation errors naming them, and change nothing
+// checks that bad arguments are validation errors, illegal transitions conflicts and unknown ids
+// not_found, each naming them, and that none changes anything
 TEST_F(RunStoreTest, BadInputIsRejectedAndChangesNothing) {
   auto store = open_store();
   auto id = store.create_run({.plan_name = "smoke"}).value();
 
   auto not_running = store.append_sample(id, {.t_seconds = 1});
   ASSERT_FALSE(not_running);
-  EXPECT_EQ(not_running.error().kind, error_kind::validation);
+  EXPECT_EQ(not_running.error().kind, error_kind::conflict);
   EXPECT_NE(not_running.error().message.find(id), std::string::npos) << not_running.error().message;
   EXPECT_NE(not_running.error().message.find("queued"), std::string::npos) << not_running.error().message;
 
   ASSERT_TRUE(store.mark_running(id, at_ms(nov23_noon_ms)));
   ASSERT_TRUE(store.append_sample(id, {.t_seconds = 1, .iterations = 7}));
-  EXPECT_EQ(store.mark_running(id, now_timestamp()).error().kind, error_kind::validation);  // running already
+  EXPECT_EQ(store.mark_running(id, now_timestamp()).error().kind, error_kind::conflict);  // running already
   EXPECT_EQ(store.append_sample(id, {.t_seconds = -1}).error().kind, error_kind::validation);
   EXPECT_EQ(store.append_sample(id, {.t_seconds = std::nan("")}).error().kind, error_kind::validation);
   EXPECT_EQ(store.append_sample(id, {.t_seconds = 2, .extra_json = "{not json"}).error().kind, error_kind::validation);
-  EXPECT_EQ(store.record_phase_end(id, 3, phase_state::passed, now_timestamp()).error().kind, error_kind::validation);
+  EXPECT_EQ(store.record_phase_end(id, 3, phase_state::passed, now_timestamp()).error().kind, error_kind::not_found);
   ASSERT_TRUE(store.finish_run(id, run_state::passed, "all thresholds held", at_ms(nov23_noon_ms + 5000)));
 
   auto twice = store.finish_run(id, run_state::failed, "again", now_timestamp());
   ASSERT_FALSE(twice);
-  EXPECT_EQ(twice.error().kind, error_kind::validation);
+  EXPECT_EQ(twice.error().kind, error_kind::conflict);
   EXPECT_NE(twice.error().message.find("'" + id + "' is passed"), std::string::npos) << twice.error().message;
   EXPECT_EQ(store.finish_run(id, run_state::running, "", now_timestamp()).error().kind, error_kind::validation);
-  EXPECT_EQ(store.mark_running(id, now_timestamp()).error().kind, error_kind::validation);
-  EXPECT_EQ(store.append_sample(id, {.t_seconds = 3}).error().kind, error_kind::validation);
-  EXPECT_EQ(store.append_event(id, {.message = "late"}).error().kind, error_kind::validation);
+  EXPECT_EQ(store.mark_running(id, now_timestamp()).error().kind, error_kind::conflict);
+  EXPECT_EQ(store.append_sample(id, {.t_seconds = 3}).error().kind, error_kind::conflict);
+  EXPECT_EQ(store.append_event(id, {.message = "late"}).error().kind, error_kind::conflict);
 
   const std::string ghost = "r-19990101-0001";
-  const auto unknown = [&](const gpu::buffer_error& e) {
-    EXPECT_EQ(e.kind, error_kind::validation);
-    EXPECT_NE(e.message.find("unknown run id '" + ghost + "'"), std::string::npos) << e.message;
+  const auto unknown = [&](const error& e) {
+    EXPECT_EQ(e.kind, error_kind::not_found);
+    EXPECT_NE(e.message.find("no run '" + ghost + "'"), std::string::npos) << e.message;
   };
   unknown(store.get_run(ghost).error());
   unknown(store.mark_running(ghost, now_timestamp()).error());
@@ -618,10 +618,10 @@ TEST_F(RunStoreTest, ProvenanceIsRecordedOnceAndReadsBack) {
   // Final: the run's own record is closed.
   for (const auto& refused : {store.record_verdicts(id, {}), store.record_scenario_strategy(id, "leak_cycle", "x")}) {
     ASSERT_FALSE(refused);
-    EXPECT_EQ(refused.error().kind, error_kind::validation);
+    EXPECT_EQ(refused.error().kind, error_kind::conflict);
     EXPECT_NE(refused.error().message.find("passed (final)"), std::string::npos) << refused.error().message;
   }
-  EXPECT_EQ(store.record_context(id, later).error().kind, error_kind::validation);
+  EXPECT_EQ(store.record_context(id, later).error().kind, error_kind::conflict);
   EXPECT_EQ(store.verdicts(id).value(), (std::vector<threshold_result>{{"copies_total == 0", 0, true}}));
   auto reopened = open_store();
   check(reopened);
@@ -678,7 +678,7 @@ TEST_F(RunStoreTest, EvaluationsAreKeptApartFromVerdicts) {
   EXPECT_EQ(store.evaluations(id).value().size(), 3u);
 }
 
-// checks that a file that is not a SQLite database is refused as internal, naming the file
+// checks that a file that is not a SQLite database is refused as io, naming the file
 TEST_F(RunStoreTest, NotADatabaseIsRefused) {
   {
     std::FILE* f = std::fopen(db_path().c_str(), "wb");
@@ -689,13 +689,32 @@ TEST_F(RunStoreTest, NotADatabaseIsRefused) {
   }
   auto refused = run_store::open(db_path());
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().kind, error_kind::internal);
+  EXPECT_EQ(refused.error().kind, error_kind::io);
   EXPECT_NE(refused.error().message.find("not a database"), std::string::npos) << refused.error().message;
   EXPECT_NE(refused.error().message.find(db_path()), std::string::npos) << refused.error().message;
 }
 
-// checks that a full disk (file size limit) fails appends as internal errors and the store stays readable
-TEST_F(RunStoreTest, FullDiskIsInternalAndStoreStaysReadable) {
+// checks that a path SQLite cannot open (a directory where the file should be) is io, naming the
+// path, and that a missing run and a state conflict are told apart by kind, not by their text
+TEST_F(RunStoreTest, UnopenableFileIsIoAndKindsTellMissingFromConflict) {
+  std::filesystem::create_directories(db_path());
+  auto refused = run_store::open(db_path());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, error_kind::io) << refused.error().message;
+  EXPECT_NE(refused.error().message.find(db_path()), std::string::npos) << refused.error().message;
+  std::filesystem::remove(db_path());
+
+  auto store = open_store();
+  auto id = store.create_run({.plan_name = "smoke"}).value();
+  ASSERT_TRUE(store.finish_run(id, run_state::aborted, "stopped", now_timestamp()));
+  EXPECT_EQ(store.mark_running(id, now_timestamp()).error().kind, error_kind::conflict);
+  EXPECT_EQ(store.mark_running("r-19990101-0001", now_timestamp()).error().kind, error_kind::not_found);
+  EXPECT_EQ(store.finish_run("r-19990101-0001", run_state::aborted, "", now_timestamp()).error().kind,
+            error_kind::not_found);
+}
+
+// checks that a full disk (file size limit) fails appends as out_of_space errors and the store stays readable
+TEST_F(RunStoreTest, FullDiskIsOutOfSpaceAndStoreStaysReadable) {
   std::string id;
   {
     auto store = open_store();
@@ -719,7 +738,7 @@ TEST_F(RunStoreTest, FullDiskIsInternalAndStoreStaysReadable) {
       auto r = store->append_sample(
           id, {.t_seconds = static_cast<double>(appended), .extra_json = "{\"pad\": \"" + pad + "\"}"});
       if (!r) {
-        if (r.error().kind != error_kind::internal) _exit(4);
+        if (r.error().kind != error_kind::out_of_space) _exit(4);
         if (r.error().message.find("sqlite") == std::string::npos) _exit(5);
         break;
       }

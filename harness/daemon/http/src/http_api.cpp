@@ -49,6 +49,15 @@ http_response error(unsigned status, std::string_view message, const http_reques
   return json_response(status, json{{"error", message}}, req);
 }
 
+// An error from the store, the manager or the gate, answered by its kind.
+http_response error(const gpusoak::error& e, const http_request& req) {
+  return error(http_status(e.kind), e.message, req);
+}
+
+http_response error(error_kind kind, std::string_view message, const http_request& req) {
+  return error(http_status(kind), message, req);
+}
+
 std::string iso(timestamp t) {
   const auto ms = t.time_since_epoch().count() % 1000;
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(t), ms);
@@ -260,12 +269,13 @@ class router {
     if (const auto it = query_.find("limit"); it != query_.end()) {
       const auto parsed = parse_int(it->second);
       if (!parsed || *parsed < 1 || *parsed > 1000) {
-        return error(400, fmt::format("limit '{}' is not a whole number from 1 to 1000", it->second), req_);
+        return error(error_kind::validation, fmt::format("limit '{}' is not a whole number from 1 to 1000", it->second),
+                     req_);
       }
       limit = *parsed;
     }
     auto runs = api_.store.list_runs(limit);
-    if (!runs) return error(500, fmt::format("run store: {}", runs.error().message), req_);
+    if (!runs) return error(with_context(runs.error(), "run store: ").error(), req_);
     json out = json::array();
     for (const auto& run : *runs) out.push_back(run_summary(as_known(run), api_.runs.live(run.id)));
     return json_response(200, {{"runs", out}}, req_);
@@ -274,31 +284,36 @@ class router {
   http_response start_run() {
     const auto body = json::parse(req_.body(), nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) {
-      return error(400,
+      return error(error_kind::validation,
                    "the body is not JSON; send {\"plan\": \"smoke\", \"time_scale\": 0.25} or {\"plan_yaml\": \"...\"}",
                    req_);
     }
-    if (!body.is_object()) return error(400, "the body must be a JSON object: {\"plan\": \"smoke\"}", req_);
+    if (!body.is_object())
+      return error(error_kind::validation, "the body must be a JSON object: {\"plan\": \"smoke\"}", req_);
     run_request request;
     for (const auto& [key, value] : body.items()) {
       if (key == "plan") {
-        if (!value.is_string()) return error(400, "\"plan\" must be a string: a plan name such as \"smoke\"", req_);
+        if (!value.is_string())
+          return error(error_kind::validation, "\"plan\" must be a string: a plan name such as \"smoke\"", req_);
         request.plan_name = value.get<std::string>();
       } else if (key == "plan_yaml") {
-        if (!value.is_string()) return error(400, "\"plan_yaml\" must be a string holding the plan's YAML", req_);
+        if (!value.is_string())
+          return error(error_kind::validation, "\"plan_yaml\" must be a string holding the plan's YAML", req_);
         request.plan_yaml = value.get<std::string>();
       } else if (key == "time_scale") {
-        if (!value.is_number()) return error(400, "\"time_scale\" must be a number > 0, e.g. 0.25", req_);
+        if (!value.is_number())
+          return error(error_kind::validation, "\"time_scale\" must be a number > 0, e.g. 0.25", req_);
         request.time_scale = value.get<double>();
       } else {
-        return error(400, fmt::format("unknown field \"{}\"; allowed: plan, plan_yaml, time_scale", key), req_);
+        return error(error_kind::validation,
+                     fmt::format("unknown field \"{}\"; allowed: plan, plan_yaml, time_scale", key), req_);
       }
     }
     auto started = api_.runs.start(request);
     if (!started) {
       json body{{"error", started.error().message}};
       if (!started.error().problems.empty()) body["problems"] = started.error().problems;
-      return json_response(static_cast<unsigned>(started.error().http_status), body, req_);
+      return json_response(http_status(started.error().kind), body, req_);
     }
     json runs = json::array();
     for (const auto& run : *started) runs.push_back({{"id", run.id}, {"gpu", run.device}});
@@ -307,9 +322,22 @@ class router {
     return res;
   }
 
+  // 404 only for a run the store does not hold; a store that cannot be read is a 500, also when
+  // only the run's phases, samples, verdicts or events cannot.
   http_response get_run(std::string_view id) {
     auto run = api_.store.get_run(id);
-    if (!run) return error(404, fmt::format("no run '{}'", id), req_);
+    if (!run) return error(run.error(), req_);
+    auto phases = api_.store.phases(id);
+    if (!phases) return error(phases.error(), req_);
+    // The latest figures per scenario (samples after the last few intervals only: cheap on long runs).
+    const std::optional<double> after =
+        run->last_sample_t ? std::optional<double>(std::max(0.0, *run->last_sample_t - 60.0)) : std::nullopt;
+    auto samples = api_.store.samples(id, after);
+    if (!samples) return error(samples.error(), req_);
+    auto verdicts = api_.store.verdicts(id);
+    if (!verdicts) return error(verdicts.error(), req_);
+    auto events = api_.store.events(id);
+    if (!events) return error(events.error(), req_);
     const auto live = api_.runs.live(id);
     json out = run_summary(as_known(*run), live);
     out["live"] = live.has_value();
@@ -318,7 +346,7 @@ class router {
       out["phase"] = {{"index", live->phase_index}, {"name", live->phase_name}};
       out["stopping"] = live->stopping;
     }
-    if (auto phases = api_.store.phases(id)) {
+    {
       json list = json::array();
       for (const auto& ph : *phases) {
         list.push_back({{"index", ph.index},
@@ -330,10 +358,7 @@ class router {
       out["phases"] = list;
       if (!live && !phases->empty()) out["phase"] = {{"index", phases->back().index}, {"name", phases->back().name}};
     }
-    // The latest figures per scenario (samples after the last few intervals only: cheap on long runs).
-    const std::optional<double> after =
-        run->last_sample_t ? std::optional<double>(std::max(0.0, *run->last_sample_t - 60.0)) : std::nullopt;
-    if (auto samples = api_.store.samples(id, after)) {
+    {
       json figures = json::object();
       for (const auto& s : *samples) {
         figures[s.scenario] = {{"t_seconds", s.t_seconds},
@@ -351,14 +376,14 @@ class router {
       }
       out["scenarios"] = figures;
     }
-    if (auto verdicts = api_.store.verdicts(id)) {
+    {
       json list = json::array();
       for (const auto& v : *verdicts) {
         list.push_back({{"threshold", v.threshold}, {"observed", v.observed}, {"passed", v.passed}});
       }
       out["verdicts"] = list;
     }
-    if (auto events = api_.store.events(id)) {
+    {
       json list = json::array();
       const std::size_t from = events->size() > 20 ? events->size() - 20 : 0;
       for (std::size_t i = from; i < events->size(); ++i) {
@@ -373,24 +398,25 @@ class router {
 
   http_response stop_run(std::string_view id) {
     auto stopped = api_.runs.stop(id);
-    if (!stopped) return error(static_cast<unsigned>(stopped.error().http_status), stopped.error().message, req_);
+    if (!stopped) return error(stopped.error().kind, stopped.error().message, req_);
     return json_response(202, {{"id", id}, {"state", "stopping"}}, req_);
   }
 
   http_response gate(std::string_view id) {
     auto run = api_.store.get_run(id);
-    if (!run) return error(404, fmt::format("no run '{}'", id), req_);
+    if (!run) return error(run.error(), req_);
     const auto it = query_.find("format");
     const std::string format = it == query_.end() ? "json" : it->second;
     if (format != "json" && format != "table" && format != "junit") {
-      return error(400, fmt::format("format '{}' is not one of json, table, junit", format), req_);
+      return error(error_kind::validation, fmt::format("format '{}' is not one of json, table, junit", format), req_);
     }
     auto plan = scenarios::parse_plan(run->plan_text, run->plan_name);
     if (!plan)
-      return error(409, fmt::format("run '{}': its stored plan does not parse: {}", id, plan.error().message), req_);
+      return error(error_kind::conflict,
+                   fmt::format("run '{}': its stored plan does not parse: {}", id, plan.error().message), req_);
     // Evaluated, never stored: a GET changes nothing (the run's verdicts are its runner's).
     auto report = run_gate(api_.store, id, plan->thresholds);
-    if (!report) return error(500, fmt::format("gate: {}", report.error().message), req_);
+    if (!report) return error(with_context(report.error(), "gate: ").error(), req_);
     if (format == "table") return make_response(200, format_gate_table(*report), "text/plain; charset=utf-8", req_);
     if (format == "junit") return make_response(200, gate_junit_xml(*report), "application/xml", req_);
     return make_response(200, gate_json(*report), "application/json", req_);
@@ -399,14 +425,14 @@ class router {
   // `gpusoak report` built from the daemon's store by the same code as --db, so a report over the
   // API and one from a copy of runs.db are the same document.
   http_response report(std::string_view id) {
-    if (!api_.store.get_run(id)) return error(404, fmt::format("no run '{}'", id), req_);
+    if (auto run = api_.store.get_run(id); !run) return error(run.error(), req_);
     const auto it = query_.find("format");
     const std::string format = it == query_.end() ? "json" : it->second;
     if (format != "json" && format != "text" && format != "html") {
-      return error(400, fmt::format("format '{}' is not one of json, text, html", format), req_);
+      return error(error_kind::validation, fmt::format("format '{}' is not one of json, text, html", format), req_);
     }
     auto built = load_report(api_.store, id);
-    if (!built) return error(500, fmt::format("report: {}", built.error().message), req_);
+    if (!built) return error(with_context(built.error(), "report: ").error(), req_);
     if (format == "text") return make_response(200, format_report_text(*built), "text/plain; charset=utf-8", req_);
     if (format == "html") return make_response(200, report_html(*built), "text/html; charset=utf-8", req_);
     return make_response(200, report_json(*built), "application/json", req_);
@@ -418,6 +444,22 @@ class router {
 };
 
 }  // namespace
+
+unsigned http_status(error_kind kind) noexcept {
+  switch (kind) {
+    case error_kind::validation: return 400;
+    case error_kind::not_found: return 404;
+    case error_kind::conflict: return 409;
+    case error_kind::unsupported: return 422;   // Unprocessable Content: well formed, not doable here
+    case error_kind::out_of_space: return 507;  // Insufficient Storage
+    case error_kind::out_of_memory:
+    case error_kind::context_lost:
+    case error_kind::unavailable: return 503;
+    case error_kind::io:
+    case error_kind::internal: return 500;
+  }
+  return 500;
+}
 
 http_response error_response(unsigned status, std::string_view message, unsigned version, bool keep_alive) {
   http_request req;

@@ -251,21 +251,21 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   tcp::acceptor acceptor;
 };
 
-gpu::result<std::unique_ptr<http_server>> http_server::start(asio::io_context& io, const http_server_options& options,
-                                                             http_handler handler) {
+result<std::unique_ptr<http_server>> http_server::start(asio::io_context& io, const http_server_options& options,
+                                                        http_handler handler) {
   beast::error_code ec;
   const std::string host = options.address == "localhost" ? "127.0.0.1" : options.address;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) {
-    return gpu::make_error(
-        gpu::error_kind::validation,
+    return make_error(
+        error_kind::validation,
         fmt::format("listen address '{}' is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)", options.address));
   }
   auto p = std::make_shared<impl>(io, options, std::move(handler));
   const tcp::endpoint endpoint(address, options.port);
   auto fail = [&](std::string_view step) {
-    return gpu::make_error(gpu::error_kind::internal,
-                           fmt::format("cannot {} {}:{}: {}", step, options.address, options.port, ec.message()));
+    return make_error(error_kind::internal,
+                      fmt::format("cannot {} {}:{}: {}", step, options.address, options.port, ec.message()));
   };
   if (p->acceptor.open(endpoint.protocol(), ec); ec) return fail("open");
   if (p->acceptor.set_option(asio::socket_base::reuse_address(true), ec); ec) return fail("configure");

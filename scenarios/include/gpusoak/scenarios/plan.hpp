@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/scenarios/scenario_names.hpp"  // known_scenarios
 #include "gpusoak/scenarios/threshold.hpp"
 
@@ -86,7 +86,7 @@ struct plan {
   // min(its original value, 100ms), so a shrunk plan does not sample in a busy loop. Fails
   // (validation) when factor is not a finite number > 0, or when a phase or the whole plan would
   // last over 2^62us (so total_duration() cannot overflow); the plan is unchanged either way.
-  [[nodiscard]] gpu::result<plan> scaled(double factor) const;
+  [[nodiscard]] result<plan> scaled(double factor) const;
 
   friend bool operator==(const plan&, const plan&) = default;
 };
@@ -96,7 +96,7 @@ struct plan {
 // form above (problem_lines splits them); malformed YAML is one problem, since nothing after it
 // can be read. source_name is used in messages only. Never throws: yaml-cpp's exceptions are
 // caught here and turned into errors with their line. Thread-safe (no shared state).
-[[nodiscard]] gpu::result<plan> parse_plan(std::string_view text, std::string_view source_name);
+[[nodiscard]] result<plan> parse_plan(std::string_view text, std::string_view source_name);
 
 // A threshold operand that names a series no scenario of the plan produces (metric_catalog's
 // producers), or a scenario no phase runs. parse_plan reports each like its other problems:
@@ -109,20 +109,21 @@ struct threshold_coverage_problem {
 // Empty when every threshold can see data.
 [[nodiscard]] std::vector<threshold_coverage_problem> check_threshold_coverage(const plan& p);
 
-// Reads path and parses it; errors name the path as given. A file that cannot be read is an error
-// naming the reason.
-[[nodiscard]] gpu::result<plan> load_plan_file(const std::filesystem::path& path);
+// Reads path and parses it; errors name the path as given: not_found when the file does not
+// exist, io when it cannot be read (no permission, a directory), validation when it does not
+// parse (as parse_plan).
+[[nodiscard]] result<plan> load_plan_file(const std::filesystem::path& path);
 
 // The file of the plan called name: <dir>/<name>.yaml in the first of plans_dirs that has it, so an
 // earlier folder wins a clash (a user's folder before the shipped plans). name must match
 // [A-Za-z0-9_-]+ (no '/', no '..', not empty), so a name from an HTTP request cannot leave the
 // folders; anything else is a validation error before the file system is touched. A missing plan is
-// an error starting "no plan named", naming every folder searched and listing the plans they hold.
-[[nodiscard]] gpu::result<std::filesystem::path> find_named_plan(std::span<const std::filesystem::path> plans_dirs,
-                                                                 std::string_view name);
+// not_found, naming every folder searched and listing the plans they hold.
+[[nodiscard]] result<std::filesystem::path> find_named_plan(std::span<const std::filesystem::path> plans_dirs,
+                                                            std::string_view name);
 
 // Loads the plan find_named_plan finds in plans_dir alone.
-[[nodiscard]] gpu::result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name);
+[[nodiscard]] result<plan> load_named_plan(const std::filesystem::path& plans_dir, std::string_view name);
 
 // Whether name is a valid plan name: [A-Za-z0-9_-]+.
 [[nodiscard]] bool is_valid_plan_name(std::string_view name) noexcept;
@@ -145,10 +146,10 @@ inline constexpr std::chrono::hours max_run_duration{100'000};
 // work ("phases[1] (churn) lasts 600us at time scale 1e-05; each scenario needs at least 3
 // samples of 100ms in each phase to be gated: use a time scale >= 0.015"). A stored run is resumed with scaled(),
 // which these rules do not bind.
-[[nodiscard]] gpu::result<plan> scale_for_run(const plan& p, double factor);
+[[nodiscard]] result<plan> scale_for_run(const plan& p, double factor);
 
 // Fails (validation) when the plan names an EGL device index that is not below `present`, the
 // number of devices a run can open here; the message names each such index and how many exist.
-[[nodiscard]] gpu::result<void> check_plan_devices(const plan& p, std::size_t present);
+[[nodiscard]] result<void> check_plan_devices(const plan& p, std::size_t present);
 
 }  // namespace gpusoak::scenarios

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "gpusoak/buffers/context.hpp"
-#include "gpusoak/buffers/error.hpp"
 #include "gpusoak/buffers/strategy.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/scenarios/plan.hpp"  // param_value
 
 namespace gpusoak::scenarios {
@@ -107,7 +107,7 @@ class scenario {
 
   // Creates what the scenario keeps (buffers, sessions, threads) on ctx's thread. An error means
   // the scenario could not run (not that it failed).
-  [[nodiscard]] virtual gpu::result<void> setup(gpu::context& ctx) = 0;
+  [[nodiscard]] virtual result<void> setup(gpu::context& ctx) = 0;
   // One bounded unit of work with its checks.
   [[nodiscard]] virtual step_result step(gpu::context& ctx) = 0;
   // Releases everything setup made; final checks (live counts back at baseline) go in the result.
@@ -153,8 +153,8 @@ struct param_problem {
 // builds the scenario. Errors are `validation`, one problem per line: an unknown scenario lists the
 // known ones; an unknown param lists the allowed ones; a bad value names the param, its plan line
 // and what is allowed ("line 12: fragmentation.params.pool_chnk: unknown parameter; allowed: ...").
-[[nodiscard]] gpu::result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
-                                                                   std::uint64_t seed);
+[[nodiscard]] result<std::unique_ptr<scenario>> make_scenario(std::string_view name, const scenario_params& params,
+                                                              std::uint64_t seed);
 
 // Runs setup, steps until `duration` has elapsed (at least one step), teardown; on_step (if set)
 // sees each step's result. Returns the merged result, or setup's error.
@@ -163,7 +163,7 @@ struct run_summary {
   std::uint64_t steps = 0;
   double seconds = 0;
 };
-[[nodiscard]] gpu::result<run_summary> run_for(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration,
-                                               const std::function<void(const step_result&)>& on_step = {});
+[[nodiscard]] result<run_summary> run_for(scenario& s, gpu::context& ctx, std::chrono::nanoseconds duration,
+                                          const std::function<void(const step_result&)>& on_step = {});
 
 }  // namespace gpusoak::scenarios

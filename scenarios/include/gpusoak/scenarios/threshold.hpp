@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 
 namespace gpusoak::scenarios {
 
@@ -63,7 +63,7 @@ struct threshold {
 
 // Parses one threshold. Errors (kind validation) name the text, the column (1-based) and what is
 // allowed there, e.g. "'p99(x) < 5ms': unknown metric 'x'; known: op_latency_seconds, ...".
-[[nodiscard]] gpu::result<threshold> parse_threshold(std::string_view text);
+[[nodiscard]] result<threshold> parse_threshold(std::string_view text);
 
 // Canonical text: single spaces around the operator, none elsewhere, labels in written order.
 // parse_threshold(to_string(t)) == t.

@@ -5,6 +5,7 @@
 #include "gpusoak/harness/http_api.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -174,6 +175,44 @@ TEST_F(HttpApiTest, PostFromAWebPageIsRefused) {
   auto get = make_request(http::verb::get, "/api/v1/runs");
   get.set(http::field::origin, "https://evil.example");
   EXPECT_EQ(api_.open(get).result_int(), 200);
+}
+
+// checks that every error kind maps to the documented status: bad input is 4xx, the daemon's own
+// trouble 5xx, and a missing thing 404 only
+TEST(HttpStatus, EachKindHasItsStatus) {
+  const std::vector<std::pair<error_kind, unsigned>> table{
+      {error_kind::validation, 400},   {error_kind::not_found, 404},     {error_kind::conflict, 409},
+      {error_kind::unsupported, 422},  {error_kind::out_of_memory, 503}, {error_kind::out_of_space, 507},
+      {error_kind::context_lost, 503}, {error_kind::unavailable, 503},   {error_kind::io, 500},
+      {error_kind::internal, 500}};
+  for (const auto& [kind, status] : table) EXPECT_EQ(http_status(kind), status) << to_string(kind);
+}
+
+// checks that GET /api/v1/runs/{id} answers 404 only for a run the store does not hold: once the
+// store cannot be read (a table renamed behind its back by another connection) the same run is a
+// 500 naming the store's error, and so is the run list; stopping a finished run stays a 409
+TEST_F(HttpApiTest, StoreFailureIs500AndOnlyAMissingRunIs404) {
+  const std::string run = std::string("/api/v1/runs/") + test::api_fixture::failed_run;
+  ASSERT_EQ(api_.open(make_request(http::verb::get, run)).result_int(), 200);
+  const auto missing = api_.open(make_request(http::verb::get, "/api/v1/runs/r-19990101-0001"));
+  EXPECT_EQ(missing.result_int(), 404);
+  EXPECT_NE(error_of(missing).find("no run 'r-19990101-0001'"), std::string::npos) << missing.body();
+  const auto stop = api_.open(make_request(http::verb::post, run + "/stop"));
+  EXPECT_EQ(stop.result_int(), 409) << stop.body();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(api_.db_path().c_str(), &db), SQLITE_OK);
+  const int renamed = sqlite3_exec(db, "ALTER TABLE samples RENAME TO samples_gone", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  ASSERT_EQ(renamed, SQLITE_OK);
+
+  for (const std::string& target : {run, std::string("/api/v1/runs"), run + "/gate", run + "/report"}) {
+    const auto res = api_.open(make_request(http::verb::get, target));
+    EXPECT_EQ(res.result_int(), 500) << target << ": " << res.body();
+    EXPECT_NE(error_of(res).find("samples"), std::string::npos) << target << ": " << res.body();
+  }
+  EXPECT_EQ(api_.open(make_request(http::verb::get, "/api/v1/runs/r-19990101-0001")).result_int(), 500)
+      << "a store that cannot be read does not know that a run is missing";
 }
 
 // checks that a plan name in a request reaches no file but <plans dir>/<name>.yaml: traversal,

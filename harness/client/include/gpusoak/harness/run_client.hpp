@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/http_client.hpp"
 
 namespace gpusoak::harness::detail {
@@ -32,18 +32,17 @@ inline constexpr std::chrono::seconds poll_timeout{10};
 
 // The body of POST /api/v1/runs: {"plan": NAME} or {"plan_yaml": <the file>}, plus "time_scale"
 // when given. Errors (validation) name --plan or --time-scale and the value.
-[[nodiscard]] gpu::result<std::string> start_request_body(const std::string& plan,
-                                                          const std::optional<std::string>& time_scale);
+[[nodiscard]] result<std::string> start_request_body(const std::string& plan,
+                                                     const std::optional<std::string>& time_scale);
 
 // A --FLAG SECONDS value: a number in (0, 3600], `fallback` when absent; the error names the flag.
-[[nodiscard]] gpu::result<std::chrono::milliseconds> parse_seconds(std::string_view flag,
-                                                                   const std::optional<std::string>& text,
-                                                                   double fallback);
+[[nodiscard]] result<std::chrono::milliseconds> parse_seconds(std::string_view flag,
+                                                              const std::optional<std::string>& text, double fallback);
 
 // GET `target` as JSON. A connection failure keeps http_call's `unsupported` kind; a non-200 answer
 // is `validation` with the daemon's message; a body that is not JSON is `internal`.
-[[nodiscard]] gpu::result<nlohmann::json> get_json(const daemon_url& url, const std::string& target,
-                                                   std::chrono::seconds timeout = std::chrono::seconds(30));
+[[nodiscard]] result<nlohmann::json> get_json(const daemon_url& url, const std::string& target,
+                                              std::chrono::seconds timeout = std::chrono::seconds(30));
 
 struct started_run {
   std::string id;
@@ -54,8 +53,8 @@ struct started_run {
 // `validation` when it refused ("... refused the run (409): GPU 0 is busy with run ..."),
 // `internal` when its answer names no run. Never retried here: a POST that timed out may have
 // started the run, and sending it again would only meet a 409.
-[[nodiscard]] gpu::result<std::vector<started_run>> start_runs(const daemon_url& url, const std::string& body,
-                                                               const std::optional<std::string>& token);
+[[nodiscard]] result<std::vector<started_run>> start_runs(const daemon_url& url, const std::string& body,
+                                                          const std::optional<std::string>& token);
 
 // "phase 2 frag", "starting" before the first phase, "-" for a final run without phases.
 [[nodiscard]] std::string phase_text(const nlohmann::json& run);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "gpusoak/buffers/context.hpp"
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/harness/soak_runner.hpp"
 #include "gpusoak/scenarios/plan.hpp"
@@ -43,9 +43,9 @@ struct run_request {
   double time_scale = 1.0;               // scenario seeds derive from the run id
 };
 
-// Why a request was refused; http_status is what the API answers.
+// Why a request was refused; the API answers http_status(kind).
 struct request_error {
-  int http_status = 400;
+  error_kind kind = error_kind::validation;
   std::string message;
   // For a bad plan or request: each problem on its own (the message holds them all, one a line),
   // so the 400 body can list them.
@@ -84,13 +84,14 @@ class run_manager {
   run_manager(const run_manager&) = delete;
   run_manager& operator=(const run_manager&) = delete;
 
-  // Validates the plan (name, YAML, devices, time scale) and starts one run per device. 400 on a
-  // bad request or plan, 404 on an unknown plan name, 409 when a device is busy, 507 when the
-  // store has no room for the run.
+  // Validates the plan (name, YAML, devices, time scale) and starts one run per device. Errors:
+  // validation for a bad request or plan, not_found for an unknown plan name, conflict when a
+  // device is busy, unavailable while shutting down, out_of_space when the store has no room for
+  // the run, io when it cannot write.
   [[nodiscard]] request_result<std::vector<started_run>> start(const run_request& request);
 
-  // Asks an active run to stop after its current step (it ends aborted). 404 unknown, 409 not
-  // active.
+  // Asks an active run to stop after its current step (it ends aborted). not_found for an unknown
+  // run, conflict for one that is not active here, io when the store cannot be read.
   [[nodiscard]] request_result<void> stop(std::string_view run_id);
 
   [[nodiscard]] std::optional<live_status> live(std::string_view run_id) const;
@@ -101,7 +102,7 @@ class run_manager {
 
   // At start-up: marks runs a dead process left running as interrupted and resumes every
   // interrupted run on its device. Returns the resumed run ids.
-  [[nodiscard]] gpu::result<std::vector<std::string>> resume_interrupted();
+  [[nodiscard]] result<std::vector<std::string>> resume_interrupted();
 
   // Interrupts every active run after its current step, waits for the workers, and leaves the
   // runs resumable. Idempotent; no new run starts afterwards.

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 
 namespace gpusoak::harness {
 
@@ -26,8 +26,8 @@ class cli_args {
   // stray positional argument is a validation error naming it; "--help" sets help(). Up to
   // max_positional arguments that are not flags are kept, in order, in positional(); one more is
   // an error. A flag given more than once keeps every value (values()); value() is the last.
-  [[nodiscard]] static gpu::result<cli_args> parse(std::span<const std::string> args, std::span<const flag_spec> specs,
-                                                   std::size_t max_positional = 0);
+  [[nodiscard]] static result<cli_args> parse(std::span<const std::string> args, std::span<const flag_spec> specs,
+                                              std::size_t max_positional = 0);
 
   [[nodiscard]] bool help() const noexcept { return help_; }
   [[nodiscard]] bool has(std::string_view name) const;

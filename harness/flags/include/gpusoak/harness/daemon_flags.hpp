@@ -18,13 +18,13 @@ struct daemon_target {
 // --daemon URL (default $GPUSOAK_DAEMON, else http://127.0.0.1:9464), --token-file FILE
 // (default $GPUSOAK_TOKEN_FILE).
 [[nodiscard]] std::vector<flag_spec> daemon_flag_specs();
-[[nodiscard]] gpu::result<daemon_target> daemon_target_from(const cli_args& args);
+[[nodiscard]] result<daemon_target> daemon_target_from(const cli_args& args);
 
 // The token from --token-file FILE, else $GPUSOAK_TOKEN_FILE; none when neither is set.
-[[nodiscard]] gpu::result<std::optional<std::string>> token_from(const cli_args& args);
+[[nodiscard]] result<std::optional<std::string>> token_from(const cli_args& args);
 
 // A bearer token file: one line of at least 16 characters without spaces. Errors name the file
 // and the flag.
-[[nodiscard]] gpu::result<std::string> read_token_file(const std::string& path);
+[[nodiscard]] result<std::string> read_token_file(const std::string& path);
 
 }  // namespace gpusoak::harness

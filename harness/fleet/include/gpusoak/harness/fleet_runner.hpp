@@ -55,8 +55,8 @@ struct fleet_member {
 // as timestamp(up{instance="..."}), so checks see the runs' final state. Returns the instances it
 // gave up on after `limit` (not scraped by this Prometheus, or relabelled); an unreachable
 // Prometheus is an error.
-[[nodiscard]] gpu::result<std::vector<std::string>> wait_for_scrapes(const prometheus_server& server,
-                                                                     std::span<const std::string> instances,
-                                                                     double after, std::chrono::seconds limit);
+[[nodiscard]] result<std::vector<std::string>> wait_for_scrapes(const prometheus_server& server,
+                                                                std::span<const std::string> instances, double after,
+                                                                std::chrono::seconds limit);
 
 }  // namespace gpusoak::harness

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/http_client.hpp"
 
 namespace gpusoak::harness {
@@ -30,10 +30,9 @@ struct fleet_target {
 // `targets` (a non-empty list of "host:port" strings; the port is required because without one
 // Prometheus would scrape port 80, not gpusoakd's 9464) and optional `labels` (label name ->
 // string); no other keys; no target twice; at least one target in all.
-[[nodiscard]] gpu::result<std::vector<fleet_target>> parse_fleet_targets(std::string_view text,
-                                                                         std::string_view source);
+[[nodiscard]] result<std::vector<fleet_target>> parse_fleet_targets(std::string_view text, std::string_view source);
 
 // Reads and parses the file; an unreadable file is an error naming it and the --targets flag.
-[[nodiscard]] gpu::result<std::vector<fleet_target>> load_fleet_targets(const std::string& path);
+[[nodiscard]] result<std::vector<fleet_target>> load_fleet_targets(const std::string& path);
 
 }  // namespace gpusoak::harness

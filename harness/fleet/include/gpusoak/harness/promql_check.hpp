@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/http_client.hpp"
 
 namespace gpusoak::harness {
@@ -26,7 +26,7 @@ struct prometheus_server {
 
 // "http://HOST[:PORT][/PREFIX]"; without a port, 80 (as the URL says; Prometheus' own default is
 // 9090, so lab URLs usually name it). Errors (validation) name --prometheus.
-[[nodiscard]] gpu::result<prometheus_server> parse_prometheus_url(std::string_view url);
+[[nodiscard]] result<prometheus_server> parse_prometheus_url(std::string_view url);
 
 struct promql_sample {
   std::map<std::string, std::string> labels;
@@ -36,12 +36,12 @@ struct promql_sample {
 // The samples of an instant query's answer (vector or scalar result). Errors (validation): a
 // non-200 answer (with Prometheus' error text, e.g. a parse error of the expression), a body that
 // is not Prometheus' JSON, a range-vector (matrix) or string result.
-[[nodiscard]] gpu::result<std::vector<promql_sample>> parse_promql_answer(const http_reply& reply);
+[[nodiscard]] result<std::vector<promql_sample>> parse_promql_answer(const http_reply& reply);
 
-// Runs the instant query at the server's current time. Errors: unreachable (unsupported, naming
+// Runs the instant query at the server's current time. Errors: unreachable (io, naming
 // the server and --prometheus), or parse_promql_answer's.
-[[nodiscard]] gpu::result<std::vector<promql_sample>> promql_query(
-    const prometheus_server& server, std::string_view expr, std::chrono::seconds timeout = std::chrono::seconds(30));
+[[nodiscard]] result<std::vector<promql_sample>> promql_query(const prometheus_server& server, std::string_view expr,
+                                                              std::chrono::seconds timeout = std::chrono::seconds(30));
 
 enum class promql_status { passed, failed, error };
 [[nodiscard]] std::string_view to_string(promql_status status) noexcept;
@@ -54,7 +54,7 @@ struct promql_check {
 };
 
 // The verdict on a query's outcome (pure): an error is `error`, else passed/failed by the rule above.
-[[nodiscard]] promql_check judge_promql(std::string expr, const gpu::result<std::vector<promql_sample>>& answer);
+[[nodiscard]] promql_check judge_promql(std::string expr, const result<std::vector<promql_sample>>& answer);
 
 // Percent-encodes everything but RFC 3986's unreserved characters (for the query string).
 [[nodiscard]] std::string url_encode(std::string_view text);

@@ -40,7 +40,7 @@
 #include <utility>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/exit_codes.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/scenarios/threshold.hpp"
@@ -80,19 +80,19 @@ struct gate_report {
 
 // Evaluates thresholds on a run's samples (pure; no store access). Fails (validation) only on a
 // bad warmup_fraction.
-[[nodiscard]] gpu::result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
-                                                     std::span<const scenarios::threshold> thresholds,
-                                                     const gate_options& options = {});
-
-// Loads the run and its samples from the store and evaluates. Writes nothing: re-evaluating a
-// run never changes its verdicts.
-[[nodiscard]] gpu::result<gate_report> run_gate(run_store& store, std::string_view run_id,
+[[nodiscard]] result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
                                                 std::span<const scenarios::threshold> thresholds,
                                                 const gate_options& options = {});
 
+// Loads the run and its samples from the store and evaluates. Writes nothing: re-evaluating a
+// run never changes its verdicts.
+[[nodiscard]] result<gate_report> run_gate(run_store& store, std::string_view run_id,
+                                           std::span<const scenarios::threshold> thresholds,
+                                           const gate_options& options = {});
+
 // Stores `report` as the run's own verdicts (record_verdicts: only before the run is final; a
 // no_data row is stored as not passed with observed 0). The runner calls it once, at the end.
-[[nodiscard]] gpu::result<void> store_run_verdicts(run_store& store, const gate_report& report);
+[[nodiscard]] result<void> store_run_verdicts(run_store& store, const gate_report& report);
 
 // `report` as an ad-hoc evaluation for run_store::save_evaluation (basis and warm-up as given).
 [[nodiscard]] stored_evaluation to_stored_evaluation(const gate_report& report, const gate_options& options,

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 
 namespace gpusoak::harness {
 
@@ -30,7 +30,7 @@ inline constexpr std::array all_run_states{run_state::queued,     run_state::run
                                            run_state::interrupted};
 [[nodiscard]] std::string_view to_string(run_state state) noexcept;
 // Errors (validation) name the text and the allowed values.
-[[nodiscard]] gpu::result<run_state> parse_run_state(std::string_view text);
+[[nodiscard]] result<run_state> parse_run_state(std::string_view text);
 // passed, failed, could_not_run and aborted.
 [[nodiscard]] bool is_final(run_state state) noexcept;
 // What a command that waited for the run exits with (exit_codes.hpp): pass, fail, aborted, else
@@ -41,7 +41,7 @@ inline constexpr std::array all_run_states{run_state::queued,     run_state::run
 // phases of an interrupted run interrupted.
 enum class phase_state { running, passed, failed, aborted, interrupted };
 [[nodiscard]] std::string_view to_string(phase_state state) noexcept;
-[[nodiscard]] gpu::result<phase_state> parse_phase_state(std::string_view text);
+[[nodiscard]] result<phase_state> parse_phase_state(std::string_view text);
 
 // What create_run needs; the store assigns the id and the state (queued), and hashes plan_text
 // (run_provenance::plan_sha256).
@@ -63,7 +63,7 @@ struct run_spec {
 // (scenarios::step_result::strategy).
 enum class strategy_subject { usage, scenario };
 [[nodiscard]] std::string_view to_string(strategy_subject subject) noexcept;
-[[nodiscard]] gpu::result<strategy_subject> parse_strategy_subject(std::string_view text);
+[[nodiscard]] result<strategy_subject> parse_strategy_subject(std::string_view text);
 
 struct strategy_record {
   strategy_subject subject = strategy_subject::usage;

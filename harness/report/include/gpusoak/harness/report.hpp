@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/gate.hpp"
 #include "gpusoak/harness/run_store.hpp"
 
@@ -62,7 +62,7 @@ struct run_report {
 
 // Reads the run and builds the report. Errors: an unknown run id (validation, naming it) or a
 // store failure, as run_store reports them. Does not write to the store (unlike run_gate).
-[[nodiscard]] gpu::result<run_report> load_report(run_store& store, std::string_view run_id);
+[[nodiscard]] result<run_report> load_report(run_store& store, std::string_view run_id);
 
 // The summary for a terminal: run, what it ran (mask, strategies, driver, build, plan hash), times,
 // phases, counts, last figures per scenario, error events, the gate table (format_gate_table) and

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "gpusoak/buffers/context.hpp"
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/gate.hpp"
 #include "gpusoak/harness/run_store.hpp"
 #include "gpusoak/scenarios/plan.hpp"
@@ -107,19 +107,19 @@ struct soak_outcome {
 [[nodiscard]] std::string run_device(const scenarios::plan& plan, const soak_options& options);
 
 // Stores a queued run of `plan` (already scaled); plan_text is stored as given.
-[[nodiscard]] gpu::result<std::string> create_soak_run(const scenarios::plan& plan, std::string_view plan_text,
-                                                       run_store& store, const soak_options& options);
+[[nodiscard]] result<std::string> create_soak_run(const scenarios::plan& plan, std::string_view plan_text,
+                                                  run_store& store, const soak_options& options);
 
 // Runs (or resumes, when it is interrupted) the stored run `run_id` of `plan`. Fails only when
 // the run cannot be marked running; everything after that (no context, a store write failing
 // mid-run) ends the run could_not_run and is reported in the outcome, except a write failing for
 // lack of space: that stops the run as interrupted (the reason names the full disk), to resume
 // from its last stored sample once there is space. Its stored state may then still read running.
-[[nodiscard]] gpu::result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view run_id,
-                                                     run_store& store, const soak_options& options);
+[[nodiscard]] result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view run_id, run_store& store,
+                                                const soak_options& options);
 
 // create_soak_run, then execute_soak.
-[[nodiscard]] gpu::result<soak_outcome> run_soak(const scenarios::plan& plan, std::string_view plan_text,
-                                                 run_store& store, const soak_options& options);
+[[nodiscard]] result<soak_outcome> run_soak(const scenarios::plan& plan, std::string_view plan_text, run_store& store,
+                                            const soak_options& options);
 
 }  // namespace gpusoak::harness

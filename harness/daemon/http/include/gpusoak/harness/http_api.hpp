@@ -3,10 +3,13 @@
 // /metrics (Prometheus text), the gate's table and JUnit formats and the report's text and HTML.
 //
 //   POST /api/v1/runs                 {"plan": "smoke"} or {"plan_yaml": "..."}, "time_scale": 0.25
-//                                     -> 201 {"id", "runs": [{"id", "gpu"}]}; 400, 404, 409 busy
+//                                     -> 201 {"id", "runs": [{"id", "gpu"}]}; 400, 404, 409 busy,
+//                                        503 shutting down, 507 no room in the store
 //   GET  /api/v1/runs[?limit=N]       -> 200 {"runs": [...]} newest first
-//   GET  /api/v1/runs/{id}            -> 200 progress, phase, live figures, verdicts; 404
-//   GET  /api/v1/runs/{id}/gate[?format=json|table|junit]  -> the plan's thresholds on the stored run
+//   GET  /api/v1/runs/{id}            -> 200 progress, phase, live figures, verdicts; 404 no such
+//                                        run; 500 the store cannot be read
+//   GET  /api/v1/runs/{id}/gate[?format=json|table|junit]  -> the plan's thresholds on the stored run,
+//                                     evaluated, never stored; 404; 409 when its plan no longer parses
 //   GET  /api/v1/runs/{id}/report[?format=json|text|html]  -> `gpusoak report`'s document, built
 //                                     from the store as --db builds it (docs/report.md); 400; 404
 //   POST /api/v1/runs/{id}/stop       -> 202; 404; 409 when not running
@@ -15,7 +18,8 @@
 //
 // With a token set, POST requests need "Authorization: Bearer <token>" (401 otherwise); GET stays
 // open. A POST carrying an Origin header (a web page's) is refused with 403, token or not
-// (docs/security.md). Nothing here throws: a handler failure is a 500 with its message.
+// (docs/security.md). Nothing here throws: a handler failure is a 500 with its message. Every
+// error from the store, the manager or the gate is answered with http_status(its kind).
 #pragma once
 
 #include <boost/beast/http/message.hpp>
@@ -41,6 +45,11 @@ struct api_context {
 };
 
 [[nodiscard]] http_response handle_request(const http_request& request, api_context& api);
+
+// The status the API answers for an error of `kind`: validation 400, not_found 404, conflict 409,
+// unsupported 422 (the request is well formed, this daemon cannot do it), out_of_space 507,
+// out_of_memory, context_lost and unavailable 503, io and internal 500.
+[[nodiscard]] unsigned http_status(error_kind kind) noexcept;
 
 // A response with {"error": message} (the server uses it for requests that never parsed).
 [[nodiscard]] http_response error_response(unsigned status, std::string_view message, unsigned version = 11,

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "gpusoak/buffers/error.hpp"
+#include "gpusoak/error.hpp"
 #include "gpusoak/harness/http_api.hpp"
 
 namespace gpusoak::harness {
@@ -38,9 +38,9 @@ class http_server {
  public:
   // Binds and starts accepting on `io`. Fails (validation) on an address that does not parse,
   // (internal) when the port cannot be bound, naming both.
-  [[nodiscard]] static gpu::result<std::unique_ptr<http_server>> start(boost::asio::io_context& io,
-                                                                       const http_server_options& options,
-                                                                       http_handler handler);
+  [[nodiscard]] static result<std::unique_ptr<http_server>> start(boost::asio::io_context& io,
+                                                                  const http_server_options& options,
+                                                                  http_handler handler);
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
