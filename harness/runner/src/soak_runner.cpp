@@ -45,31 +45,31 @@ result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view 
     try {
       worked = detail::run_worker(plan, store, outcome.run_id, options, from);
     } catch (const std::exception& e) {
-      worked.failure = fmt::format("the soak worker stopped: {}", e.what());
+      worked.failure = error{error_kind::internal, fmt::format("the soak worker stopped: {}", e.what())};
     } catch (...) {
-      worked.failure = "the soak worker stopped on an unknown exception";
+      worked.failure = error{error_kind::internal, "the soak worker stopped on an unknown exception"};
     }
   });
   worker.join();
 
-  if (worked.failure.empty() && worked.stopped == stop_request::interrupt) {
+  if (!worked.failure && worked.stopped == stop_request::interrupt) {
     GPUSOAK_TRY(store.mark_interrupted(run_id));
     outcome.state = run_state::interrupted;
     outcome.exit_code = exit_could_not_run;
     outcome.reason = "interrupted; the run resumes where it stopped when the daemon starts again";
     return outcome;
   }
-  if (worked.out_of_space) {
+  if (worked.failure && worked.failure->kind == error_kind::out_of_space) {
     // No room to store anything more: the run stops where its samples end, stored as a killed
     // process leaves it (running), which the next start resumes as it resumes an interrupted run.
     // Nothing more is written: a small write may fit where the sample did not, and the run's state
     // would then disagree with its phases. Gating it now would judge a run cut short.
     outcome.state = run_state::interrupted;
     outcome.exit_code = exit_could_not_run;
-    outcome.reason = worked.failure;
+    outcome.reason = worked.failure->message;
     return outcome;
   }
-  std::string failure = worked.failure;
+  std::string failure = worked.failure ? worked.failure->message : std::string();
   if (failure.empty()) {
     // The run's own verdicts: stored once, here; a later `gpusoak gate` only reads the run.
     auto report = run_gate(store, run_id, plan.thresholds, {});

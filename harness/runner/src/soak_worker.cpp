@@ -68,22 +68,22 @@ class soak_worker {
         phase_failure_base_(from.failures_before_phase) {}
 
   worker_result run() {
-    auto failed = [&](std::string failure) { return worker_result{.failure = failure, .out_of_space = out_of_space_}; };
-    if (auto failure = make_context(); !failure.empty()) return failed(failure);
+    auto failed = [](error e) { return worker_result{.failure = std::move(e)}; };
+    if (auto made = make_context(); !made) return failed(std::move(made).error());
     const std::size_t first = phase_at(offsets_, resume_t_);
-    if (auto failure = close_skipped_phases(first); !failure.empty()) return failed(failure);
+    if (auto closed = close_skipped_phases(first); !closed) return failed(std::move(closed).error());
     for (std::size_t i = first; i < plan_.phases.size(); ++i) {
       const double skip = i == first ? std::max(0.0, resume_t_ - offsets_[i]) : 0.0;
       // A resume that lands on a phase boundary skips nothing of that phase, and is still a resume.
       const bool resumed = i == first && resume_t_ > 0;
-      if (auto failure = run_phase(i, plan_.phases[i], skip, resumed); !failure.empty()) return failed(failure);
+      if (auto ran = run_phase(i, plan_.phases[i], skip, resumed); !ran) return failed(std::move(ran).error());
       if (stopped_ != stop_request::none) return {.stopped = stopped_};
     }
     return {};
   }
 
  private:
-  std::string make_context() {
+  result<void> make_context() {
     gpu::context_options ctx_options = options_.context;
     if (!options_.device_from_cli) ctx_options.device_index = plan_.devices.front();
     ctx_.reset();
@@ -93,7 +93,7 @@ class soak_worker {
           fmt::format("no GL 4.5 context on device {}: {}", ctx_options.device_index, ctx.error().message);
       // Dropped on failure: the reason is returned and becomes the run's verdict reason.
       (void)store_.append_event(run_id_, {.t_seconds = t_, .level = "error", .scenario = "", .message = reason});
-      return reason;
+      return make_error(ctx.error().kind, reason);
     }
     ctx_ = std::move(*ctx);
     if (options_.observer != nullptr) options_.observer->on_context(*ctx_);
@@ -103,7 +103,7 @@ class soak_worker {
   // What the run ran on (run_store's provenance): its first context is recorded; a later one (a
   // resume, perhaps by a daemon started with another --disable, or on another driver) that differs
   // leaves a warn event naming the difference.
-  std::string record_context() {
+  result<void> record_context() {
     const auto& caps = ctx_->caps();
     context_facts facts{.mask = caps.masked,
                         .gl_vendor = caps.vendor,
@@ -117,11 +117,11 @@ class soak_worker {
     }
     if (context_ == facts) return {};  // a watchdog rebuild of the same context
     auto recorded = store_.record_context(run_id_, facts);
-    if (!recorded) return check(std::unexpected(recorded.error()), "record_context");
+    if (!recorded) return in_store(std::move(recorded).error(), "record_context");
     context_ = facts;
     if (*recorded) return {};
     auto run = store_.get_run(run_id_);
-    if (!run) return check(std::unexpected(run.error()), "get_run");
+    if (!run) return in_store(std::move(run).error(), "get_run");
     const auto& first = run->provenance;
     std::string differences;
     const auto differ = [&](std::string_view what, const std::string& now, const std::string& then) {
@@ -146,12 +146,9 @@ class soak_worker {
   }
 
   // Scenario strategies first seen since the last sample (record_strategies), stored with it.
-  std::string store_new_strategies() {
+  result<void> store_new_strategies() {
     for (const auto& [scenario, strategy] : strategies_unstored_) {
-      if (auto err = check(store_.record_scenario_strategy(run_id_, scenario, strategy), "record_scenario_strategy");
-          !err.empty()) {
-        return err;
-      }
+      GPUSOAK_TRY(check(store_.record_scenario_strategy(run_id_, scenario, strategy), "record_scenario_strategy"));
     }
     strategies_unstored_.clear();
     return {};
@@ -159,36 +156,34 @@ class soak_worker {
 
   // Phases before the resume point that a kill left without an outcome (it came between their
   // last sample and their end record): closed now, failed when an error was stored in them.
-  std::string close_skipped_phases(std::size_t first) {
+  result<void> close_skipped_phases(std::size_t first) {
     if (first == 0) return {};
     auto stored = store_.phases(run_id_);
-    if (!stored) return fmt::format("run store: phases: {}", stored.error().message);
+    if (!stored) return in_store(std::move(stored).error(), "phases");
     auto events = store_.events(run_id_);
-    if (!events) return fmt::format("run store: events: {}", events.error().message);
+    if (!events) return in_store(std::move(events).error(), "events");
     for (const auto& ph : *stored) {
       const auto i = static_cast<std::size_t>(ph.index);
       if (i >= first || (ph.state != phase_state::interrupted && ph.state != phase_state::running)) continue;
       const bool failed = std::ranges::any_of(*events, [&](const event& e) {
         return e.level == "error" && e.t_seconds >= offsets_[i] && e.t_seconds <= offsets_[i + 1];
       });
-      if (auto err = check(store_.record_phase_start(run_id_, ph.index, ph.name, ph.started_at), "record_phase_start");
-          !err.empty()) {
-        return err;
-      }
-      if (auto err = check(store_.record_phase_end(run_id_, ph.index,
-                                                   failed ? phase_state::failed : phase_state::passed, now_timestamp()),
-                           "record_phase_end");
-          !err.empty()) {
-        return err;
-      }
+      GPUSOAK_TRY(check(store_.record_phase_start(run_id_, ph.index, ph.name, ph.started_at), "record_phase_start"));
+      GPUSOAK_TRY(check(store_.record_phase_end(run_id_, ph.index, failed ? phase_state::failed : phase_state::passed,
+                                                now_timestamp()),
+                        "record_phase_end"));
     }
     return {};
   }
 
-  std::string check(const result<void>& r, std::string_view what) {
+  // A run store call's failure as the worker reports it: its kind kept (out_of_space leaves the run
+  // resumable), the message naming the call.
+  static std::unexpected<error> in_store(error e, std::string_view what) {
+    return make_error(e.kind, fmt::format("run store: {}: {}", what, e.message));
+  }
+  static result<void> check(result<void> r, std::string_view what) {
     if (r) return {};
-    if (r.error().kind == error_kind::out_of_space) out_of_space_ = true;
-    return fmt::format("run store: {}: {}", what, r.error().message);
+    return in_store(std::move(r).error(), what);
   }
 
   void record_failure(const std::string& scenario, const std::string& reason) {
@@ -230,8 +225,8 @@ class soak_worker {
     if (options_.observer != nullptr) options_.observer->on_step(scenario, r);
   }
 
-  std::string append_samples(const std::vector<std::string>& names) {
-    if (auto err = store_new_strategies(); !err.empty()) return err;
+  result<void> append_samples(const std::vector<std::string>& names) {
+    GPUSOAK_TRY(store_new_strategies());
     const auto snap = ctx_->counters().snapshot();
     const std::int64_t rss = resident_bytes();
     std::vector<sample> stored;
@@ -252,7 +247,7 @@ class soak_worker {
           .iterations = static_cast<std::int64_t>(tot.interval_iterations),
           .extra_json = totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9)),
       };
-      if (auto err = check(store_.append_sample(run_id_, s), "append_sample"); !err.empty()) return err;
+      GPUSOAK_TRY(check(store_.append_sample(run_id_, s), "append_sample"));
       stored.push_back(std::move(s));
       tot.interval_latency = {};
       tot.interval_fence_wait = {};
@@ -311,8 +306,8 @@ class soak_worker {
 
   // The watchdog: the GPU stopped answering. The scenarios' objects go with the old context; a
   // new one is made and the scenarios set up again (same seeds).
-  std::string rebuild_context(std::size_t phase_index, const scenarios::phase& ph, std::vector<active_scenario>& active,
-                              const std::string& scenario) {
+  result<void> rebuild_context(std::size_t phase_index, const scenarios::phase& ph,
+                               std::vector<active_scenario>& active, const std::string& scenario) {
     const std::string reason = fmt::format(
         "watchdog: the GPU stopped answering in {} (a fence wait passed its bound); context {} rebuilt and the "
         "phase's scenarios set up again",
@@ -323,16 +318,15 @@ class soak_worker {
     ++totals_[scenario].watchdog_timeouts;
     if (options_.observer != nullptr) options_.observer->on_watchdog(reason);
     for (auto& a : active) a.impl.reset();
-    if (auto failure = make_context(); !failure.empty()) return failure;
+    GPUSOAK_TRY(make_context());
     for (auto& a : active) start_scenario(phase_index, ph, a);
     return {};
   }
 
   // One phase: begun (stored, resumed, announced), its scenarios set up, stepped until it ends
-  // (step_phase), torn down and its outcome stored (end_phase). Returns the failure that ends the
-  // run, or "" to go on.
-  std::string run_phase(std::size_t index, const scenarios::phase& ph, double skip, bool resumed) {
-    if (auto err = begin_phase(index, ph, skip, resumed); !err.empty()) return err;
+  // (step_phase), torn down and its outcome stored (end_phase). An error ends the run.
+  result<void> run_phase(std::size_t index, const scenarios::phase& ph, double skip, bool resumed) {
+    GPUSOAK_TRY(begin_phase(index, ph, skip, resumed));
     phase_run run{.index = index, .ph = ph, .offset = offsets_[index], .skip = skip};
     for (std::size_t e = 0; e < ph.scenarios.size(); ++e) {
       const auto& entry = ph.scenarios[e];
@@ -364,7 +358,7 @@ class soak_worker {
     double skip = 0;    // seconds of it a resume skips
     std::vector<active_scenario> active;
     std::vector<std::string> names;  // unique, in plan order
-    std::string error;               // why it ended failed or out_of_space
+    std::optional<error> failure;    // why it ended failed or out_of_space
     clock_type::time_point started;
     // Seconds of the phase done: the skipped part plus what ran since `started`, at most its duration.
     [[nodiscard]] double elapsed() const {
@@ -372,22 +366,16 @@ class soak_worker {
     }
   };
 
-  std::string begin_phase(std::size_t index, const scenarios::phase& ph, double skip, bool resumed) {
+  result<void> begin_phase(std::size_t index, const scenarios::phase& ph, double skip, bool resumed) {
     t_ = offsets_[index] + skip;
-    if (auto err = check(store_.record_phase_start(run_id_, static_cast<std::int64_t>(index), ph.name, now_timestamp()),
-                         "record_phase_start");
-        !err.empty()) {
-      return err;
-    }
+    GPUSOAK_TRY(check(store_.record_phase_start(run_id_, static_cast<std::int64_t>(index), ph.name, now_timestamp()),
+                      "record_phase_start"));
     if (resumed) {
       const std::string message = fmt::format("resumed at t={:.1f}s: phase {} '{}', {:.1f}s of {:.1f}s already done",
                                               t_, index + 1, ph.name, skip, seconds(ph.duration));
       spdlog::info("run={} scenario=- context={}: {}", run_id_, ctx_->name(), message);
-      if (auto err = check(store_.append_event(run_id_, {.t_seconds = t_, .level = "info", .message = message}),
-                           "append_event");
-          !err.empty()) {
-        return err;
-      }
+      GPUSOAK_TRY(
+          check(store_.append_event(run_id_, {.t_seconds = t_, .level = "info", .message = message}), "append_event"));
     }
     if (options_.observer != nullptr) options_.observer->on_phase(index, ph, t_);
     spdlog::info("run={} scenario=- context={}: phase {}/{} '{}' ({:.1f}s)", run_id_, ctx_->name(), index + 1,
@@ -417,8 +405,7 @@ class soak_worker {
         return phase_end::ran_to_end;
       }
       if (!past_end && elapsed >= next_sample) {  // past the end, the phase's last sample follows
-        run.error = append_samples(run.names);
-        if (!run.error.empty()) return out_of_space_ ? phase_end::out_of_space : phase_end::failed;
+        if (auto appended = append_samples(run.names); !appended) return failed(run, std::move(appended).error());
         print_progress(run.index, run.ph, elapsed, duration, run.names);
         while (next_sample <= elapsed) next_sample += interval;  // a long step skips missed ticks
         continue;
@@ -439,10 +426,17 @@ class soak_worker {
       record_strategies(*next);
       absorb(next->name, result, before);
       if (result.context_lost) {
-        run.error = rebuild_context(run.index, run.ph, run.active, next->name);
-        if (!run.error.empty()) return out_of_space_ ? phase_end::out_of_space : phase_end::failed;
+        auto rebuilt = rebuild_context(run.index, run.ph, run.active, next->name);
+        if (!rebuilt) return failed(run, std::move(rebuilt).error());
       }
     }
+  }
+
+  // Keeps the error that ended the phase; a full disk leaves it open (resumable), anything else aborts it.
+  static phase_end failed(phase_run& run, error e) {
+    const bool no_space = e.kind == error_kind::out_of_space;
+    run.failure = std::move(e);
+    return no_space ? phase_end::out_of_space : phase_end::failed;
   }
 
   // The runnable scenario furthest behind its weighted share of step time; past the phase's end,
@@ -456,9 +450,8 @@ class soak_worker {
     return next;
   }
 
-  // Tears the scenarios down, stores the phase's last sample and its outcome. Returns the failure
-  // that ends the run, or "".
-  std::string end_phase(phase_run& run, phase_end end) {
+  // Tears the scenarios down, stores the phase's last sample and its outcome. An error ends the run.
+  result<void> end_phase(phase_run& run, phase_end end) {
     for (auto& a : run.active) {
       if (!a.impl) continue;
       const auto before = ctx_->counters().snapshot();
@@ -470,11 +463,11 @@ class soak_worker {
     if (end != phase_end::interrupted) t_ = run.offset + run.elapsed();
     const double duration = seconds(run.ph.duration);
     if (end != phase_end::failed && end != phase_end::out_of_space) {
-      run.error = append_samples(run.names);
-      if (!run.error.empty())
-        end = out_of_space_ ? phase_end::out_of_space : phase_end::failed;
-      else
+      if (auto appended = append_samples(run.names); !appended) {
+        end = failed(run, std::move(appended).error());
+      } else {
         print_progress(run.index, run.ph, run.elapsed(), duration, run.names);
+      }
     }
     bool scenarios_failed = false;
     for (const auto& name : run.names) {
@@ -485,15 +478,16 @@ class soak_worker {
       // Left open: mark_interrupted closes it and a resume restarts it; after a full disk, a resume
       // restarts it where its samples end.
       case phase_end::interrupted: return {};
-      case phase_end::out_of_space: return run.error;
+      case phase_end::out_of_space: return std::unexpected(*run.failure);
       case phase_end::stopped:
       case phase_end::failed: state = phase_state::aborted; break;
       case phase_end::ran_to_end: state = scenarios_failed ? phase_state::failed : phase_state::passed; break;
     }
     for (const auto& name : run.names) phase_failure_base_[name] = totals_[name].failures;
-    auto err = check(store_.record_phase_end(run_id_, static_cast<std::int64_t>(run.index), state, now_timestamp()),
-                     "record_phase_end");
-    return run.error.empty() ? err : run.error;
+    auto ended = check(store_.record_phase_end(run_id_, static_cast<std::int64_t>(run.index), state, now_timestamp()),
+                       "record_phase_end");
+    if (run.failure) return std::unexpected(*run.failure);  // the first error is the run's reason
+    return ended;
   }
 
   std::uint64_t failures_at_phase_start(const std::string& name) const {
@@ -528,8 +522,7 @@ class soak_worker {
   std::map<std::string, std::uint64_t> phase_failure_base_;
   std::set<std::string> strategies_recorded_;  // record_strategies(): each message once
   stop_request stopped_ = stop_request::none;
-  bool out_of_space_ = false;             // a store write failed for lack of space: write nothing more
-  std::optional<context_facts> context_;  // the context recorded or compared last
+  std::optional<context_facts> context_;                           // the context recorded or compared last
   std::set<std::pair<std::string, std::string>> strategies_seen_;  // (scenario, strategy)
   std::vector<std::pair<std::string, std::string>> strategies_unstored_;
 };

@@ -55,10 +55,10 @@ struct resume_point {
 
 // How the worker ended.
 struct worker_result {
-  std::string failure;  // empty when it ran to the end or was stopped
-  // A store write failed for lack of space (the failure says so); the worker wrote nothing after
-  // it, so the stored run reads as a process killed at that point would leave it: resumable.
-  bool out_of_space = false;
+  // Unset when it ran to the end or was stopped. Of kind out_of_space when a store write failed for
+  // lack of space: the worker wrote nothing after it, so the stored run reads as a process killed
+  // at that point would leave it: resumable.
+  std::optional<error> failure;
   stop_request stopped = stop_request::none;
 };
 
