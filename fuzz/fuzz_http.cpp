@@ -7,7 +7,7 @@
 //   - the status is 2xx, 4xx or 503, never a 500 or another 5xx: bad input is the client's error
 //     (507 needs a full disk, which the fixture's store never is);
 //   - every 4xx/503 is JSON {"error": "..."} with a message, and every JSON answer parses;
-//   - Content-Length matches the body;
+//   - Content-Length matches the body (HEAD: no body, and GET's status and Content-Length);
 //   - no run starts (the manager is shut down): a request that passes validation gets 503, and
 //     only a POST /api/v1/runs whose "plan" names a file in the plans folder (or that gives
 //     "plan_yaml") gets that far, so no name reaches a file outside it;
@@ -90,6 +90,14 @@ void check_response(const http_request& req, const http_response& res, bool toke
   GPUSOAK_FUZZ_CHECK(status == 200 || status == 202 || (status >= 400 && status < 500) || status == 503,
                      "status %u for %s %s: %s", status, std::string(req.method_string()).c_str(), target.c_str(),
                      res.body().c_str());
+  if (req.method() == http::verb::head) {
+    // HEAD answers as GET would, without the body (RFC 9110 9.3.2): Content-Length is GET's.
+    GPUSOAK_FUZZ_CHECK(res.body().empty(), "HEAD %s answered with a body of %zu bytes", target.c_str(),
+                       res.body().size());
+    GPUSOAK_FUZZ_CHECK(!field(res, http::field::content_length).empty(), "HEAD %s without Content-Length",
+                       target.c_str());
+    return;
+  }
   GPUSOAK_FUZZ_CHECK(field(res, http::field::content_length) == std::to_string(res.body().size()),
                      "Content-Length %s for a body of %zu bytes",
                      std::string(field(res, http::field::content_length)).c_str(), res.body().size());
@@ -142,5 +150,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& api = fixture();
   check_response(*request, api.open(*request), false);
   check_response(*request, api.tokened(*request), true);
+  if (request->method() == http::verb::head) {
+    // Whatever GET answers (the checks above, on the GET), HEAD answers with the same status and length.
+    auto get = *request;
+    get.method(http::verb::get);
+    for (const bool tokened : {false, true}) {
+      const auto as_get = tokened ? api.tokened(get) : api.open(get);
+      const auto as_head = tokened ? api.tokened(*request) : api.open(*request);
+      check_response(get, as_get, tokened);
+      GPUSOAK_FUZZ_CHECK(as_head.result_int() == as_get.result_int(), "HEAD %s got %u where GET got %u",
+                         std::string(request->target()).c_str(), as_head.result_int(), as_get.result_int());
+      GPUSOAK_FUZZ_CHECK(field(as_head, http::field::content_length) == std::to_string(as_get.body().size()),
+                         "HEAD %s: Content-Length %s where GET's body has %zu bytes",
+                         std::string(request->target()).c_str(),
+                         std::string(field(as_head, http::field::content_length)).c_str(), as_get.body().size());
+    }
+  }
   return 0;
 }
