@@ -50,38 +50,30 @@ inline constexpr kernel_tuning nvidia_discrete_tuning{
     .winograd_bus_copy_min_bytes = std::uint64_t{2} << 20,
 };
 
-// Other discrete GPUs (AMD, Intel Arc, unknown vendors): none measured. The channel and tile
-// thresholds are the ones every GPU but the H100 already ran; winograd does not take the
+// Other discrete GPUs (AMD, Intel Arc, unknown vendors): none measured. The H100's table with two
+// changes. The channel and tile thresholds are the ones every GPU already ran; winograd does not take the
 // few-channel shapes (measured only on the H100, and 4x slower than tiled on llvmpipe); every
 // kernel runs between bus copies: in place, the H100 lost on every large input (up to 14x) and
 // gained at most 22% on small ones, so the copies bound the worst case on an unmeasured bus.
-inline constexpr kernel_tuning other_discrete_tuning{
-    .name = "other_discrete",
-    .gemm_min_channels = 32,
-    .winograd_min_in_channels = 16,
-    .winograd_for_few_channels_in_one_dispatch = false,
-    .gemm_wide_min_tiles = 256,
-    .winograd_one_dispatch_below_bytes = std::uint64_t{2} << 20,
-    .winograd_one_dispatch_max_in_channels = 64,
-    .tiled_bus_copy_min_bytes = 0,
-    .winograd_bus_copy_min_bytes = 0,
-};
+inline constexpr kernel_tuning other_discrete_tuning = [] {
+  kernel_tuning t = nvidia_discrete_tuning;
+  t.name = "other_discrete";
+  t.winograd_for_few_channels_in_one_dispatch = false;
+  t.tiled_bus_copy_min_bytes = 0;
+  t.winograd_bus_copy_min_bytes = 0;
+  return t;
+}();
 
-// UMA devices (integrated GPUs, software renderers such as llvmpipe): as other_discrete, but the
-// bus thresholds are the H100's. They have no bus, so these matter only where a caller forces
-// the bus path (session_options::input_over_bus, the tests), which then reaches both the in-place
-// and the copying variant.
-inline constexpr kernel_tuning uma_tuning{
-    .name = "uma",
-    .gemm_min_channels = 32,
-    .winograd_min_in_channels = 16,
-    .winograd_for_few_channels_in_one_dispatch = false,
-    .gemm_wide_min_tiles = 256,
-    .winograd_one_dispatch_below_bytes = std::uint64_t{2} << 20,
-    .winograd_one_dispatch_max_in_channels = 64,
-    .tiled_bus_copy_min_bytes = std::uint64_t{64} << 10,
-    .winograd_bus_copy_min_bytes = std::uint64_t{2} << 20,
-};
+// UMA devices (integrated GPUs, software renderers such as llvmpipe): the H100's table without
+// the few-channel winograd (as other_discrete), bus thresholds kept. They have no bus, so these matter only where a
+// caller forces the bus path (session_options::input_over_bus, the tests), which then reaches both the in-place and the
+// copying variant.
+inline constexpr kernel_tuning uma_tuning = [] {
+  kernel_tuning t = nvidia_discrete_tuning;
+  t.name = "uma";
+  t.winograd_for_few_channels_in_one_dispatch = false;
+  return t;
+}();
 
 // The table for a context: uma_tuning on a UMA device or a software renderer, else
 // nvidia_discrete_tuning for NVIDIA and other_discrete_tuning for every other vendor.

@@ -68,15 +68,15 @@ class soak_worker {
         phase_failure_base_(from.failures_before_phase) {}
 
   worker_result run() {
-    auto failed = [](error e) { return worker_result{.failure = std::move(e)}; };
-    if (auto made = make_context(); !made) return failed(std::move(made).error());
+    auto ended_by = [](error e) { return worker_result{.failure = std::move(e)}; };
+    if (auto made = make_context(); !made) return ended_by(std::move(made).error());
     const std::size_t first = phase_at(offsets_, resume_t_);
-    if (auto closed = close_skipped_phases(first); !closed) return failed(std::move(closed).error());
+    if (auto closed = close_skipped_phases(first); !closed) return ended_by(std::move(closed).error());
     for (std::size_t i = first; i < plan_.phases.size(); ++i) {
       const double skip = i == first ? std::max(0.0, resume_t_ - offsets_[i]) : 0.0;
       // A resume that lands on a phase boundary skips nothing of that phase, and is still a resume.
       const bool resumed = i == first && resume_t_ > 0;
-      if (auto ran = run_phase(i, plan_.phases[i], skip, resumed); !ran) return failed(std::move(ran).error());
+      if (auto ran = run_phase(i, plan_.phases[i], skip, resumed); !ran) return ended_by(std::move(ran).error());
       if (stopped_ != stop_request::none) return {.stopped = stopped_};
     }
     return {};
