@@ -90,6 +90,15 @@ void derive_platform_facts(capabilities& caps) {
   // Fact: Mesa places GL_CLIENT_STORAGE_BIT buffers in GTT (host) and the rest in VRAM, where CPU
   // writes are slow on radeon; NVIDIA was reported faster without the bit. Seen on Mesa radeonsi.
   caps.quirk.client_storage_is_host = mesa;
+
+  // Symptom: a shader loop stops early without an error, so a long reduction sums only its
+  // first terms (conv2d with a 1x65536 filter misses its last term). gallivm counts the
+  // iterations of every loop of a shader invocation against one limiter, 65,535
+  // (LP_MAX_TGSI_LOOP_ITERATIONS in Mesa's lp_bld_limits.h). Seen on Mesa llvmpipe 22.3 (Debian
+  // 12); tests/buffers/loop_cap_test.cpp measures it on the driver it runs on.
+  if (caps.vendor_kind == vendor_class::mesa_software && contains(caps.renderer, "llvmpipe")) {
+    caps.quirk.max_loop_iterations = 65535;
+  }
 }
 
 result<capability_mask> parse_capability_mask(std::string_view text) {

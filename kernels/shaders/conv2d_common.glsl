@@ -5,7 +5,8 @@
 layout(std430, binding = 0) readonly restrict buffer conv_input { float x[]; };
 layout(std430, binding = 1) readonly restrict buffer conv_weights { float wt[]; };
 layout(std430, binding = 2) readonly restrict buffer conv_bias { float b[]; };
-layout(std430, binding = 3) writeonly restrict buffer conv_output { float y[]; };
+// Read as well as written: a reduction split into passes adds each pass onto the output.
+layout(std430, binding = 3) restrict buffer conv_output { float y[]; };
 // A second view of the output binding for the Winograd kernels (winograd_store_tile): with Q
 // even, a tile's two pixels of a row are one 8-byte store, so neighbouring invocations write
 // whole lines of a row between them. Written as two 4-byte stores, each store instruction of a
@@ -18,6 +19,11 @@ layout(location = 1) uniform ivec4 u_output;    // K, P, Q, groups
 layout(location = 2) uniform ivec4 u_kernel;    // R, S, has_bias (0/1), unused
 layout(location = 3) uniform ivec4 u_stride_pad;  // stride_h, stride_w, pad_h, pad_w
 layout(location = 4) uniform ivec4 u_dilation;  // dilation_h, dilation_w, unused, unused
+// This dispatch's share of the reduction (kernels/src/reduction_split.hpp): units [x, y) in the
+// kernel's unit; z = 1 when earlier passes wrote the output (add to it, bias already in), 0 for
+// the first pass.
+layout(location = 6) uniform ivec4 u_split;
+layout(location = 7) uniform ivec4 u_split_columns;  // direct: filter columns [x, y) of each row
 
 // Winograd F(2x2, 3x3) (Lavin & Gray 2016), for conv2d_winograd.comp and
 // conv2d_winograd_one_dispatch.comp. V = B^T d B of a 4x4 input patch d (d[r]: row r), B^T =

@@ -1,5 +1,5 @@
 // conv2d, one output element per invocation: any kernel size, stride, padding, dilation and
-// groups. Grid: x covers the output pixels of one channel (P*Q), y output channels, z batch;
+// groups. A pass sums filter rows [u_split.x, u_split.y) (row = c * R + r), columns u_split_columns. Grid: x covers the output pixels of one channel (P*Q), y output channels, z batch;
 // every axis loops (grid-stride), so the host may clamp each to GL's 65535 groups.
 
 layout(local_size_x = 64, local_size_y = 1, local_size_z = 1) in;
@@ -22,21 +22,22 @@ void main() {
         const int p = pq / Q, q = pq - (pq / Q) * Q;
         const int ih0 = p * u_stride_pad.x - u_stride_pad.z;
         const int iw0 = q * u_stride_pad.y - u_stride_pad.w;
-        float acc = has_bias ? b[k] : 0.0;
-        for (int c = 0; c < cpg; ++c) {
-          const int in_base = ((n * C + first_c + c) * H) * W;
-          const int wt_base = ((k * cpg + c) * R) * S;
-          for (int r = 0; r < R; ++r) {
-            const int ih = ih0 + r * u_dilation.x;
-            if (ih < 0 || ih >= H) continue;
-            for (int s = 0; s < S; ++s) {
-              const int iw = iw0 + s * u_dilation.y;
-              if (iw < 0 || iw >= W) continue;
-              acc += x[in_base + ih * W + iw] * wt[wt_base + r * S + s];
-            }
+        const int at = ((n * K + k) * P + p) * Q + q;
+        float acc = u_split.z != 0 ? y[at] : (has_bias ? b[k] : 0.0);
+        // This pass's filter rows (c, r), each over its columns [s_begin, s_end).
+        for (int row = u_split.x; row < u_split.y; ++row) {
+          const int c = row / R, r = row - (row / R) * R;
+          const int ih = ih0 + r * u_dilation.x;
+          if (ih < 0 || ih >= H) continue;
+          const int in_row = ((n * C + first_c + c) * H + ih) * W;
+          const int wt_row = ((k * cpg + c) * R + r) * S;
+          for (int s = u_split_columns.x; s < u_split_columns.y; ++s) {
+            const int iw = iw0 + s * u_dilation.y;
+            if (iw < 0 || iw >= W) continue;
+            acc += x[in_row + iw] * wt[wt_row + s];
           }
         }
-        y[((n * K + k) * P + p) * Q + q] = acc;
+        y[at] = acc;
       }
     }
   }

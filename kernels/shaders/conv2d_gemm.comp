@@ -104,7 +104,9 @@ void main() {
     s_rows[(chunk) % 2][tid] = ivec4(c * H * W + r * DH * W + s * DW, r * DH, s * DW, kb < CRS ? 1 : 0); \
   }
 #endif
-      GEMM_ROWS(0)
+      // This pass's chunks of BK reduction elements.
+      const int first_chunk = u_split.x, chunks = u_split.y;
+      GEMM_ROWS(first_chunk)
       barrier();
 
 #if GEMM_BATCHED
@@ -143,14 +145,13 @@ void main() {
       // with the row's offset added, and only inside it).
       const int pixel_base = img_base + ih0 * W + iw0;
 #endif
-      GEMM_LOAD(0)
+      GEMM_LOAD(first_chunk)
 
       // acc[(hm * 4 + i) * HN + hn]: channel m0 + hm * BM / 2 + 4 ty + i, pixels
       // n0 + hn * BN / 2 + 4 tx .. + 3 (with HM or HN 1, the half offset is unused).
       vec4 acc[4 * HM * HN];
       for (int i = 0; i < 4 * HM * HN; ++i) acc[i] = vec4(0.0);
-      const int chunks = (CRS + BK - 1) / BK;
-      for (int chunk = 0; chunk < chunks; ++chunk) {
+      for (int chunk = first_chunk; chunk < chunks; ++chunk) {
         barrier();  // the previous chunk's readers are done with shared memory
 #if GEMM_BATCHED
         for (int i = 0; i < A_LOADS / 4; ++i) s_a[a_kk * (BM / 4) + a_m + 16 * i] = a_next[i];
@@ -198,7 +199,8 @@ void main() {
             for (int i = 0; i < 4; ++i) {
               const int k = m0 + hm * 64 + ty * 4 + i;
               if (k >= K) break;
-              y[y_base + k * T + o] = acc[(hm * 4 + i) * HN + hn][j];
+              const int at = y_base + k * T + o;
+              y[at] = acc[(hm * 4 + i) * HN + hn][j] + (u_split.z != 0 ? y[at] : 0.0);
             }
           }
 #else
@@ -208,7 +210,8 @@ void main() {
             for (int i = 0; i < 4; ++i) {
               const int k = m0 + hm * 64 + ty * 4 + i;
               if (k >= K) break;
-              y[base + k * PQ] = acc[(hm * 4 + i) * HN + hn][j] + (has_bias ? b[k] : 0.0);
+              const int at = base + k * PQ;
+              y[at] = acc[(hm * 4 + i) * HN + hn][j] + (u_split.z != 0 ? y[at] : (has_bias ? b[k] : 0.0));
             }
           }
 #endif

@@ -47,14 +47,15 @@ void main() {
         // Eight accumulators as two vec4, not a float[8]: an indexed local array can end up in
         // scratch memory on CPU drivers (llvmpipe), one gather per access.
         vec4 acc_lo = vec4(0.0), acc_hi = vec4(0.0);
-        if (has_bias) {
+        if (has_bias && u_split.z == 0) {
           for (int j = 0; j < 4; ++j) {
             acc_lo[j] = k0 + j < K ? b[k0 + j] : 0.0;
             acc_hi[j] = k0 + 4 + j < K ? b[k0 + 4 + j] : 0.0;
           }
         }
 
-        for (int c0 = 0; c0 < C; c0 += CB) {
+        // This pass's blocks of CB input channels.
+        for (int c0 = u_split.x * CB; c0 < min(C, u_split.y * CB); c0 += CB) {
           // Input patch of channels [c0, c0+CB), zeros outside the image and past C. Walked in 2D
           // with the group's own shape: no integer division (scalarised per lane on CPUs).
           for (int py = ty; py < patch_h; py += TH) {
@@ -95,8 +96,9 @@ void main() {
         const int p = p0 + ty, q = q0 + tx;
         if (p < P && q < Q) {
           for (int j = 0; j < 4; ++j) {
-            if (k0 + j < K) y[((n * K + k0 + j) * P + p) * Q + q] = acc_lo[j];
-            if (k0 + 4 + j < K) y[((n * K + k0 + 4 + j) * P + p) * Q + q] = acc_hi[j];
+            const int lo = ((n * K + k0 + j) * P + p) * Q + q, hi = ((n * K + k0 + 4 + j) * P + p) * Q + q;
+            if (k0 + j < K) y[lo] = acc_lo[j] + (u_split.z != 0 ? y[lo] : 0.0);
+            if (k0 + 4 + j < K) y[hi] = acc_hi[j] + (u_split.z != 0 ? y[hi] : 0.0);
           }
         }
       }

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "kernel_choice.hpp"
+#include "reduction_split.hpp"
 #include "shader_sources.hpp"
 
 namespace gpusoak::kernels {
@@ -222,30 +223,15 @@ gpu::result<std::shared_ptr<const conv2d_kernels>> conv2d_kernels::create(gpu::c
   return made;
 }
 
-bool conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept {
-  switch (kernel) {
-    case conv2d_kernel::automatic:
-    case conv2d_kernel::direct: return true;
-    case conv2d_kernel::tiled:
-      return shape.groups == 1 && shape.dilation_h == 1 && shape.dilation_w == 1 && shape.r == shape.s &&
-             (shape.r == 1 || shape.r == 3) && shape.r <= tiled_params::max_kernel &&
-             shape.stride_h == shape.stride_w && shape.stride_h <= tiled_params::max_stride;
-    case conv2d_kernel::gemm:
-    case conv2d_kernel::gemm_wide: return shape.groups == 1;
-    case conv2d_kernel::winograd: {
-      // The scratch is indexed with 32-bit ints like every buffer (conv2d_shape::validate), and
-      // V (16 C T) or M (16 K T) is about 4x the input or output, so it can pass the limit alone.
-      constexpr std::uint64_t max_index = std::numeric_limits<std::int32_t>::max();
-      const std::uint64_t scratch = 16 * std::uint64_t{std::max(shape.c, shape.k)} * winograd_tiles(shape);
-      return shape.groups == 1 && shape.r == 3 && shape.s == 3 && shape.stride_h == 1 && shape.stride_w == 1 &&
-             shape.dilation_h == 1 && shape.dilation_w == 1 && scratch <= max_index;
-    }
-  }
-  return false;
+gpu::result<void> conv2d_kernels::supports(conv2d_kernel kernel, const conv2d_shape& shape,
+                                           const gpu::capabilities& caps) {
+  auto plan = detail::plan_kernel(kernel, shape, detail::tuning_for(caps), false, caps.quirk.max_loop_iterations);
+  if (!plan) return std::unexpected(plan.error());
+  return {};
 }
 
-conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, const gpu::capabilities& caps) noexcept {
-  return detail::choose_kernel(shape, detail::tuning_for(caps));
+conv2d_kernel conv2d_kernels::pick(const conv2d_shape& shape, const gpu::capabilities& caps) {
+  return detail::choose_kernel(shape, detail::tuning_for(caps), caps.quirk.max_loop_iterations);
 }
 
 const gpu::compute_program& conv2d_kernels::program(conv2d_kernel kernel) const noexcept {
@@ -272,23 +258,19 @@ gpu::result<conv2d_session> conv2d_session::create(gpu::context& ctx, std::share
   if (options.pipeline_depth < 1) {
     return make_error(error_kind::validation, "pipeline_depth 0: a session needs at least 1 slot");
   }
-  if (!conv2d_kernels::supports(options.kernel, shape)) {
-    return make_error(error_kind::validation,
-                      fmt::format("kernel {} cannot run shape '{}' (gemm needs groups 1; tiled needs groups 1, "
-                                  "dilation 1, 1x1 or 3x3, equal strides <= {}; winograd needs groups 1, 3x3, "
-                                  "stride 1, dilation 1, and 16 max(C, K) N ceil(P/2) ceil(Q/2) scratch floats "
-                                  "within 32-bit indexing)",
-                                  to_string(options.kernel), shape.to_string(), tiled_params::max_stride));
-  }
   conv2d_session session;
   session.ctx_ = &ctx;
   session.kernels_ = std::move(kernels);
   session.shape_ = shape;
   session.path_ = options.path;
   const bool over_bus = options.input_over_bus.value_or(conv2d_kernels::input_over_bus(ctx.caps(), options.path));
-  const detail::kernel_plan plan = detail::plan_kernel(options.kernel, shape, detail::tuning_for(ctx.caps()), over_bus);
+  auto planned = detail::plan_kernel(options.kernel, shape, detail::tuning_for(ctx.caps()), over_bus,
+                                     ctx.caps().quirk.max_loop_iterations);
+  if (!planned) return std::unexpected(planned.error());
+  const detail::kernel_plan& plan = *planned;
   session.kernel_ = plan.kernel;
   session.one_dispatch_ = plan.one_dispatch;
+  session.passes_ = plan.split.passes;
   session.timeout_ = options.timeout;
 
   const auto weights_desc = [&](std::uint64_t count, const char* what) {
@@ -528,7 +510,9 @@ void conv2d_session::dispatch_winograd(unsigned input_name, unsigned output_name
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, winograd_u_.gl_name());
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, winograd_m_.gl_name());
   const gpu::compute_program& gemm = kernels_->winograd_gemm_;
-  run(gemm, ceil_div(tiles, 4 * 2 * gemm.local_size()[0]), ceil_div(sh.k, 4 * gemm.local_size()[1]), 16);
+  set_uniforms(gemm, sh);
+  gemm.use();
+  dispatch_passes(gemm, {ceil_div(tiles, 4 * 2 * gemm.local_size()[0]), ceil_div(sh.k, 4 * gemm.local_size()[1]), 16});
   glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
 
   glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, winograd_m_.gl_name());
@@ -571,7 +555,22 @@ void conv2d_session::dispatch_kernel(unsigned input_name, unsigned output_name) 
   } else {
     groups = {ceil_div(std::uint64_t{sh.p()} * sh.q(), local[0]), ceil_div(sh.k, local[1]), ceil_div(sh.n, local[2])};
   }
-  glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
+  dispatch_passes(program, groups);
+}
+
+void conv2d_session::dispatch_passes(const gpu::compute_program& program,
+                                     const std::array<std::uint64_t, 3>& groups) const {
+  const GLuint name = program.gl_name();
+  for (std::size_t i = 0; i < passes_.size(); ++i) {
+    const detail::reduction_pass& pass = passes_[i];
+    glProgramUniform4i(name, 6, static_cast<GLint>(pass.begin), static_cast<GLint>(pass.end), i == 0 ? 0 : 1, 0);
+    if (kernel_ == conv2d_kernel::direct) {
+      glProgramUniform4i(name, 7, static_cast<GLint>(pass.s_begin), static_cast<GLint>(pass.s_end), 0, 0);
+    }
+    // Each pass reads the output the one before wrote.
+    if (i > 0) glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    glDispatchCompute(clamp_groups(groups[0]), clamp_groups(groups[1]), clamp_groups(groups[2]));
+  }
 }
 
 void conv2d_session::dispatch(const slot& s, bool timed) const {

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "gpusoak/buffers/capabilities.hpp"
 #include "gpusoak/kernels/conv2d.hpp"
 #include "gpusoak/kernels/conv2d_shape.hpp"
+#include "reduction_split.hpp"
 
 namespace gpusoak::kernels::detail {
 
@@ -80,10 +82,19 @@ inline constexpr kernel_tuning uma_tuning = [] {
 [[nodiscard]] const kernel_tuning& tuning_for(const gpu::capabilities& caps) noexcept;
 
 // The kernel `automatic` runs on `shape`; never automatic, always one that supports the shape.
-[[nodiscard]] conv2d_kernel choose_kernel(const conv2d_shape& shape, const kernel_tuning& tuning) noexcept;
+// gemm_wide where the shape has enough of its 64x128 output tiles to fill the GPU, else gemm.
+[[nodiscard]] conv2d_kernel gemm_for(const conv2d_shape& shape, const kernel_tuning& tuning) noexcept;
 
-// Whether winograd runs `shape` in one dispatch (conv2d_winograd_one_dispatch.comp: no V or M
-// scratch, no barrier) instead of three.
+// Why `kernel` cannot run `shape` by its design alone (groups, kernel size, stride, ...), or
+// nullopt when it can. No driver limits: conv2d_kernels::supports adds those.
+[[nodiscard]] std::optional<std::string> design_refusal(conv2d_kernel kernel, const conv2d_shape& shape);
+
+// The kernel the tuning prefers for `shape` among those that can run it within the driver's loop
+// cap (max_loop_iterations: capabilities::quirk; empty where none is known). When none can,
+// direct, whose session then refuses the shape with the reason.
+[[nodiscard]] conv2d_kernel choose_kernel(const conv2d_shape& shape, const kernel_tuning& tuning,
+                                          std::optional<std::uint32_t> max_loop_iterations = std::nullopt);
+
 [[nodiscard]] bool winograd_in_one_dispatch(const conv2d_shape& shape, const kernel_tuning& tuning) noexcept;
 
 // Whether `kernel` on `shape`, its input read over a bus, runs in device memory between two bus
@@ -94,13 +105,15 @@ inline constexpr kernel_tuning uma_tuning = [] {
 // How a session runs: the kernel and its two variants.
 struct kernel_plan {
   conv2d_kernel kernel = conv2d_kernel::direct;  // never automatic
-  bool one_dispatch = false;                     // winograd only: winograd_in_one_dispatch
+  bool one_dispatch = false;                     // winograd only: winograd_in_one_dispatch, within the cap
   bool bus_copies = false;                       // input over a bus and copies_over_bus
+  reduction_split split;                         // the passes of the kernel's reduction
 };
 
-// The plan for a session asking for `wanted` (automatic: choose_kernel) on `shape`, whose input
-// is read over a bus or not. `wanted` must support the shape (conv2d_kernels::supports).
-[[nodiscard]] kernel_plan plan_kernel(conv2d_kernel wanted, const conv2d_shape& shape, const kernel_tuning& tuning,
-                                      bool input_over_bus) noexcept;
+// How `wanted` (automatic: choose_kernel) runs `shape`; `unsupported` or `validation` with the
+// reason when that kernel cannot run it here.
+[[nodiscard]] gpu::result<kernel_plan> plan_kernel(conv2d_kernel wanted, const conv2d_shape& shape,
+                                                   const kernel_tuning& tuning, bool input_over_bus,
+                                                   std::optional<std::uint32_t> max_loop_iterations = std::nullopt);
 
 }  // namespace gpusoak::kernels::detail

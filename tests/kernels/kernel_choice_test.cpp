@@ -228,9 +228,9 @@ TEST(KernelChoice, FewChannelsTakeWinogradOnlyOnNvidiaDiscrete) {
   // Off the one dispatch, a forced winograd runs in three on every table, and only winograd has
   // one dispatch at all.
   for (const kernel_tuning* t : all_tunings) {
-    EXPECT_FALSE(plan_kernel(conv2d_kernel::winograd, row_of_bytes(limit, 8), *t, false).one_dispatch) << t->name;
-    EXPECT_FALSE(plan_kernel(conv2d_kernel::tiled, small, *t, false).one_dispatch) << t->name;
-    EXPECT_TRUE(plan_kernel(conv2d_kernel::winograd, small, *t, false).one_dispatch) << t->name;
+    EXPECT_FALSE(plan_kernel(conv2d_kernel::winograd, row_of_bytes(limit, 8), *t, false)->one_dispatch) << t->name;
+    EXPECT_FALSE(plan_kernel(conv2d_kernel::tiled, small, *t, false)->one_dispatch) << t->name;
+    EXPECT_TRUE(plan_kernel(conv2d_kernel::winograd, small, *t, false)->one_dispatch) << t->name;
   }
 }
 
@@ -241,15 +241,15 @@ TEST(KernelChoice, OtherDiscreteAlwaysCopiesOverTheBus) {
     for (const conv2d_kernel kernel : {conv2d_kernel::direct, conv2d_kernel::tiled, conv2d_kernel::gemm,
                                        conv2d_kernel::gemm_wide, conv2d_kernel::winograd}) {
       SCOPED_TRACE(std::string(text) + " " + std::string(to_string(kernel)));
-      EXPECT_TRUE(plan_kernel(kernel, shape(text), other_discrete_tuning, true).bus_copies);
+      EXPECT_TRUE(plan_kernel(kernel, shape(text), other_discrete_tuning, true)->bus_copies);
       for (const kernel_tuning* t : all_tunings) {
-        EXPECT_FALSE(plan_kernel(kernel, shape(text), *t, false).bus_copies) << t->name;
+        EXPECT_FALSE(plan_kernel(kernel, shape(text), *t, false)->bus_copies) << t->name;
       }
     }
   }
   // The H100's table keeps small tiled and winograd inputs in place.
   EXPECT_FALSE(
-      plan_kernel(conv2d_kernel::automatic, shape("N1 C3 32x32 K16 3x3 p1"), nvidia_discrete_tuning, true).bus_copies);
+      plan_kernel(conv2d_kernel::automatic, shape("N1 C3 32x32 K16 3x3 p1"), nvidia_discrete_tuning, true)->bus_copies);
 }
 
 // A random valid shape of any kind: grouped or not, 1x1 to 5x5 and rectangular kernels, strides
@@ -298,7 +298,7 @@ TEST(KernelChoice, RandomShapesGetAKernelThatRunsThem) {
     for (const kernel_tuning* t : all_tunings) {
       SCOPED_TRACE(t->name);
       const conv2d_kernel k = choose_kernel(s, *t);
-      EXPECT_TRUE(conv2d_kernels::supports(k, s));
+      EXPECT_TRUE(conv2d_kernels::supports(k, s, gpu::capabilities{}));
       switch (k) {
         case conv2d_kernel::automatic: ADD_FAILURE() << "automatic is not a kernel"; break;
         case conv2d_kernel::direct:
@@ -322,14 +322,14 @@ TEST(KernelChoice, RandomShapesGetAKernelThatRunsThem) {
           break;
       }
       for (const bool bus : {false, true}) {
-        const kernel_plan plan = plan_kernel(conv2d_kernel::automatic, s, *t, bus);
+        const kernel_plan plan = *plan_kernel(conv2d_kernel::automatic, s, *t, bus);
         EXPECT_EQ(plan.kernel, k);
         EXPECT_TRUE(!plan.one_dispatch || k == conv2d_kernel::winograd);
         EXPECT_TRUE(!plan.bus_copies || bus);
       }
     }
     const conv2d_kernel on_h100 = choose_kernel(s, nvidia_discrete_tuning);
-    const conv2d_kernel on_llvmpipe = choose_kernel(s, uma_tuning);
+    const conv2d_kernel on_llvmpipe = choose_kernel(s, uma_tuning, llvmpipe().quirk.max_loop_iterations);
     if (on_h100 != on_llvmpipe) {
       EXPECT_EQ(on_h100, conv2d_kernel::winograd);
       EXPECT_EQ(on_llvmpipe, conv2d_kernel::tiled);

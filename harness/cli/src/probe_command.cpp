@@ -45,7 +45,9 @@ nlohmann::json probe_json(const gpu::context& ctx) {
   j["coherent_mapping"] = c.coherent_mapping;
   j["quirks"] = {{"explicit_flush_broken", c.quirk.explicit_flush_broken},
                  {"pinned_memory_unreliable", c.quirk.pinned_memory_unreliable},
-                 {"client_storage_is_host", c.quirk.client_storage_is_host}};
+                 {"client_storage_is_host", c.quirk.client_storage_is_host},
+                 {"max_loop_iterations",
+                  c.quirk.max_loop_iterations ? nlohmann::json(*c.quirk.max_loop_iterations) : nullptr}};
   j["memory"] = {{"dedicated_bytes", c.memory.dedicated_bytes ? nlohmann::json(*c.memory.dedicated_bytes) : nullptr},
                  {"available_bytes", c.memory.available_bytes ? nlohmann::json(*c.memory.available_bytes) : nullptr}};
   j["masked"] = c.masked;
@@ -88,8 +90,9 @@ void print_text(const gpu::context& ctx, std::ostream& out) {
       yes(c.ext.ATI_meminfo), yes(c.ext.KHR_debug), yes(c.ext.KHR_robustness), yes(c.coherent_mapping));
   out << fmt::format(
       "Quirks\n  explicit_flush_broken     {}\n  pinned_memory_unreliable  {}\n"
-      "  client_storage_is_host    {}\n",
-      yes(c.quirk.explicit_flush_broken), yes(c.quirk.pinned_memory_unreliable), yes(c.quirk.client_storage_is_host));
+      "  client_storage_is_host    {}\n  max_loop_iterations       {}\n",
+      yes(c.quirk.explicit_flush_broken), yes(c.quirk.pinned_memory_unreliable), yes(c.quirk.client_storage_is_host),
+      c.quirk.max_loop_iterations ? fmt::format("{}", *c.quirk.max_loop_iterations) : "none known");
   out << fmt::format("Memory\n  dedicated     {}\n  available     {}\n  budget        {}\n",
                      c.memory.dedicated_bytes ? scenarios::format_bytes(*c.memory.dedicated_bytes) : "not reported",
                      c.memory.available_bytes ? scenarios::format_bytes(*c.memory.available_bytes) : "not reported",

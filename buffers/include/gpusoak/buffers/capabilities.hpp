@@ -40,6 +40,10 @@ struct quirks {
   bool explicit_flush_broken = false;     // glFlushMappedBufferRange ignored or slow
   bool pinned_memory_unreliable = false;  // AMD_pinned_memory advertised but creation fails
   bool client_storage_is_host = false;    // GL_CLIENT_STORAGE_BIT moves storage to host memory
+  // Loop iterations one shader invocation may run, all of its loops together, before the driver
+  // silently breaks out of them (later iterations never run, no error is raised); empty where no
+  // cap is known. Kernels with long loops split their work to stay well under it.
+  std::optional<std::uint32_t> max_loop_iterations;
 };
 
 // Driver-reported memory in bytes, where the driver reports it at all.

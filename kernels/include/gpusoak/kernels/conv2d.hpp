@@ -57,6 +57,9 @@
 #include "gpusoak/kernels/conv2d_shape.hpp"
 
 namespace gpusoak::kernels {
+namespace detail {
+struct reduction_pass;  // kernels/src/reduction_split.hpp
+}
 
 enum class conv2d_path { zero_copy, staging };
 enum class conv2d_kernel { automatic, direct, tiled, gemm, gemm_wide, winograd };
@@ -107,14 +110,19 @@ class conv2d_kernels {
   // discrete GPUs also small ones with few); tiled for few output channels where it applies;
   // else gemm, or gemm_wide on problems large enough to fill the GPU with its tiles. The
   // thresholds come from a table chosen by vendor and by discrete or UMA; docs/kernels.md lists
-  // them and the measurements behind them. Pure: no GL calls.
-  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, const gpu::capabilities& caps) noexcept;
+  // them and the measurements behind them. Never a kernel supports() refuses on `caps`, unless
+  // every kernel does (then direct, whose session refuses the shape with the reason). Pure.
+  [[nodiscard]] static conv2d_kernel pick(const conv2d_shape& shape, const gpu::capabilities& caps);
   // Whether a session on `path` reads its input over a bus: zero-copy on a discrete GPU.
   [[nodiscard]] static bool input_over_bus(const gpu::capabilities& caps, conv2d_path path) noexcept {
     return path == conv2d_path::zero_copy && !caps.uma;
   }
-  // Whether `kernel` can run `shape` (direct always can; automatic means pick()).
-  [[nodiscard]] static bool supports(conv2d_kernel kernel, const conv2d_shape& shape) noexcept;
+  // Whether `kernel` (automatic: pick()) can run `shape` on a context with `caps`: by its design
+  // (`validation`: "kernel tiled cannot run shape '...': tiled needs groups 1, ..."), and within
+  // the driver's loop-iteration cap (`unsupported`, naming the cap: a kernel splits a long
+  // reduction into passes, and refuses only where even that cannot fit). Pure.
+  [[nodiscard]] static gpu::result<void> supports(conv2d_kernel kernel, const conv2d_shape& shape,
+                                                  const gpu::capabilities& caps);
 
   // The kernel's program; for winograd, the batched GEMM (the middle of its dispatches).
   [[nodiscard]] const gpu::compute_program& program(conv2d_kernel kernel) const noexcept;
@@ -235,6 +243,8 @@ class conv2d_session {
   void dispatch_kernel(unsigned input, unsigned output) const;
   void dispatch_winograd(unsigned input, unsigned output) const;
   void bus_copy(unsigned from, unsigned to, std::uint64_t floats) const;
+  // Dispatches `program` (uniforms and buffers set) once per pass, `groups` each.
+  void dispatch_passes(const gpu::compute_program& program, const std::array<std::uint64_t, 3>& groups) const;
 
   gpu::context* ctx_ = nullptr;
   std::shared_ptr<const conv2d_kernels> kernels_;
@@ -242,6 +252,8 @@ class conv2d_session {
   conv2d_path path_ = conv2d_path::zero_copy;
   conv2d_kernel kernel_ = conv2d_kernel::direct;
   bool one_dispatch_ = false;  // winograd_in_one_dispatch()
+  // The reduction's passes (one unless the driver caps loop iterations): dispatch_kernel runs each.
+  std::vector<detail::reduction_pass> passes_;
   std::chrono::nanoseconds timeout_{};
   gpu::unified_buffer weights_;
   gpu::unified_buffer bias_;
