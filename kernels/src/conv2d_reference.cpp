@@ -37,6 +37,44 @@ void conv2d_reference(const conv2d_shape& shape, std::span<const float> input, s
   }
 }
 
+conv2d_point conv2d_reference_at(const conv2d_shape& shape, std::span<const float> input,
+                                 std::span<const float> weights, std::span<const float> bias, std::uint64_t index) {
+  const std::uint64_t P = shape.p(), Q = shape.q(), K = shape.k;
+  const std::uint64_t q = index % Q, p = index / Q % P, k = index / (Q * P) % K, n = index / (Q * P * K);
+  const std::int64_t C = shape.c, H = shape.h, W = shape.w, R = shape.r, S = shape.s;
+  const std::int64_t cpg = C / shape.groups, first_c = static_cast<std::int64_t>(k / (K / shape.groups)) * cpg;
+  conv2d_point point;
+  if (shape.bias) {
+    point.value = bias[k];
+    point.scale = std::fabs(point.value);
+  }
+  for (std::int64_t c = 0; c < cpg; ++c) {
+    const float* in = input.data() + ((static_cast<std::int64_t>(n) * C + first_c + c) * H) * W;
+    const float* wt = weights.data() + ((static_cast<std::int64_t>(k) * cpg + c) * R) * S;
+    for (std::int64_t r = 0; r < R; ++r) {
+      const std::int64_t ih =
+          static_cast<std::int64_t>(p) * shape.stride_h - std::int64_t{shape.pad_h} + r * shape.dilation_h;
+      if (ih < 0 || ih >= H) continue;
+      for (std::int64_t s = 0; s < S; ++s) {
+        const std::int64_t iw =
+            static_cast<std::int64_t>(q) * shape.stride_w - std::int64_t{shape.pad_w} + s * shape.dilation_w;
+        if (iw < 0 || iw >= W) continue;
+        const double term = static_cast<double>(in[ih * W + iw]) * static_cast<double>(wt[r * S + s]);
+        point.value += term;
+        point.scale += std::fabs(term);
+      }
+    }
+  }
+  return point;
+}
+
+double conv2d_error_bound(const conv2d_shape& shape, bool winograd) {
+  constexpr double u = 0x1p-24;
+  const auto gamma = [&](double n) { return n * u / (1 - n * u); };
+  const double n = static_cast<double>(shape.c / shape.groups) * shape.r * shape.s + 1;
+  return winograd ? 16 * gamma(n + 16) : gamma(n);
+}
+
 double relative_l2_error(std::span<const float> out, std::span<const double> ref) {
   if (out.size() != ref.size()) return std::numeric_limits<double>::infinity();
   double diff = 0, norm = 0;

@@ -117,8 +117,9 @@ gpu::result<kernel_plan> plan_kernel(conv2d_kernel wanted, const conv2d_shape& s
   kernel_plan plan;
   plan.kernel = wanted == conv2d_kernel::automatic ? choose_kernel(shape, tuning, max_loop_iterations) : wanted;
   if (auto refused = design_refusal(plan.kernel, shape)) {
-    return gpu::make_error(gpu::error_kind::validation, fmt::format("kernel {} cannot run shape '{}': {}",
-                                                                    to_string(plan.kernel), shape.to_string(), *refused));
+    return gpu::make_error(
+        gpu::error_kind::validation,
+        fmt::format("kernel {} cannot run shape '{}': {}", to_string(plan.kernel), shape.to_string(), *refused));
   }
   plan.one_dispatch = plan.kernel == conv2d_kernel::winograd && winograd_in_one_dispatch(shape, tuning);
   auto split = split_reduction(plan.kernel, shape, plan.one_dispatch, max_loop_iterations);

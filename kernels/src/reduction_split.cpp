@@ -37,8 +37,8 @@ double strided(double iterations, double item) {
 // conv2d_direct.comp: n, k and pixel loops around the rows of a pass, each with its columns.
 double direct_cost(const conv2d_shape& sh, double rows, double columns) {
   const double item = loop(rows) + rows * loop(columns);
-  return strided(per_invocation(sh.n, 1), strided(per_invocation(sh.k, 1),
-                                                  strided(per_invocation(double(sh.p()) * sh.q(), 64), item)));
+  return strided(per_invocation(sh.n, 1),
+                 strided(per_invocation(sh.k, 1), strided(per_invocation(double(sh.p()) * sh.q(), 64), item)));
 }
 
 // conv2d_tiled.comp: n, channel-block and tile loops around a pass's input-channel blocks.
@@ -62,8 +62,8 @@ double gemm_cost(double pixels, double channels, double pixel_blocks, double chu
   constexpr double bk = 16, hm = 1;
   const double a_loads = 4 * hm, b_loads = 4 * pixel_blocks;
   const double load = loop(a_loads) + a_loads * loop(4) + loop(b_loads) + b_loads * loop(4);
-  const double chunk = loop(a_loads) + loop(b_loads) + load +
-                       loop(bk) + bk * (loop(pixel_blocks) + loop(hm) + hm * loop(pixel_blocks));
+  const double chunk =
+      loop(a_loads) + loop(b_loads) + load + loop(bk) + bk * (loop(pixel_blocks) + loop(hm) + hm * loop(pixel_blocks));
   const double epilogue = loop(pixel_blocks) + pixel_blocks * (loop(4) + 4 * (loop(hm) + hm * loop(4)));
   const double tile = load + loop(4 * hm * pixel_blocks) + loop(chunks) + chunks * chunk + epilogue;
   return strided(per_invocation(ceil_div(channels, 64 * hm), 1),
@@ -89,7 +89,8 @@ double winograd_transforms_cost(const conv2d_shape& sh) {
 double winograd_one_dispatch_cost(const conv2d_shape& sh) {
   const auto& p = winograd_one_dispatch_params{};
   constexpr double chunk = 400;  // staging, transform and the 16 products of one chunk, generously
-  const double blocks = double(sh.n) * ceil_div(ceil_div(sh.p(), 2), p.tiles_h) * ceil_div(ceil_div(sh.q(), 2), p.tiles_w);
+  const double blocks =
+      double(sh.n) * ceil_div(ceil_div(sh.p(), 2), p.tiles_h) * ceil_div(ceil_div(sh.q(), 2), p.tiles_w);
   const double item = 200 + strided(ceil_div(sh.c, p.in_channels), chunk);
   return strided(per_invocation(ceil_div(sh.k, p.out_channels), 1), strided(per_invocation(blocks, 1), item));
 }
@@ -110,7 +111,7 @@ std::uint64_t largest_pass(std::uint64_t units, double budget, const std::functi
 }
 
 gpusoak::error too_long(conv2d_kernel kernel, const conv2d_shape& sh, std::string_view what, double iterations,
-                    std::uint32_t cap) {
+                        std::uint32_t cap) {
   return {error_kind::unsupported,
           fmt::format("{} cannot run '{}' here: {} would take about {:.0f} loop iterations in one shader "
                       "invocation, and this driver stops loops at {} (quirk max_loop_iterations)",
@@ -139,9 +140,7 @@ gpu::result<reduction_split> split_reduction(conv2d_kernel kernel, const conv2d_
     case conv2d_kernel::gemm_wide: {
       units = (cpg * sh.r * sh.s + 15) / 16;
       const double pixel_blocks = kernel == conv2d_kernel::gemm_wide ? 2 : 1;
-      cost = [&, pixel_blocks](double n) {
-        return gemm_cost(double(sh.n) * sh.p() * sh.q(), sh.k, pixel_blocks, n);
-      };
+      cost = [&, pixel_blocks](double n) { return gemm_cost(double(sh.n) * sh.p() * sh.q(), sh.k, pixel_blocks, n); };
       break;
     }
     case conv2d_kernel::winograd:
@@ -150,11 +149,9 @@ gpu::result<reduction_split> split_reduction(conv2d_kernel kernel, const conv2d_
       break;
   }
   if (!max_loop_iterations) {
-    return reduction_split{.passes = {{.begin = 0,
-                                       .end = static_cast<std::uint32_t>(units),
-                                       .s_begin = 0,
-                                       .s_end = sh.s}},
-                           .loop_iterations = static_cast<std::uint64_t>(cost(static_cast<double>(units)))};
+    return reduction_split{
+        .passes = {{.begin = 0, .end = static_cast<std::uint32_t>(units), .s_begin = 0, .s_end = sh.s}},
+        .loop_iterations = static_cast<std::uint64_t>(cost(static_cast<double>(units)))};
   }
   const std::uint32_t cap = *max_loop_iterations;
   const double budget = cap / 2.0;

@@ -428,7 +428,8 @@ TEST_F(Conv2dSession, RefusesWinogradOutsideThreeByThreeStrideOne) {
         << message;
   }
   EXPECT_EQ(ctx_->counters().snapshot().live_buffers, live_before);
-  EXPECT_TRUE(conv2d_kernels::supports(conv2d_kernel::winograd, *parse_conv2d_shape("N1 C4 9x9 K4 3x3 p2x0"), ctx_->caps()));
+  EXPECT_TRUE(
+      conv2d_kernels::supports(conv2d_kernel::winograd, *parse_conv2d_shape("N1 C4 9x9 K4 3x3 p2x0"), ctx_->caps()));
 }
 
 // checks winograd on the shapes that hit its edges: odd P and Q (the last tiles half outside),

@@ -43,11 +43,11 @@ nlohmann::json probe_json(const gpu::context& ctx) {
                      {"GL_KHR_debug", c.ext.KHR_debug},
                      {"GL_KHR_robustness", c.ext.KHR_robustness}};
   j["coherent_mapping"] = c.coherent_mapping;
-  j["quirks"] = {{"explicit_flush_broken", c.quirk.explicit_flush_broken},
-                 {"pinned_memory_unreliable", c.quirk.pinned_memory_unreliable},
-                 {"client_storage_is_host", c.quirk.client_storage_is_host},
-                 {"max_loop_iterations",
-                  c.quirk.max_loop_iterations ? nlohmann::json(*c.quirk.max_loop_iterations) : nullptr}};
+  j["quirks"] = {
+      {"explicit_flush_broken", c.quirk.explicit_flush_broken},
+      {"pinned_memory_unreliable", c.quirk.pinned_memory_unreliable},
+      {"client_storage_is_host", c.quirk.client_storage_is_host},
+      {"max_loop_iterations", c.quirk.max_loop_iterations ? nlohmann::json(*c.quirk.max_loop_iterations) : nullptr}};
   j["memory"] = {{"dedicated_bytes", c.memory.dedicated_bytes ? nlohmann::json(*c.memory.dedicated_bytes) : nullptr},
                  {"available_bytes", c.memory.available_bytes ? nlohmann::json(*c.memory.available_bytes) : nullptr}};
   j["masked"] = c.masked;
