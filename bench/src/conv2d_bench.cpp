@@ -293,6 +293,20 @@ std::string validate(const conv2d_bench_options& o) {
   return "";
 }
 
+// Why a forced `kernel` cannot run one of `shapes`, or "" when it runs them all: the one place
+// the bench asks conv2d_kernels::supports(), so a cell never reaches "could not run" for it.
+std::string forced_kernel_problem(kernels::conv2d_kernel kernel, const std::vector<conv2d_shape>& shapes) {
+  for (const conv2d_shape& shape : shapes) {
+    if (!kernels::conv2d_kernels::supports(kernel, shape)) {
+      return fmt::format(
+          "--kernel {} cannot run shape '{}' (docs/kernels.md lists what each kernel runs); use "
+          "--kernel auto or leave the shape out",
+          kernels::to_string(kernel), shape.to_string());
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::vector<std::string> default_conv2d_shapes() {
@@ -336,6 +350,10 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
     return 2;
   }
   std::unique_ptr<gpu::context> ctx = std::move(*made);
+  if (const std::string problem = forced_kernel_problem(o.kernel, shapes); !problem.empty()) {
+    progress << "conv2d bench: " << problem << '\n';
+    return 2;
+  }
   const detail::conv2d_machine machine{.renderer = ctx->caps().renderer,
                                        .version = ctx->caps().version,
                                        .cpu = first_line_of("/proc/cpuinfo", "model name"),
@@ -416,15 +434,19 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
   }
 
   detail::print_conv2d_table(out, machine, o, cells);
-  bool failed = false;
-  for (const conv2d_cell& c : cells) failed = failed || c.failed();
+  bool failed = false, could_not_run = false;
+  for (const conv2d_cell& c : cells) {
+    failed = failed || c.failed();
+    could_not_run = could_not_run || !c.error.empty();
+  }
   if (!o.json_path.empty()) {
     if (!detail::write_json_file(o.json_path, detail::conv2d_to_json(machine, o, cells))) {
       progress << "conv2d bench: could not write " << o.json_path << '\n';
       return 2;
     }
   }
-  return failed ? 1 : 0;
+  // A wrong output outranks a cell that could not run; neither is a pass.
+  return failed ? 1 : could_not_run ? 2 : 0;
 }
 
 }  // namespace gpusoak::bench

@@ -54,7 +54,8 @@ inline constexpr double warmup_max_flops = 1e9;
 // Runs every cell on the calling thread (it creates and owns the GL context), prints a progress
 // line per cell to `progress`, the table to `out`, and writes JSON to options.json_path.
 // Returns 0; 1 when an output failed its check (non-finite or off the reference: the row is
-// marked); 2 when it could not run (bad options, no context, JSON not writable).
+// marked); 2 when it could not run: bad options, a forced kernel that cannot run one of the shapes
+// (checked before any cell runs), no context, a cell that could not run, JSON not writable.
 int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std::ostream& progress);
 
 }  // namespace gpusoak::bench
