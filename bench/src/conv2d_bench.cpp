@@ -8,11 +8,14 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <ostream>
+#include <random>
 
 #include "conv2d_report.hpp"
+#include "conv2d_sampled_check.hpp"
 #include "gpusoak/kernels/conv2d_reference.hpp"
 #include "json_file.hpp"
 #include "producer.hpp"
@@ -129,6 +132,19 @@ double reference_error(const conv2d_shape& shape, std::uint32_t seed, std::span<
   return kernels::relative_l2_error(out, ref);
 }
 
+// The output check of a cell's first batch: the whole reference up to reference_check_max_flops,
+// sampled points past it.
+void check_first_batch(const conv2d_session& session, std::uint32_t seed, std::span<const float> out,
+                       conv2d_cell& cell) {
+  const conv2d_shape& shape = session.shape();
+  if (shape.flops() <= reference_check_max_flops) {
+    cell.reference_error = reference_error(shape, seed, out);
+    return;
+  }
+  cell.sampled_error = detail::sampled_error(shape, seed, out);
+  cell.sampled_bound = kernels::conv2d_error_bound(shape, session.kernel() == kernels::conv2d_kernel::winograd);
+}
+
 // A session of the cell's shape with the bench's weights and bias (seeds 0x5eed / 0xb1a5, as
 // reference_error assumes) written and committed.
 gpu::result<conv2d_session> open_session(cell_context& cc, const conv2d_shape& shape,
@@ -163,7 +179,6 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
     cell.outputs_finite = cell.outputs_finite && all_finite(*out);
   }
 
-  const bool check_reference = shape.flops() <= reference_check_max_flops;
   std::vector<double> latencies;
   std::vector<double> produce_ms, submit_ms, finish_ms, past_producer_ms;
   const gpu::counters_snapshot before = cc.ctx.counters().snapshot();
@@ -189,7 +204,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       past_producer_ms.push_back(ms_since(produced, finished));
       // The consumer, outside the timed span: every element, every batch.
       cell.outputs_finite = cell.outputs_finite && all_finite(*out);
-      if (check_reference && i == 0) cell.reference_error = reference_error(shape, seed, *out);
+      if (i == 0) check_first_batch(session, seed, *out, cell);
       // Another batch like the last would pass the cell's budget: stop here.
       if (ms_since(start) + latencies.back() > o.cell_seconds * 1e3) iterations = i + 1;
     }
@@ -217,9 +232,7 @@ gpu::result<void> measure(cell_context& cc, const conv2d_shape& shape, conv2d_pa
       const auto done = clock_type::now();
       latencies.push_back(ms_since(begun[static_cast<std::size_t>(finished)], done));
       cell.outputs_finite = cell.outputs_finite && all_finite(*out);
-      if (check_reference && finished == 0) {
-        cell.reference_error = reference_error(shape, seeds[0], *out);
-      }
+      if (finished == 0) check_first_batch(session, seeds[0], *out, cell);
       consumer_ms += ms_since(done);
       ++finished;
       return {};
@@ -293,7 +306,53 @@ std::string validate(const conv2d_bench_options& o) {
   return "";
 }
 
+// Why a forced `kernel` cannot run one of `shapes`, or "" when it runs them all: the one place
+// the bench asks conv2d_kernels::supports(), so a cell never reaches "could not run" for it.
+std::string forced_kernel_problem(kernels::conv2d_kernel kernel, const std::vector<conv2d_shape>& shapes,
+                                  const gpu::capabilities& caps) {
+  for (const conv2d_shape& shape : shapes) {
+    if (auto supported = kernels::conv2d_kernels::supports(kernel, shape, caps); !supported) {
+      return fmt::format(
+          "--kernel {}: {} (docs/kernels.md lists what each kernel runs); use --kernel auto or leave "
+          "the shape out",
+          kernels::to_string(kernel), supported.error().message);
+    }
+  }
+  return "";
+}
+
 }  // namespace
+
+namespace detail {
+
+void produce_values(std::span<float> out, std::uint32_t seed) {
+  bench::produce(out, seed);
+}
+
+double sampled_error(const conv2d_shape& shape, std::uint32_t seed, std::span<const float> out) {
+  std::vector<float> input(shape.input_elements());
+  bench::produce(input, seed);
+  const std::vector<float> weights = weights_for(shape, 0x5eed, false), bias = weights_for(shape, 0xb1a5, true);
+  const std::uint64_t count = out.size();
+  std::vector<std::uint64_t> points = {0, count - 1};
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::uint64_t> any(0, count - 1);
+  while (points.size() < std::min<std::uint64_t>(count, sampled_check_points)) points.push_back(any(rng));
+  double worst = 0;
+  for (const std::uint64_t at : points) {
+    if (!std::isfinite(out[at])) return std::numeric_limits<double>::infinity();
+    std::uint64_t rest = at;  // NKPQ: q fastest
+    const std::uint64_t q = rest % shape.q(), p = (rest /= shape.q()) % shape.p();
+    const std::uint64_t k = (rest /= shape.p()) % shape.k, n = rest / shape.k;
+    const kernels::conv2d_point ref = kernels::conv2d_reference_at(shape, input, weights, bias, n, k, p, q);
+    const double off = std::fabs(static_cast<double>(out[at]) - ref.value);
+    // A point with no terms (only padding, no bias) must come out exactly 0.
+    worst = std::max(worst, ref.scale > 0 ? off / ref.scale : (off > 0 ? std::numeric_limits<double>::infinity() : 0));
+  }
+  return worst;
+}
+
+}  // namespace detail
 
 std::vector<std::string> default_conv2d_shapes() {
   return {"N1 C3 32x32 K16 3x3 p1",  "N1 C16 64x64 K16 3x3 p1",  "N1 C64 56x56 K64 3x3 p1",
@@ -336,6 +395,10 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
     return 2;
   }
   std::unique_ptr<gpu::context> ctx = std::move(*made);
+  if (const std::string problem = forced_kernel_problem(o.kernel, shapes, ctx->caps()); !problem.empty()) {
+    progress << "conv2d bench: " << problem << '\n';
+    return 2;
+  }
   const detail::conv2d_machine machine{.renderer = ctx->caps().renderer,
                                        .version = ctx->caps().version,
                                        .cpu = first_line_of("/proc/cpuinfo", "model name"),
@@ -416,15 +479,19 @@ int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std
   }
 
   detail::print_conv2d_table(out, machine, o, cells);
-  bool failed = false;
-  for (const conv2d_cell& c : cells) failed = failed || c.failed();
+  bool failed = false, could_not_run = false;
+  for (const conv2d_cell& c : cells) {
+    failed = failed || c.failed();
+    could_not_run = could_not_run || !c.error.empty();
+  }
   if (!o.json_path.empty()) {
     if (!detail::write_json_file(o.json_path, detail::conv2d_to_json(machine, o, cells))) {
       progress << "conv2d bench: could not write " << o.json_path << '\n';
       return 2;
     }
   }
-  return failed ? 1 : 0;
+  // A wrong output outranks a cell that could not run; neither is a pass.
+  return failed ? 1 : could_not_run ? 2 : 0;
 }
 
 }  // namespace gpusoak::bench

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <ostream>
 
 #include "producer.hpp"
@@ -9,7 +10,9 @@
 namespace gpusoak::bench::detail {
 
 bool conv2d_cell::failed() const noexcept {
-  return error.empty() && not_available.empty() && (!outputs_finite || (reference_error && *reference_error >= 1e-5));
+  return error.empty() && not_available.empty() &&
+         (!outputs_finite || (reference_error && *reference_error >= 1e-5) ||
+          (sampled_error && !(*sampled_error <= sampled_bound)));
 }
 
 namespace {
@@ -18,6 +21,9 @@ std::string check_text(const conv2d_cell& c) {
   if (!c.not_available.empty()) return "n/a";
   if (!c.error.empty()) return "error";
   if (!c.outputs_finite) return "NaN!";
+  if (c.sampled_error) {
+    return fmt::format("{:.1e}{} s", *c.sampled_error, *c.sampled_error <= c.sampled_bound ? "" : "!");
+  }
   if (!c.reference_error) return "finite";
   return fmt::format("{:.1e}{}", *c.reference_error, *c.reference_error < 1e-5 ? "" : "!");
 }
@@ -33,8 +39,13 @@ void print_conv2d_table(std::ostream& out, const conv2d_machine& machine, const 
       "to {} GFLOP; pipelined depth {}; {} producer thread(s) for inputs from {} MiB\n",
       options.iterations, options.cell_seconds, options.warmup, warmup_max_flops / 1e9, options.pipeline_depth,
       options.producer_threads, detail::parallel_produce_min_bytes >> 20);
-  out << "latency: producer writes the input .. output readable on the CPU; check: relative L2 error vs the\n"
-         "double reference (small shapes) or 'finite' (every element of every output checked for NaN)\n\n";
+  out << fmt::format(
+      "latency: producer writes the input .. output readable on the CPU; check (every element of every output is\n"
+      "also checked for NaN): up to {} GFLOP the relative L2 error vs the double reference; past that, marked 's',\n"
+      "the worst |out - ref| / scale over {} sampled outputs (ref and scale = sum of |w||x| + |bias| in double),\n"
+      "which must stay within the bound from the reduction length (gamma of (C/groups)*R*S + 2 terms, x16 for\n"
+      "winograd); '!' marks a failed check\n\n",
+      reference_check_max_flops / 1e9, sampled_check_points);
   out << fmt::format(
       "kernel ms: median GPU time of the dispatch alone (timer query, sync rows: {} batches of their own, as the\n"
       "end-to-end ones run without queries); b2b ms: median of {} dispatches back to back after them (the GPU at\n"
@@ -126,6 +137,13 @@ nlohmann::ordered_json conv2d_to_json(const conv2d_machine& machine, const conv2
       row["copied_bytes_per_iteration"] = c.copied_bytes_per_iter;
       row["outputs_finite"] = c.outputs_finite;
       row["reference_error"] = c.reference_error ? nlohmann::ordered_json(*c.reference_error) : nullptr;
+      if (c.sampled_error) {
+        // JSON has no infinity: a non-finite sampled output is null with sampled_passed false.
+        row["sampled_error"] = std::isfinite(*c.sampled_error) ? nlohmann::ordered_json(*c.sampled_error) : nullptr;
+        row["sampled_bound"] = c.sampled_bound;
+        row["sampled_points"] = sampled_check_points;
+        row["sampled_passed"] = *c.sampled_error <= c.sampled_bound;
+      }
     }
     j["cells"].push_back(std::move(row));
   }

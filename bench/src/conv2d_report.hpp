@@ -56,6 +56,11 @@ struct conv2d_cell {
   double copies_per_iter = 0;
   double copied_bytes_per_iter = 0;
   std::optional<double> reference_error;  // relative L2, when checked
+  // Shapes past reference_check_max_flops: the worst |out - ref| / scale over sampled_points output
+  // points of the first batch (kernels::conv2d_reference_at, float64), and the bound it must stay
+  // within (kernels::conv2d_error_bound for the kernel that ran). Infinite when one is not finite.
+  std::optional<double> sampled_error;
+  double sampled_bound = 0;
   bool outputs_finite = true;
   std::string error;  // non-empty: the cell could not run
 

@@ -1,7 +1,9 @@
 #include "gpusoak/kernels/conv2d_reference.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 namespace gpusoak::kernels {
@@ -38,26 +40,28 @@ void conv2d_reference(const conv2d_shape& shape, std::span<const float> input, s
 }
 
 conv2d_point conv2d_reference_at(const conv2d_shape& shape, std::span<const float> input,
-                                 std::span<const float> weights, std::span<const float> bias, std::uint64_t index) {
-  const std::uint64_t P = shape.p(), Q = shape.q(), K = shape.k;
-  const std::uint64_t q = index % Q, p = index / Q % P, k = index / (Q * P) % K, n = index / (Q * P * K);
-  const std::int64_t C = shape.c, H = shape.h, W = shape.w, R = shape.r, S = shape.s;
-  const std::int64_t cpg = C / shape.groups, first_c = static_cast<std::int64_t>(k / (K / shape.groups)) * cpg;
+                                 std::span<const float> weights, std::span<const float> bias, std::uint64_t n,
+                                 std::uint64_t k, std::uint64_t p, std::uint64_t q) {
+  // The loop of conv2d_reference for one (n, k, p, q), in its order: the value is bitwise its.
+  const std::int64_t C = shape.c, H = shape.h, W = shape.w, K = shape.k, R = shape.r, S = shape.s;
+  const std::int64_t cpg = C / shape.groups, kpg = K / shape.groups;
+  const auto ni = static_cast<std::int64_t>(n), ki = static_cast<std::int64_t>(k);
+  const std::int64_t first_c = (ki / kpg) * cpg;
+  const std::int64_t ih0 = static_cast<std::int64_t>(p) * shape.stride_h - shape.pad_h;
+  const std::int64_t iw0 = static_cast<std::int64_t>(q) * shape.stride_w - shape.pad_w;
   conv2d_point point;
   if (shape.bias) {
-    point.value = bias[k];
+    point.value = static_cast<double>(bias[k]);
     point.scale = std::fabs(point.value);
   }
   for (std::int64_t c = 0; c < cpg; ++c) {
-    const float* in = input.data() + ((static_cast<std::int64_t>(n) * C + first_c + c) * H) * W;
-    const float* wt = weights.data() + ((static_cast<std::int64_t>(k) * cpg + c) * R) * S;
+    const float* in = input.data() + ((ni * C + first_c + c) * H) * W;
+    const float* wt = weights.data() + ((ki * cpg + c) * R) * S;
     for (std::int64_t r = 0; r < R; ++r) {
-      const std::int64_t ih =
-          static_cast<std::int64_t>(p) * shape.stride_h - std::int64_t{shape.pad_h} + r * shape.dilation_h;
+      const std::int64_t ih = ih0 + r * shape.dilation_h;
       if (ih < 0 || ih >= H) continue;
       for (std::int64_t s = 0; s < S; ++s) {
-        const std::int64_t iw =
-            static_cast<std::int64_t>(q) * shape.stride_w - std::int64_t{shape.pad_w} + s * shape.dilation_w;
+        const std::int64_t iw = iw0 + s * shape.dilation_w;
         if (iw < 0 || iw >= W) continue;
         const double term = static_cast<double>(in[ih * W + iw]) * static_cast<double>(wt[r * S + s]);
         point.value += term;
@@ -69,10 +73,13 @@ conv2d_point conv2d_reference_at(const conv2d_shape& shape, std::span<const floa
 }
 
 double conv2d_error_bound(const conv2d_shape& shape, bool winograd) {
-  constexpr double u = 0x1p-24;
-  const auto gamma = [&](double n) { return n * u / (1 - n * u); };
-  const double n = static_cast<double>(shape.c / shape.groups) * shape.r * shape.s + 1;
-  return winograd ? 16 * gamma(n + 16) : gamma(n);
+  constexpr double u = 0x1p-24;  // float32's unit roundoff
+  constexpr double min_terms = 16;
+  constexpr double winograd_factor = 16;
+  const double terms = std::max(min_terms, static_cast<double>(shape.c / shape.groups) * shape.r * shape.s + 2);
+  if (terms * u >= 0.5) return 1.0;
+  const double gamma = terms * u / (1 - terms * u);
+  return std::min(1.0, winograd ? winograd_factor * gamma : gamma);
 }
 
 double relative_l2_error(std::span<const float> out, std::span<const double> ref) {

@@ -16,14 +16,16 @@ namespace {
 using gpu::error_kind;
 using gpu::make_error;
 
-// Shaders index with 32-bit signed ints.
-constexpr std::uint64_t max_elements = std::numeric_limits<std::int32_t>::max();
-
 // a * b, or UINT64_MAX when that does not fit: four 32-bit factors can pass 2^64, and a count
 // that wrapped around would look small enough to validate ("N65536 C65536 65536x65536 ...").
 std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
   std::uint64_t product = 0;
   return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<std::uint64_t>::max() : product;
+}
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t sum = 0;
+  return __builtin_add_overflow(a, b, &sum) ? std::numeric_limits<std::uint64_t>::max() : sum;
 }
 
 std::uint64_t product(std::initializer_list<std::uint64_t> factors) {
@@ -32,16 +34,32 @@ std::uint64_t product(std::initializer_list<std::uint64_t> factors) {
   return out;
 }
 
-std::uint64_t effective_extent(std::uint32_t kernel, std::uint32_t dilation) {
-  return std::uint64_t{dilation} * (kernel - 1) + 1;
+// in + 2*pad: at most 3 * (2^32 - 1), no overflow in 64 bits; saturating all the same.
+std::uint64_t padded_extent(std::uint32_t in, std::uint32_t pad) {
+  return saturating_add(in, saturating_mul(2, pad));
 }
 
-std::uint32_t output_extent(std::uint32_t in, std::uint32_t pad, std::uint32_t kernel, std::uint32_t dilation,
+// dilation*(kernel-1) + 1, the rows (columns) a kernel spans: below 2^64 for 32-bit fields.
+std::uint64_t effective_extent(std::uint32_t kernel, std::uint32_t dilation) {
+  return kernel == 0 ? 0 : saturating_add(saturating_mul(dilation, kernel - 1), 1);
+}
+
+// (in + 2*pad - extent) / stride + 1, in 64 bits: a 32-bit field's extent can pass 2^32
+// (p4294967295 on a 4x4 input is 8589934594 rows, not 4). 0 when the kernel does not fit.
+std::uint64_t output_extent(std::uint32_t in, std::uint32_t pad, std::uint32_t kernel, std::uint32_t dilation,
                             std::uint32_t stride) {
-  const std::uint64_t padded = std::uint64_t{in} + 2ull * pad;
+  const std::uint64_t padded = padded_extent(in, pad);
   const std::uint64_t extent = effective_extent(kernel, dilation);
   if (stride == 0 || kernel == 0 || padded < extent) return 0;
-  return static_cast<std::uint32_t>((padded - extent) / stride + 1);
+  return (padded - extent) / stride + 1;
+}
+
+// "stride_h 3000000000: more than 2143289344, the largest the shaders' 32-bit arithmetic holds".
+std::unexpected<gpusoak::error> past_limit(std::string_view name, std::uint64_t value, std::uint64_t bound,
+                                           std::string_view why = "") {
+  return make_error(
+      error_kind::validation,
+      fmt::format("{} {}: more than {}, the largest the shaders' 32-bit arithmetic holds{}", name, value, bound, why));
 }
 
 // A whole positive number filling all of `text`.
@@ -102,6 +120,22 @@ gpu::result<void> conv2d_shape::validate() const {
   for (const auto& [name, value] : positive) {
     if (value == 0) return make_error(error_kind::validation, fmt::format("{} 0: must be at least 1", name));
   }
+  // Each field reaches the shaders as an int (the extents and counts below bound most of them
+  // again; stride and dilation only here).
+  for (const auto& [name, value] : positive) {
+    if (value > shader_index_limit) return past_limit(name, value, shader_index_limit);
+  }
+  // The rows a shader computes lie in [-pad, H + 2*pad): H + 2*pad must fit.
+  const std::tuple<const char*, std::uint32_t, const char*, std::uint32_t> pads[] = {{"pad_h", pad_h, "height", h},
+                                                                                     {"pad_w", pad_w, "width", w}};
+  for (const auto& [name, pad, extent_name, extent] : pads) {
+    const std::uint64_t bound = (shader_index_limit - extent) / 2;
+    if (pad > bound) {
+      return past_limit(name, pad, bound,
+                        fmt::format(" with {} {} ({} + 2 * {} must stay within {})", extent_name, extent, extent_name,
+                                    name, shader_index_limit));
+    }
+  }
   if (c % groups != 0) {
     return make_error(error_kind::validation, fmt::format("groups {} does not divide channels {}", groups, c));
   }
@@ -121,19 +155,25 @@ gpu::result<void> conv2d_shape::validate() const {
   const std::pair<const char*, std::uint64_t> counts[] = {
       {"input", input_elements()}, {"weights", weight_elements()}, {"output", output_elements()}};
   for (const auto& [name, count] : counts) {
-    if (count > max_elements) {
+    if (count > shader_index_limit) {
       return make_error(error_kind::validation,
                         fmt::format("{} has {} elements, more than the shaders' 32-bit indexing allows ({})", name,
-                                    count, max_elements));
+                                    count, shader_index_limit));
     }
+  }
+  if (const std::uint64_t padded = padded_input_elements(); padded > shader_index_limit) {
+    return make_error(error_kind::validation,
+                      fmt::format("pad_h {} and pad_w {}: the padded input N*C*(H + 2*pad_h)*(W + 2*pad_w) has {} "
+                                  "elements, more than the shaders' 32-bit indexing allows ({})",
+                                  pad_h, pad_w, padded, shader_index_limit));
   }
   return {};
 }
 
-std::uint32_t conv2d_shape::p() const noexcept {
+std::uint64_t conv2d_shape::p() const noexcept {
   return output_extent(h, pad_h, r, dilation_h, stride_h);
 }
-std::uint32_t conv2d_shape::q() const noexcept {
+std::uint64_t conv2d_shape::q() const noexcept {
   return output_extent(w, pad_w, s, dilation_w, stride_w);
 }
 
@@ -148,6 +188,9 @@ std::uint64_t conv2d_shape::bias_elements() const noexcept {
 }
 std::uint64_t conv2d_shape::output_elements() const noexcept {
   return product({n, k, p(), q()});
+}
+std::uint64_t conv2d_shape::padded_input_elements() const noexcept {
+  return product({n, c, padded_extent(h, pad_h), padded_extent(w, pad_w)});
 }
 double conv2d_shape::flops() const noexcept {
   return 2.0 * static_cast<double>(output_elements()) * (groups == 0 ? 0 : c / groups) * r * s;

@@ -63,13 +63,15 @@ std::optional<std::string> design_refusal(conv2d_kernel kernel, const conv2d_sha
       if (!ungrouped || !undilated || shape.r != 3 || shape.s != 3 || shape.stride_h != 1 || shape.stride_w != 1) {
         return std::string("winograd needs groups 1, 3x3, stride 1, dilation 1");
       }
-      // The scratch is indexed with 32-bit ints like every buffer (conv2d_shape::validate), and
-      // V (16 C T) or M (16 K T) is about 4x the input or output, so it can pass the limit alone.
-      constexpr std::uint64_t max_index = std::numeric_limits<std::int32_t>::max();
+      // The scratch is indexed with 32-bit ints like every buffer (conv2d_shape::validate): V
+      // (16 C T) or M (16 K T) is about 4x the input or output, and U (16 K C) 16/9 of the
+      // weights, so each can pass the limit alone.
       const std::uint64_t tiles = std::uint64_t{shape.n} * ceil_div(shape.p(), 2) * ceil_div(shape.q(), 2);
-      const std::uint64_t scratch = 16 * std::uint64_t{std::max(shape.c, shape.k)} * tiles;
-      if (scratch > max_index) {
-        return fmt::format("winograd's scratch would hold {} floats, past 32-bit indexing ({})", scratch, max_index);
+      const std::uint64_t scratch =
+          16 * std::max(std::uint64_t{std::max(shape.c, shape.k)} * tiles, std::uint64_t{shape.k} * shape.c);
+      if (scratch > shader_index_limit) {
+        return fmt::format("winograd's scratch would hold {} floats, past 32-bit indexing ({})", scratch,
+                           shader_index_limit);
       }
       return std::nullopt;
     }

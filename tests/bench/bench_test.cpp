@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "conv2d_checks.hpp"  // test_seed
+#include "conv2d_report.hpp"
+#include "conv2d_sampled_check.hpp"
 #include "gpusoak/bench/conv2d_bench.hpp"
 #include "gpusoak/bench/upload_bench.hpp"
 #include "producer.hpp"
@@ -179,27 +183,94 @@ TEST(Conv2dBench, GemmRowsMatchTheReferenceAndCarryKernelTime) {
 }
 
 // checks `--kernel winograd` through the conv2d benchmark: 3x3 stride-1 cells run winograd, match
-// the reference within the bench's own check and carry the GPU time of all its dispatches; a 1x1
-// cell cannot run and says why, which is not a failed check
-TEST(Conv2dBench, WinogradRunsWhereItAppliesAndSaysWhyElsewhere) {
-  const auto run = run_bench(run_conv2d_bench, {.shapes = {"N2 C6 13x11 K20 3x3 p1 bias", "N1 C4 9x9 K4 1x1"},
+// the reference within the bench's own check and carry the GPU time of all its dispatches; with a
+// 1x1 shape among them it exits 2 before any cell runs, naming the shape, and writes no JSON
+TEST(Conv2dBench, WinogradRunsWhereItAppliesAndRefusesElsewhereBeforeRunning) {
+  const auto run = run_bench(run_conv2d_bench, {.shapes = {"N2 C6 13x11 K20 3x3 p1 bias"},
                                                 .modes = {conv2d_mode::sync},
                                                 .kernel = kernels::conv2d_kernel::winograd,
                                                 .iterations = 2});
   ASSERT_TRUE(run);
-  ASSERT_EQ(run->json.at("cells").size(), 4u);  // two shapes x two paths
+  ASSERT_EQ(run->json.at("cells").size(), 2u);  // two paths
   for (const auto& cell : run->json.at("cells")) {
     EXPECT_EQ(cell.at("kernel"), "winograd") << cell.dump();
-    if (cell.at("shape").get<std::string>().find("1x1") != std::string::npos) {
-      ASSERT_TRUE(cell.contains("error")) << cell.dump();
-      EXPECT_NE(cell.at("error").get<std::string>().find("winograd needs groups 1, 3x3, stride 1"), std::string::npos)
-          << cell.dump();
-      continue;
-    }
     ASSERT_FALSE(cell.contains("error")) << cell.dump();
     EXPECT_LT(cell.at("reference_error").get<double>(), 1e-5) << cell.dump();
     EXPECT_FALSE(cell.at("kernel_ms").is_null()) << cell.dump();
   }
+
+  test::temp_dir dir("gpusoak-bench");
+  std::ostringstream out, progress;
+  const int status = run_conv2d_bench({.shapes = {"N2 C6 13x11 K20 3x3 p1 bias", "N1 C4 9x9 K4 1x1"},
+                                       .kernel = kernels::conv2d_kernel::winograd,
+                                       .json_path = (dir / "bench.json").string()},
+                                      out, progress);
+  EXPECT_EQ(status, 2) << progress.str();
+  EXPECT_NE(
+      progress.str().find("--kernel winograd: kernel winograd cannot run shape 'N1 C4 9x9 K4 1x1': winograd needs"),
+      std::string::npos)
+      << progress.str();
+  EXPECT_EQ(progress.str().find("[1/"), std::string::npos) << "a cell ran:\n" << progress.str();
+  EXPECT_FALSE(std::filesystem::exists(dir / "bench.json"));
+}
+
+// checks that a shape past the whole-reference size is checked on sampled points, never "finite
+// only": each cell of a real run reports the worst sampled error within its bound, and no L2 error
+TEST(Conv2dBench, LargeShapesAreCheckedOnSampledPoints) {
+  const kernels::conv2d_shape shape = *kernels::parse_conv2d_shape("N1 C1024 32x32 K320 1x1");
+  ASSERT_GT(shape.flops(), reference_check_max_flops);
+  const auto run = run_bench(
+      run_conv2d_bench,
+      {.shapes = {shape.to_string()}, .paths = {kernels::conv2d_path::staging}, .iterations = 1, .warmup = 0});
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->json.at("cells").size(), 2u);  // two modes
+  for (const auto& cell : run->json.at("cells")) {
+    ASSERT_FALSE(cell.contains("error")) << cell.dump();
+    EXPECT_TRUE(cell.at("reference_error").is_null()) << cell.dump();
+    EXPECT_EQ(cell.at("sampled_points"), sampled_check_points) << cell.dump();
+    EXPECT_TRUE(cell.at("sampled_passed").get<bool>()) << cell.dump();
+    EXPECT_LE(cell.at("sampled_error").get<double>(), cell.at("sampled_bound").get<double>()) << cell.dump();
+    EXPECT_DOUBLE_EQ(cell.at("sampled_bound").get<double>(), kernels::conv2d_error_bound(shape, false));
+  }
+  EXPECT_NE(run->out.find(" s\n"), std::string::npos) << run->out;  // the check column marks sampled rows
+}
+
+// checks the sampled check on an output computed here from the bench's own data: within the bound
+// as computed; a planted error past the bound at the last element (always sampled), or a NaN at
+// the first, fails it, and such a cell counts as failed (the bench's exit 1) with '!' in the table
+TEST(Conv2dBench, SampledCheckCatchesAPlantedError) {
+  std::mt19937_64 rng(test::test_seed());
+  const std::uint32_t seed = static_cast<std::uint32_t>(rng());
+  const kernels::conv2d_shape shape = *kernels::parse_conv2d_shape("N2 C5 11x9 K7 3x2 s2x1 p1x2 bias");
+  std::vector<float> input(shape.input_elements()), weights(shape.weight_elements()), bias(shape.bias_elements());
+  detail::produce_values(input, seed);
+  detail::produce_values(weights, 0x5eed);
+  detail::produce_values(bias, 0xb1a5);
+  std::vector<double> ref(shape.output_elements());
+  kernels::conv2d_reference(shape, input, weights, bias, ref);
+  std::vector<float> out(ref.begin(), ref.end());
+  const double bound = kernels::conv2d_error_bound(shape, false);
+  EXPECT_LE(detail::sampled_error(shape, seed, out), bound);
+
+  const kernels::conv2d_point last =
+      kernels::conv2d_reference_at(shape, input, weights, bias, shape.n - 1, shape.k - 1, shape.p() - 1, shape.q() - 1);
+  std::vector<float> planted = out;
+  planted.back() = static_cast<float>(last.value + 2 * bound * last.scale);
+  const double caught = detail::sampled_error(shape, seed, planted);
+  EXPECT_GT(caught, bound);
+  planted = out;
+  planted.front() = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(detail::sampled_error(shape, seed, planted), std::numeric_limits<double>::infinity());
+
+  detail::conv2d_cell cell{.shape = shape.to_string(), .kernel = "gemm", .path = "staging", .mode = "sync"};
+  cell.sampled_error = caught;
+  cell.sampled_bound = bound;
+  EXPECT_TRUE(cell.failed());
+  std::ostringstream table;
+  detail::print_conv2d_table(table, {}, {}, {cell});
+  EXPECT_NE(table.str().find("! s"), std::string::npos) << table.str();
+  cell.sampled_error = bound / 2;
+  EXPECT_FALSE(cell.failed());
 }
 
 // checks `producer_threads` on the conv2d benchmark: an input of 4 MiB, written in parts by three

@@ -87,7 +87,9 @@ inline check_outcome run_and_check(gpu::context& ctx, const std::shared_ptr<cons
 
   const double bound = kernels::conv2d_error_bound(shape, session->kernel() == kernels::conv2d_kernel::winograd);
   for (const std::uint64_t i : checked_points(shape.output_elements(), rng)) {
-    const kernels::conv2d_point ref = kernels::conv2d_reference_at(shape, input, weights, bias, i);
+    const std::uint64_t P = shape.p(), Q = shape.q(), K = shape.k;
+    const kernels::conv2d_point ref =
+        kernels::conv2d_reference_at(shape, input, weights, bias, i / (Q * P * K), i / (Q * P) % K, i / Q % P, i % Q);
     const double got = (*out)[i];
     const double error = std::fabs(got - ref.value);
     const bool within = kind == data_kind::whole_numbers ? got == ref.value : error <= bound * ref.scale;

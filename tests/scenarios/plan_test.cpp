@@ -328,6 +328,8 @@ TEST(PlanTest, ScenarioParamsAreCheckedAtLoad) {
       {"conv2d_steady", "{shapes: [\"N64 C256 128x128 K256 3x3 p1\"]}", "shapes",
        "at most 1 GiB in all: use smaller N, C, K or H x W"},
       {"conv2d_steady", "{shapes: [\"N1 C3 banana\"]}", "shapes", "use conv2d shapes like"},
+      {"conv2d_steady", "{shapes: [\"N1 C1 4x4 K1 1x1 p4294967295\"]}", "shapes",
+       "pad_h 4294967295: more than 1071644670, the largest the shaders' 32-bit arithmetic holds"},
       {"conv2d_steady", "{shapes: []}", "shapes", "a list of 1 to 16 items"},
       {"conv2d_steady", "{path: zero_copy}", "path", "one of zero-copy, staging"},
       {"conv2d_steady", "{fence_timeout: 0s}", "fence_timeout", "a duration from 1ms to 1h"},

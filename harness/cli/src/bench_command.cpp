@@ -80,12 +80,14 @@ int upload(std::span<const std::string> args, std::ostream& out, std::ostream& e
 }
 
 // Splits on ';' (shapes contain spaces and commas): "N1 C3 32x32 K16 3x3;N1 C256 14x14 K256 1x1".
+// Parts of only blanks are no shape and are dropped.
 std::vector<std::string> split_shapes(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;
   while (start <= text.size()) {
     const auto semicolon = std::min(text.find(';', start), text.size());
-    if (semicolon > start) out.push_back(text.substr(start, semicolon - start));
+    const std::string part = text.substr(start, semicolon - start);
+    if (part.find_first_not_of(" \t,") != std::string::npos) out.push_back(part);
     start = semicolon + 1;
   }
   return out;
@@ -137,7 +139,16 @@ int conv2d(std::span<const std::string> args, std::ostream& out, std::ostream& e
   options.pipeline_depth = *depth;
   options.cell_seconds = *cell_seconds;
   options.producer_threads = *producers;
-  if (auto shapes = parsed->value("shape")) options.shapes = split_shapes(*shapes);
+  if (auto shapes = parsed->value("shape")) {
+    options.shapes = split_shapes(*shapes);
+    // An empty list would mean the default shapes to the bench: a --shape that names none is a mistake.
+    if (options.shapes.empty()) {
+      err << "gpusoak bench conv2d: --shape '" << *shapes
+          << "': no shape given; name one or more separated by ';', e.g. 'N1 C3 32x32 K16 3x3 p1', or leave the "
+             "flag out for the default shapes\n";
+      return exit_could_not_run;
+    }
+  }
   for (const std::string& name : split(parsed->value("path").value_or(""))) {
     if (name.empty()) continue;
     auto path = kernels::parse_conv2d_path(name);

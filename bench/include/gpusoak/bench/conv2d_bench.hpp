@@ -5,7 +5,8 @@
 //   throughput  FLOPs / time: sync per median batch; pipelined over the whole back-to-back run
 //   copies      the buffer layer's copy counter per batch (zero-copy rows must show 0)
 // Every output is NaN-poisoned before the cell and checked finite after; small shapes are also
-// checked against the double-precision reference.
+// checked against the double-precision reference, larger ones on sampled output points against
+// it, within an error bound derived from the reduction length.
 #pragma once
 
 #include <iosfwd>
@@ -41,9 +42,13 @@ struct conv2d_bench_options {
 // All 3x3 ones are padded by 1 (same-size output, as networks use them).
 [[nodiscard]] std::vector<std::string> default_conv2d_shapes();
 
-// Shapes with at most this many FLOPs are also checked against the CPU reference (which runs
+// Shapes with at most this many FLOPs are checked against the whole CPU reference (which runs
 // in double precision on one core: a GFLOP takes seconds).
 inline constexpr double reference_check_max_flops = 6e8;
+// Larger ones on this many output points of their first batch (the first and the last among
+// them, the rest drawn from the batch's seed), each against kernels::conv2d_reference_at in
+// double and within kernels::conv2d_error_bound of its scale.
+inline constexpr int sampled_check_points = 256;
 // Larger shapes get no per-cell warm-up batch: one costs as much as the timed ones, and the
 // kernels are JIT-compiled by a tiny dispatch of each at the start of the run.
 inline constexpr double warmup_max_flops = 1e9;
@@ -54,7 +59,8 @@ inline constexpr double warmup_max_flops = 1e9;
 // Runs every cell on the calling thread (it creates and owns the GL context), prints a progress
 // line per cell to `progress`, the table to `out`, and writes JSON to options.json_path.
 // Returns 0; 1 when an output failed its check (non-finite or off the reference: the row is
-// marked); 2 when it could not run (bad options, no context, JSON not writable).
+// marked); 2 when it could not run: bad options, a forced kernel that cannot run one of the shapes
+// (checked before any cell runs), no context, a cell that could not run, JSON not writable.
 int run_conv2d_bench(const conv2d_bench_options& options, std::ostream& out, std::ostream& progress);
 
 }  // namespace gpusoak::bench

@@ -16,23 +16,32 @@ namespace gpusoak::kernels {
 void conv2d_reference(const conv2d_shape& shape, std::span<const float> input, std::span<const float> weights,
                       std::span<const float> bias, std::span<double> output);
 
-// One output of conv2d_reference, at linear index `index` of the NKPQ output, with its condition:
-// `scale` is the sum over its terms of |w||x|, plus |bias|, the size floating-point rounding
-// errors of the sum are bounded by. For checking a sample of a large output.
+// One output point of conv2d_reference: its value, summed in the same order (so equal to the full
+// reference's), and its condition scale, the sum over its terms of |w||x| plus |bias|, which
+// floating-point summation errors are bounded by (conv2d_error_bound).
 struct conv2d_point {
   double value = 0;
   double scale = 0;
 };
+
+// out[n][k][p][q] and its scale, for a large shape where the whole reference would take too long:
+// (C/groups)*R*S products. Same spans as conv2d_reference; n < N, k < K, p < P, q < Q.
 [[nodiscard]] conv2d_point conv2d_reference_at(const conv2d_shape& shape, std::span<const float> input,
                                                std::span<const float> weights, std::span<const float> bias,
-                                               std::uint64_t index);
+                                               std::uint64_t n, std::uint64_t k, std::uint64_t p, std::uint64_t q);
 
-// How far a float32 kernel's output may be from the reference, relative to the output's scale:
-// gamma(n) = n u / (1 - n u), u = 2^-24, for a sum of n = (C/groups) R S products plus the bias,
-// in any order (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., 3.1: the bound
-// of a dot product). Winograd F(2x2, 3x3) also rounds in its transforms, whose entries reach
-// several times the inputs' size: 16 gamma(n + 16) (Barabasz et al. 2020 measure its error a few
-// times direct's; 16 is a loose ceiling).
+// The most |out - ref| / scale may be for a float32 conv2d of `shape` computed by any summation
+// order: gamma_m = m u / (1 - m u), u = 2^-24 (Higham, "Accuracy and Stability of Numerical
+// Algorithms", 2nd ed., 3.1 and 3.5: the sum of m rounded products is off by at most gamma_m of the
+// sum of their magnitudes), m = (C/groups)*R*S + 2 (the products, the bias and the store), never
+// below gamma_16 (the compiler may contract or reassociate a few more roundings than the count
+// says). With winograd, 16 times that: F(2x2, 3x3) rounds in its transforms too (U = G g G^T,
+// V = B^T d B, A^T M A, up to 9-term sums each), which Barabasz et al. ("Error analysis and
+// improving the accuracy of Winograd convolution for deep neural networks", ACM TOMS 2020) measure
+// at a few times the direct error for this tile size; it holds for inputs of like magnitude over a
+// 4x4 patch (a patch entry far larger than its neighbours cancels only in exact arithmetic). Past
+// m u = 1/2 (m >= 2^23) the worst-case bound exceeds 1 and says nothing: 1 is returned, which still
+// refuses an output off by its whole scale.
 [[nodiscard]] double conv2d_error_bound(const conv2d_shape& shape, bool winograd);
 
 // ||out - ref||_2 / ||ref||_2. Infinity when any out element is not finite (NaN poison left
