@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <limits>
-
 namespace gpusoak::kernels::detail {
 namespace {
 
@@ -108,7 +106,7 @@ conv2d_kernel choose_kernel(const conv2d_shape& shape, const kernel_tuning& tuni
   // reduction, direct is the last resort.
   const conv2d_kernel fallbacks[] = {preferred, gemm_for(shape, tuning), conv2d_kernel::gemm, conv2d_kernel::direct};
   for (const conv2d_kernel kernel : fallbacks) {
-    if (kernel != conv2d_kernel::direct && design_refusal(kernel, shape)) continue;
+    if (design_refusal(kernel, shape)) continue;
     if (plan_kernel(kernel, shape, tuning, false, max_loop_iterations)) return kernel;
   }
   return conv2d_kernel::direct;
