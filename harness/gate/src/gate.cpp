@@ -482,6 +482,9 @@ std::pair<std::string, std::string> format_gate_values(const gate_row& row) {
   std::string observed = "no data", limit = "-";
   // The text is canonical, so it parses back; it gives the operands' units.
   const auto t = scenarios::parse_threshold(row.threshold);
+  if (row.status == gate_status::not_enough_data && row.data) {
+    observed = fmt::format("{} of {} {}", row.data->found, row.data->needed, row.data->unit);  // "57 of 100 ops"
+  }
   if (row.observed) observed = t ? format_value(*row.observed, t->lhs) : fmt::format("{:g}", *row.observed);
   if (row.observed && row.bound) {
     // "12.3ms ±1%"; an old run's 1-2-5 bucket: "50ms (20ms..50ms)".

@@ -315,6 +315,7 @@ TEST_F(GateTest, TooFewOpsIsNotEnoughData) {
   const auto table = format_gate_table(few);
   EXPECT_NE(table.find("? p99(conv2d_latency_seconds) < 1s"), std::string::npos) << table;
   EXPECT_NE(table.find("1 not enough data"), std::string::npos) << table;
+  EXPECT_EQ(format_gate_values(row).first, "50 of 100 ops");
   EXPECT_NE(table.find("(exit 2)"), std::string::npos) << table;
 
   values.resize(200, 0.004);

@@ -133,7 +133,7 @@ struct gate_report {
 
 // A row's observed value and limit in the metric's units ("2.001MiB", "30ms"); "no data" and "-"
 // when absent. A quantile's observed value carries its bound: "44.6ms ±1%", or an old run's 1-2-5
-// bucket "50ms (20ms..50ms)".
+// bucket "50ms (20ms..50ms)". A not_enough_data row without a value reads "57 of 100 ops".
 [[nodiscard]] std::pair<std::string, std::string> format_gate_values(const gate_row& row);
 // k6-like summary: one line per threshold with ✓ / ✗ / ? (no data or not enough data), observed
 // vs limit, then a verdict line.
