@@ -11,31 +11,27 @@
 
 namespace gpusoak::scenarios {
 
-void latency_histogram::add(double seconds) noexcept {
+void latency_histogram::add(double seconds) {
   std::size_t i = 0;
   while (i < bounds.size() && seconds > bounds[i]) ++i;
   ++buckets[i];
+  fine.add(seconds);
   ++count;
   sum_seconds += seconds;
   max_seconds = std::max(max_seconds, seconds);
 }
 
-void latency_histogram::merge(const latency_histogram& other) noexcept {
+void latency_histogram::merge(const latency_histogram& other) {
   for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += other.buckets[i];
+  fine.merge(other.fine);
   count += other.count;
   sum_seconds += other.sum_seconds;
   max_seconds = std::max(max_seconds, other.max_seconds);
 }
 
-double latency_histogram::quantile(double q) const noexcept {
-  if (count == 0) return 0;
-  const auto rank = static_cast<std::uint64_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(count - 1)) + 1;
-  std::uint64_t seen = 0;
-  for (std::size_t i = 0; i < buckets.size(); ++i) {
-    seen += buckets[i];
-    if (seen >= rank) return i < bounds.size() ? std::min(bounds[i], max_seconds) : max_seconds;
-  }
-  return max_seconds;
+double latency_histogram::quantile(double q) const {
+  const auto estimate = fine.quantile(q);
+  return estimate ? std::min(estimate->value, max_seconds) : 0.0;
 }
 
 void step_result::merge(const step_result& other) {

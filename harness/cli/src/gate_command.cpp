@@ -232,7 +232,7 @@ int gate_command(std::span<const std::string> args, std::ostream& out, std::ostr
     return exit_could_not_run;
   }
   if (report->exit_code() == exit_could_not_run) {
-    err << "gpusoak gate: could not evaluate every threshold (no data); see the '?' rows\n";
+    err << "gpusoak gate: could not evaluate every threshold (no data, or not enough data); see the '?' rows\n";
   }
   return report->exit_code();
 }

@@ -11,9 +11,9 @@
 
 #include "gpusoak/harness/leak_slope.hpp"
 #include "gpusoak/harness/provenance_text.hpp"
+#include "gpusoak/harness/sample_histogram.hpp"
 #include "gpusoak/harness/xml_text.hpp"
 #include "gpusoak/scenarios/metric_catalog.hpp"
-#include "gpusoak/scenarios/scenario.hpp"  // latency_histogram
 #include "gpusoak/scenarios/units.hpp"
 
 namespace gpusoak::harness {
@@ -24,14 +24,22 @@ using detail::xml_escape;
 using scenarios::aggregation;
 using scenarios::metric_operand;
 
-// An observed value, or the reason there is none.
+// An observed value, or the reason there is none; with where a histogram quantile's true value
+// lies, and how many ops or samples it was judged on against the fewest its statistic needs.
 struct observation {
   std::optional<double> value;
   std::string detail;
+  std::optional<value_bound> bound;
+  std::optional<data_count> data;
 };
 
 observation no_data(std::string detail) {
   return {std::nullopt, std::move(detail)};
+}
+
+// No value because there are fewer ops or samples than the statistic needs.
+observation too_few(data_count data, std::string detail) {
+  return {.value = std::nullopt, .detail = std::move(detail), .data = std::move(data)};
 }
 
 using group_key = std::pair<std::string, std::string>;  // (scenario, context)
@@ -103,6 +111,25 @@ std::optional<double> quantile_of(aggregation agg) {
   }
 }
 
+// The fewest ops (a latency's) or samples (a sample value's) a statistic is judged on: at least
+// one op beyond a quantile and never fewer than 10 (p50, p90: 10; p95: 20; p99: 100), ten beyond
+// for p999 (10,000), two samples for a rate, one for anything else.
+std::uint64_t minimum_count(aggregation agg) {
+  switch (agg) {
+    case aggregation::p50:
+    case aggregation::p90: return 10;
+    case aggregation::p95: return 20;
+    case aggregation::p99: return 100;
+    case aggregation::p999: return 10'000;
+    case aggregation::rate: return 2;
+    default: return 1;
+  }
+}
+
+data_count counted(std::uint64_t found, aggregation agg, std::string_view unit) {
+  return {.found = found, .needed = minimum_count(agg), .unit = std::string(unit)};
+}
+
 // A column of the sample table.
 using column_fn = double (*)(const sample&);
 
@@ -130,14 +157,18 @@ observation counter(const selection& sel, const metric_operand& op, column_fn co
       return {total, fmt::format("last sample of each of {} scenario/context groups, summed", sel.groups.size())};
     case aggregation::rate: {
       bool any = false;
+      std::size_t most = 0;  // samples in the largest group
       for (const auto& [key, rows] : sel.groups) {
+        most = std::max(most, rows.size());
         const double dt = rows.back()->t_seconds - rows.front()->t_seconds;
         if (rows.size() < 2 || dt <= 0) continue;
         total += (column(*rows.back()) - column(*rows.front())) / dt;
         any = true;
       }
+      const auto data = counted(most, op.agg, "samples");
+      if (most < data.needed) return too_few(data, "rate needs two samples at different times");
       if (!any) return no_data("rate needs two samples at different times");
-      return {total, "(last - first) / elapsed per scenario/context, summed, per second"};
+      return {total, "(last - first) / elapsed per scenario/context, summed, per second", std::nullopt, data};
     }
     case aggregation::count: return {static_cast<double>(sel.rows.size()), "number of samples"};
     default:
@@ -150,6 +181,12 @@ observation gauge(const selection& sel, const metric_operand& op, column_fn colu
   if (sel.rows.empty()) return no_data(fmt::format("no samples match {}", series_key(op)));
   std::vector<double> values;
   for (const auto* s : sel.rows) values.push_back(column(*s));
+  if (quantile_of(op.agg)) {
+    const auto data = counted(values.size(), op.agg, "samples");
+    if (values.size() < data.needed) {
+      return too_few(data, fmt::format("{} of {} sample values", scenarios::to_string(op.agg), values.size()));
+    }
+  }
   switch (op.agg) {
     case aggregation::none: {
       double total = 0;
@@ -167,33 +204,37 @@ observation gauge(const selection& sel, const metric_operand& op, column_fn colu
     case aggregation::rate: return no_data("rate() of a gauge is not defined; use leak_slope_bytes_per_hour");
     default: {
       const double q = *quantile_of(op.agg);
-      return {percentile(values, q),
-              fmt::format("{} of {} sample values", scenarios::to_string(op.agg), values.size())};
+      return {percentile(values, q), fmt::format("{} of {} sample values", scenarios::to_string(op.agg), values.size()),
+              std::nullopt, counted(values.size(), op.agg, "samples")};
     }
   }
 }
 
-// The samples' interval histograms merged, when every sample stored one (samples from before
-// histograms were stored have only their own quantiles).
-std::optional<scenarios::latency_histogram> merged_histogram(std::span<const sample* const> rows,
-                                                             std::string_view key) {
-  scenarios::latency_histogram merged;
-  for (const auto* s : rows) {
-    const auto j = nlohmann::json::parse(s->extra_json, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) return std::nullopt;
-    const auto buckets = j.find(fmt::format("{}_buckets", key));
-    if (buckets == j.end() || !buckets->is_array() || buckets->size() != merged.buckets.size()) return std::nullopt;
-    scenarios::latency_histogram h;
-    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
-      if (!(*buckets)[i].is_number_unsigned()) return std::nullopt;
-      h.buckets[i] = (*buckets)[i].get<std::uint64_t>();
-      h.count += h.buckets[i];
-    }
-    h.sum_seconds = j.value(fmt::format("{}_sum_seconds", key), 0.0);
-    h.max_seconds = j.value(fmt::format("{}_max_seconds", key), 0.0);
-    merged.merge(h);
+// "20.1ms" for the table's bound text and details.
+std::string seconds_text(double value);
+
+// A quantile from merged histograms, or too few ops for it.
+observation histogram_quantile(const merged_histogram& merged, const metric_operand& op, double q, std::size_t samples,
+                               const std::string& scope, bool minimum) {
+  const auto data = counted(merged.h.count, op.agg, "ops");
+  const auto agg = scenarios::to_string(op.agg);
+  if (minimum && merged.h.count < data.needed) {
+    return too_few(data, fmt::format("{} of {} ops over {} samples ({})", agg, merged.h.count, samples, scope));
   }
-  return merged;
+  const auto reading = merged.quantile(q);
+  if (!reading) return no_data(fmt::format("no ops in {} samples ({})", samples, scope));
+  const value_bound bound{.low = reading->low, .high = reading->high, .relative_error = reading->relative_error};
+  if (merged.kind == merged_histogram::form::log) {
+    return {reading->value,
+            fmt::format("{} of {} ops over {} samples ({}; log buckets, within {:g}%)", agg, merged.h.count, samples,
+                        scope, *reading->relative_error * 100),
+            bound, data};
+  }
+  return {reading->value,
+          fmt::format("{} of {} ops over {} samples ({}; 1-2-5 buckets of a run stored before log histograms: "
+                      "the bucket's upper bound, the true value in {}..{})",
+                      agg, merged.h.count, samples, scope, seconds_text(reading->low), seconds_text(reading->high)),
+          bound, data};
 }
 
 // A histogram series (op latencies, fence waits): the selected samples' interval histograms merged.
@@ -212,26 +253,32 @@ observation histogram_series(std::span<const sample> samples, const metric_opera
   const bool default_scope =
       !default_scenario.empty() && std::ranges::none_of(op.labels, [](const auto& l) { return l.name == "scenario"; });
   const std::string scope = default_scope ? fmt::format("scenario {}", default_scenario) : where(op);
-  const auto merged = merged_histogram(sel.rows, info.key);
-  if (!ops && merged && merged->count == 0 && op.agg != aggregation::count) {
+  const auto merged = merge_sample_histograms(sel.rows, info.key);
+  if (!ops && merged && merged->h.count == 0 && op.agg != aggregation::count) {
     // Fence waits are counted only when they block: none did, so every wait took no time.
     return {0.0,
             fmt::format("none of the {} samples' histograms holds an observation ({}); 0", sel.rows.size(), scope)};
   }
-  if (!ops && !merged) return no_data(fmt::format("no sample has a '{}_buckets' histogram", info.key));
-  if (op.agg != aggregation::count) {
-    if (merged && merged->count > 0) {
-      if (op.agg == aggregation::max) {
-        return {merged->max_seconds, fmt::format("max of {} ops ({})", merged->count, scope)};
-      }
-      if (op.agg == aggregation::avg) {
-        return {merged->sum_seconds / static_cast<double>(merged->count),
-                fmt::format("mean of {} ops ({})", merged->count, scope)};
-      }
-      if (const auto q = quantile_of(op.agg)) {
-        return {merged->quantile(*q), fmt::format("{} of {} ops over {} samples ({}; bucket upper bound)",
-                                                  scenarios::to_string(op.agg), merged->count, sel.rows.size(), scope)};
-      }
+  if (!ops && !merged) return no_data(fmt::format("no sample has a '{}_hist' histogram", info.key));
+  if (merged && op.agg != aggregation::count) {
+    // Waits that did not block are not counted, so no minimum of fence waits applies: their
+    // quantiles are over the blocking ones, never below the true ones.
+    const auto at_least = [&](observation o) {
+      if (!ops) o.data.reset();
+      return o;
+    };
+    if (op.agg == aggregation::max) {
+      return at_least({merged->h.max_seconds, fmt::format("max of {} ops ({})", merged->h.count, scope), std::nullopt,
+                       counted(merged->h.count, op.agg, "ops")});
+    }
+    if (op.agg == aggregation::avg) {
+      if (merged->h.count == 0) return at_least(too_few(counted(0, op.agg, "ops"), fmt::format("no ops ({})", scope)));
+      return at_least({merged->h.sum_seconds / static_cast<double>(merged->h.count),
+                       fmt::format("mean of {} ops ({})", merged->h.count, scope), std::nullopt,
+                       counted(merged->h.count, op.agg, "ops")});
+    }
+    if (const auto q = quantile_of(op.agg)) {
+      return at_least(histogram_quantile(*merged, op, *q, sel.rows.size(), scope, ops));
     }
   }
   column_fn column = nullptr;
@@ -262,10 +309,17 @@ observation histogram_series(std::span<const sample> samples, const metric_opera
                       "p50, p90, p95 or p99",
                       op.agg == aggregation::none ? "a bare series" : scenarios::to_string(op.agg)));
   }
+  // Samples without histograms (the oldest runs) count iterations, not ops: the units of work.
+  std::uint64_t iterations = 0;
+  for (const auto* s : sel.rows) iterations += static_cast<std::uint64_t>(std::max<std::int64_t>(0, s->iterations));
+  const auto data = counted(iterations, op.agg, "iterations");
+  if (iterations < data.needed) {
+    return too_few(data, fmt::format("max of per-sample {} over {} samples ({})", from, sel.rows.size(), scope));
+  }
   double worst = 0;
   for (const auto* s : sel.rows) worst = std::max(worst, column(*s));
-  return {worst,
-          fmt::format("max of per-sample {} over {} samples ({}; an upper bound)", from, sel.rows.size(), scope)};
+  return {worst, fmt::format("max of per-sample {} over {} samples ({}; an upper bound)", from, sel.rows.size(), scope),
+          std::nullopt, data};
 }
 
 observation leak_slope(std::span<const sample> samples, const metric_operand& op, double warmup_fraction) {
@@ -320,16 +374,20 @@ observation from_extra(std::span<const sample> samples, const metric_operand& op
   std::optional<std::pair<double, double>> latest;  // (t, value) of the latest sample with it
   double rate = 0;
   bool rated = false;
+  std::size_t most = 0;  // samples with the key in the largest group
   for (const auto& [group, rows] : sel.groups) {
     std::optional<std::pair<double, double>> first, last;  // (t, value) in the group
+    std::size_t with_key = 0;
     for (const auto* s : rows) {
       if (auto v = extra_value(*s, key)) {
         if (!first) first = {s->t_seconds, *v};
         last = {s->t_seconds, *v};
         values.push_back(*v);
+        ++with_key;
         if (!latest || s->t_seconds >= latest->first) latest = {s->t_seconds, *v};
       }
     }
+    most = std::max(most, with_key);
     if (last) {
       total += last->second;
       ++found;
@@ -351,11 +409,15 @@ observation from_extra(std::span<const sample> samples, const metric_operand& op
     case aggregation::min: return {std::ranges::min(values), fmt::format("extra_json '{}': min", key)};
     case aggregation::count:
       return {static_cast<double>(values.size()), fmt::format("extra_json '{}': samples with it", key)};
-    case aggregation::rate:
+    case aggregation::rate: {
       if (kind != scenarios::metric_kind::counter) break;
+      const auto data = counted(most, op.agg, "samples");
+      if (most < data.needed) return too_few(data, "rate needs two samples at different times");
       if (!rated) return no_data("rate needs two samples at different times");
       return {rate,
-              fmt::format("extra_json '{}': (last - first) / elapsed per scenario/context, summed, per second", key)};
+              fmt::format("extra_json '{}': (last - first) / elapsed per scenario/context, summed, per second", key),
+              std::nullopt, data};
+    }
     default: break;
   }
   return no_data(fmt::format("{}() of extra_json '{}' is not supported", scenarios::to_string(op.agg), key));
@@ -383,17 +445,19 @@ observation observe(std::span<const sample> samples, const metric_operand& op, d
   return no_data(fmt::format("{} is not stored in samples", op.metric));
 }
 
+std::string seconds_text(double value) {
+  const double a = std::fabs(value);
+  if (a == 0) return "0s";
+  if (a < 1e-3) return fmt::format("{:.3g}us", value * 1e6);
+  if (a < 1) return fmt::format("{:.3g}ms", value * 1e3);
+  return fmt::format("{:.3g}s", value);
+}
+
 std::string format_value(double value, const metric_operand& op) {
   const auto unit = scenarios::find_metric(op.metric).value_or(scenarios::metric_unit::count);
   if (op.agg == aggregation::count || op.agg == aggregation::rate) return fmt::format("{:g}", value);
   switch (unit) {
-    case scenarios::metric_unit::seconds: {
-      const double a = std::fabs(value);
-      if (a == 0) return "0s";
-      if (a < 1e-3) return fmt::format("{:.3g}us", value * 1e6);
-      if (a < 1) return fmt::format("{:.3g}ms", value * 1e3);
-      return fmt::format("{:.3g}s", value);
-    }
+    case scenarios::metric_unit::seconds: return seconds_text(value);
     case scenarios::metric_unit::bytes: {
       const double a = std::fabs(value);
       const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -418,7 +482,16 @@ std::pair<std::string, std::string> format_gate_values(const gate_row& row) {
   std::string observed = "no data", limit = "-";
   // The text is canonical, so it parses back; it gives the operands' units.
   const auto t = scenarios::parse_threshold(row.threshold);
+  if (row.status == gate_status::not_enough_data && row.data) {
+    observed = fmt::format("{} of {} {}", row.data->found, row.data->needed, row.data->unit);  // "57 of 100 ops"
+  }
   if (row.observed) observed = t ? format_value(*row.observed, t->lhs) : fmt::format("{:g}", *row.observed);
+  if (row.observed && row.bound) {
+    // "12.3ms ±1%"; an old run's 1-2-5 bucket: "50ms (20ms..50ms)".
+    observed += row.bound->relative_error
+                    ? fmt::format(" ±{:g}%", *row.bound->relative_error * 100)
+                    : fmt::format(" ({}..{})", seconds_text(row.bound->low), seconds_text(row.bound->high));
+  }
   if (row.limit) {
     limit = t ? format_value(*row.limit, t->rhs_metric ? *t->rhs_metric : t->lhs) : fmt::format("{:g}", *row.limit);
   }
@@ -430,6 +503,7 @@ std::string_view to_string(gate_status status) noexcept {
     case gate_status::passed: return "passed";
     case gate_status::failed: return "failed";
     case gate_status::no_data: return "no_data";
+    case gate_status::not_enough_data: return "not_enough_data";
   }
   return "unknown";
 }
@@ -441,7 +515,9 @@ std::size_t gate_report::count(gate_status status) const noexcept {
 int gate_report::exit_code() const noexcept {
   if (state == run_state::aborted) return exit_aborted;
   if (count(gate_status::failed) > 0) return exit_fail;
-  if (rows.empty() || count(gate_status::no_data) > 0) return exit_could_not_run;
+  if (rows.empty() || count(gate_status::no_data) > 0 || count(gate_status::not_enough_data) > 0) {
+    return exit_could_not_run;
+  }
   return exit_pass;
 }
 
@@ -458,9 +534,19 @@ result<gate_report> evaluate_gate(const run_record& run, std::span<const sample>
     const auto lhs = observe(samples, t.lhs, options.warmup_fraction);
     row.observed = lhs.value;
     row.detail = lhs.detail;
+    row.bound = lhs.bound;
+    row.data = lhs.data;
+    // The side with fewer ops or samples than its statistic needs, and that statistic.
+    std::optional<data_count> short_side;
+    aggregation short_agg = t.lhs.agg;
+    if (lhs.data && lhs.data->found < lhs.data->needed) short_side = lhs.data;
     if (t.rhs_metric) {
       const auto rhs = observe(samples, *t.rhs_metric, options.warmup_fraction);
       row.limit = rhs.value;
+      if (!short_side && rhs.data && rhs.data->found < rhs.data->needed) {
+        short_side = rhs.data;
+        short_agg = t.rhs_metric->agg;
+      }
       if (!rhs.value)
         row.detail = fmt::format("right side: {}", rhs.detail);
       else
@@ -468,7 +554,14 @@ result<gate_report> evaluate_gate(const run_record& run, std::span<const sample>
     } else {
       row.limit = t.value;
     }
-    if (!row.observed || !row.limit) {
+    if (short_side) {
+      // Too little data is never judged: a p99 of 50 ops is one op, not a distribution's tail.
+      row.status = gate_status::not_enough_data;
+      row.data = short_side;
+      row.detail = fmt::format("not enough data: {} {}, {} needs at least {}; {}", short_side->found, short_side->unit,
+                               short_agg == aggregation::none ? "a value" : scenarios::to_string(short_agg),
+                               short_side->needed, row.detail);
+    } else if (!row.observed || !row.limit) {
       row.status = gate_status::no_data;
     } else {
       row.status = scenarios::holds(t.op, *row.observed, *row.limit) ? gate_status::passed : gate_status::failed;
@@ -524,19 +617,20 @@ std::string format_gate_table(const gate_report& report) {
                       p.gpusoak_version.empty() ? "?" : p.gpusoak_version,
                       p.gpusoak_commit.empty() ? "commit not recorded" : p.gpusoak_commit,
                       p.plan_sha256.empty() ? "not recorded" : p.plan_sha256.substr(0, 12));
-  text += fmt::format("    {:<{}}  {:>12}  {:>12}  {}\n", "threshold", width, "observed", "limit", "detail");
+  text += fmt::format("    {:<{}}  {:>16}  {:>12}  {}\n", "threshold", width, "observed", "limit", "detail");
   for (const auto& row : report.rows) {
     const char* mark = row.status == gate_status::passed ? "✓" : row.status == gate_status::failed ? "✗" : "?";
     const auto [observed, limit] = format_gate_values(row);
-    text += fmt::format("  {} {:<{}}  {:>12}  {:>12}  {}\n", mark, row.threshold, width, observed, limit, row.detail);
+    text += fmt::format("  {} {:<{}}  {:>16}  {:>12}  {}\n", mark, row.threshold, width, observed, limit, row.detail);
   }
   const int code = report.exit_code();
   const char* verdict = code == exit_pass      ? "PASS"
                         : code == exit_fail    ? "FAIL"
                         : code == exit_aborted ? "ABORTED (the run was aborted)"
                                                : "COULD NOT EVALUATE";
-  text += fmt::format("\n{} passed, {} failed, {} no data -> {} (exit {})\n", report.count(gate_status::passed),
-                      report.count(gate_status::failed), report.count(gate_status::no_data), verdict, code);
+  text += fmt::format("\n{} passed, {} failed, {} no data, {} not enough data -> {} (exit {})\n",
+                      report.count(gate_status::passed), report.count(gate_status::failed),
+                      report.count(gate_status::no_data), report.count(gate_status::not_enough_data), verdict, code);
   return text;
 }
 
@@ -546,7 +640,8 @@ std::string gate_junit_xml(const gate_report& report) {
   xml += fmt::format(
       "<testsuites><testsuite name=\"gpusoak gate\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
       "skipped=\"0\">\n",
-      report.rows.size() + aborted, report.count(gate_status::failed), report.count(gate_status::no_data) + aborted);
+      report.rows.size() + aborted, report.count(gate_status::failed),
+      report.count(gate_status::no_data) + report.count(gate_status::not_enough_data) + aborted);
   xml +=
       fmt::format("  <properties><property name=\"run_id\" value=\"{}\"/><property name=\"run_state\" value=\"{}\"/>",
                   xml_escape(report.run_id), to_string(report.state));
@@ -564,6 +659,10 @@ std::string gate_junit_xml(const gate_report& report) {
       xml += fmt::format("<failure message=\"{}\" type=\"threshold\">{}</failure>", body, body);
     } else if (row.status == gate_status::no_data) {
       xml += fmt::format("<error message=\"could not evaluate: {}\" type=\"no_data\">{}</error>",
+                         xml_escape(row.detail), body);
+    } else if (row.status == gate_status::not_enough_data) {
+      // An error like no_data, so CI never reads a verdict on too little data as a pass.
+      xml += fmt::format("<error message=\"not judged: {}\" type=\"not_enough_data\">{}</error>",
                          xml_escape(row.detail), body);
     } else {
       xml += fmt::format("<system-out>{}</system-out>", body);
@@ -588,14 +687,26 @@ std::string gate_json(const gate_report& report) {
   j["passed"] = report.count(gate_status::passed);
   j["failed"] = report.count(gate_status::failed);
   j["no_data"] = report.count(gate_status::no_data);
+  j["not_enough_data"] = report.count(gate_status::not_enough_data);
   j["basis"] = report.basis.empty() ? std::string("plan") : report.basis;
   j["provenance"] = detail::provenance_json(report.provenance);
   j["rows"] = nlohmann::json::array();
   for (const auto& row : report.rows) {
+    nlohmann::json bound = nullptr;
+    if (row.bound) {
+      bound = {{"low", row.bound->low},
+               {"high", row.bound->high},
+               {"relative_error",
+                row.bound->relative_error ? nlohmann::json(*row.bound->relative_error) : nlohmann::json(nullptr)}};
+    }
+    nlohmann::json data = nullptr;
+    if (row.data) data = {{"found", row.data->found}, {"needed", row.data->needed}, {"unit", row.data->unit}};
     j["rows"].push_back({{"threshold", row.threshold},
                          {"status", std::string(to_string(row.status))},
                          {"observed", row.observed ? nlohmann::json(*row.observed) : nlohmann::json(nullptr)},
+                         {"bound", bound},
                          {"limit", row.limit ? nlohmann::json(*row.limit) : nlohmann::json(nullptr)},
+                         {"data", data},
                          {"detail", row.detail}});
   }
   return j.dump(2) + "\n";

@@ -239,12 +239,19 @@ result<run_report> load_report(run_store& store, std::string_view run_id) {
   report.evaluations = std::move(evaluations);
 
   std::map<group_key, run_report::group_figures> groups;
+  std::map<group_key, std::vector<const sample*>> measured;  // samples with ops, for the histograms
   for (const auto& s : samples) {
     auto& g = groups[{s.scenario, s.context}];
     if (g.samples == 0 || s.t_seconds >= g.last.t_seconds) g.last = s;  // insertion order breaks ties
     ++g.samples;
+    if (s.iterations > 0) measured[{s.scenario, s.context}].push_back(&s);
   }
-  for (auto& [key, g] : groups) report.last_figures.push_back(std::move(g));
+  for (auto& [key, g] : groups) {
+    if (const auto rows = measured.find(key); rows != measured.end()) {
+      g.latency = merge_sample_histograms(rows->second, "latency");
+    }
+    report.last_figures.push_back(std::move(g));
+  }
 
   for (const auto& e : events) {
     if (e.level == "error") {

@@ -52,6 +52,33 @@ json optional_number(const std::optional<double>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// The run-wide quantiles the report prints per scenario.
+constexpr std::pair<const char*, double> run_quantiles[] = {{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}};
+
+// "4.98 ms ±1%", or an old run's "50 ms (bucket 20 ms..50 ms)".
+std::string quantile_text(const merged_histogram& m, double q) {
+  const auto r = m.quantile(q);
+  if (!r) return "-";
+  if (r->relative_error) return fmt::format("{} ±{:g}%", latency(r->value), *r->relative_error * 100);
+  return fmt::format("{} (bucket {}..{})", latency(r->value), latency(r->low), latency(r->high));
+}
+
+// {"ops", "max_seconds", "p50": {"value", "low", "high", "relative_error"}, "p90", "p99"}; null
+// without histograms.
+json run_latency_json(const std::optional<merged_histogram>& m) {
+  if (!m) return nullptr;
+  json j{{"ops", m->h.count}, {"max_seconds", m->h.max_seconds}};
+  for (const auto& [name, q] : run_quantiles) {
+    const auto r = m->quantile(q);
+    j[name] = r ? json{{"value", r->value},
+                       {"low", r->low},
+                       {"high", r->high},
+                       {"relative_error", r->relative_error ? json(*r->relative_error) : json(nullptr)}}
+                : json(nullptr);
+  }
+  return j;
+}
+
 std::string or_not_recorded(const std::string& text) {
   return text.empty() ? "not recorded" : text;
 }
@@ -121,6 +148,7 @@ nlohmann::json report_json_value(const run_report& r) {
                                  {"latency_p50_seconds", s.latency_p50_seconds},
                                  {"latency_p90_seconds", s.latency_p90_seconds},
                                  {"latency_p99_seconds", s.latency_p99_seconds},
+                                 {"run_latency", run_latency_json(g.latency)},
                                  {"extra", extra.is_object() ? extra : json::object()}});
   }
   j["errors"] = json::array();
@@ -201,12 +229,21 @@ std::string format_report_text(const run_report& r) {
                      bytes(s.live_bytes), s.rss_bytes, bytes(s.rss_bytes));
     t += fmt::format("    copies_total {}  errors_total {}  iterations {}\n", s.copies_total, s.errors_total,
                      s.iterations);
-    t += fmt::format("    latency p50 {}  p90 {}  p99 {}\n", latency(s.latency_p50_seconds),
+    t += fmt::format("    latency p50 {}  p90 {}  p99 {} (last interval)\n", latency(s.latency_p50_seconds),
                      latency(s.latency_p90_seconds), latency(s.latency_p99_seconds));
+    if (g.latency && g.latency->h.count > 0) {
+      std::string line;
+      for (const auto& [name, q] : run_quantiles) line += fmt::format("  {} {}", name, quantile_text(*g.latency, q));
+      t += fmt::format("    latency over the run ({} ops):{}  max {}\n", g.latency->h.count, line,
+                       latency(g.latency->h.max_seconds));
+    }
     const auto extra = json::parse(s.extra_json, nullptr, /*allow_exceptions=*/false);
     if (extra.is_object() && !extra.empty()) {
       std::string line;
-      for (const auto& [key, value] : extra.items()) line += fmt::format(" {}={}", key, json_number_text(value));
+      for (const auto& [key, value] : extra.items()) {
+        if (key.ends_with("_hist") || key.ends_with("_buckets")) continue;  // read above, not printable
+        line += fmt::format(" {}={}", key, json_number_text(value));
+      }
       t += fmt::format("   {}\n", line);
     }
   }

@@ -134,8 +134,9 @@ std::string gate_section(const run_report& r) {
           detail::xml_escape(limit), detail::xml_escape(row.detail));
     }
     s += "</table>\n";
-    s += fmt::format("<p>{} passed, {} failed, {} no data.</p>\n", r.gate.count(gate_status::passed),
-                     r.gate.count(gate_status::failed), r.gate.count(gate_status::no_data));
+    s += fmt::format("<p>{} passed, {} failed, {} no data, {} not enough data.</p>\n",
+                     r.gate.count(gate_status::passed), r.gate.count(gate_status::failed),
+                     r.gate.count(gate_status::no_data), r.gate.count(gate_status::not_enough_data));
   }
   return s + "</section>\n";
 }

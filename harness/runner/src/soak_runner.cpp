@@ -83,6 +83,7 @@ result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view 
       outcome.exit_code = report->exit_code();
       const auto failed = report->count(gate_status::failed);
       const auto no_data = report->count(gate_status::no_data);
+      const auto too_few = report->count(gate_status::not_enough_data);
       if (worked.stopped == stop_request::abort) {
         outcome.exit_code = exit_aborted;
         outcome.state = run_state::aborted;
@@ -97,7 +98,9 @@ result<soak_outcome> execute_soak(const scenarios::plan& plan, std::string_view 
         outcome.exit_code = exit_could_not_run;
         outcome.state = run_state::could_not_run;
         outcome.reason = report->rows.empty() ? std::string("gate: the plan has no thresholds")
-                                              : fmt::format("gate: {} thresholds had no data", no_data);
+                         : too_few == 0
+                             ? fmt::format("gate: {} thresholds had no data", no_data)
+                             : fmt::format("gate: {} thresholds had no data, {} not enough data", no_data, too_few);
       }
       report->state = outcome.state;
       outcome.report = std::move(*report);

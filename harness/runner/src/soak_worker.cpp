@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "gpusoak/buffers/strategy.hpp"
+#include "gpusoak/harness/sample_histogram.hpp"
 #include "gpusoak/scenarios/metric_catalog.hpp"
 #include "gpusoak/scenarios/pattern.hpp"  // derive_seed
 
@@ -579,9 +580,10 @@ std::string totals_json(const scenario_totals& tot, std::string_view scenario, d
       {"fence_waits_total", tot.fence_waits},
       {"fence_wait_seconds_total", static_cast<double>(tot.fence_wait_ns) * 1e-9},
   };
-  // The intervals' histograms, so the gate can merge a run's samples into true quantiles.
+  // The intervals' log histograms (sample_histogram.hpp), so the gate can merge a run's samples
+  // into quantiles within 1%.
   const auto add_histogram = [&](std::string_view key, const scenarios::latency_histogram& h) {
-    figures[fmt::format("{}_buckets", key)] = h.buckets;
+    figures[fmt::format("{}_hist", key)] = log_histogram_json(h.fine);
     figures[fmt::format("{}_sum_seconds", key)] = h.sum_seconds;
     figures[fmt::format("{}_max_seconds", key)] = h.max_seconds;
   };
@@ -600,7 +602,7 @@ std::string totals_json(const scenario_totals& tot, std::string_view scenario, d
     std::vector<std::string> keys;
     if (metric.storage == scenarios::sample_storage::extra) keys.emplace_back(metric.key);
     if (metric.storage == scenarios::sample_storage::buckets) {
-      for (const char* part : {"_buckets", "_sum_seconds", "_max_seconds"})
+      for (const char* part : {"_hist", "_sum_seconds", "_max_seconds"})
         keys.push_back(fmt::format("{}{}", metric.key, part));
     }
     for (const auto& key : keys) {

@@ -150,6 +150,25 @@ CREATE TABLE evaluation_rows (
 ) STRICT;
 )sql";
 
+// Version 3: an evaluation row may be not_enough_data (the gate had too few ops or samples for
+// the statistic). SQLite cannot change a CHECK in place, so the table is rebuilt with its rows.
+constexpr std::string_view schema_v3 = R"sql(
+CREATE TABLE evaluation_rows_v3 (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  threshold TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('passed','failed','no_data','not_enough_data')),
+  observed REAL,
+  limit_value REAL,
+  detail TEXT NOT NULL,
+  PRIMARY KEY (evaluation_id, idx)
+) STRICT;
+INSERT INTO evaluation_rows_v3 (evaluation_id, idx, threshold, status, observed, limit_value, detail)
+  SELECT evaluation_id, idx, threshold, status, observed, limit_value, detail FROM evaluation_rows;
+DROP TABLE evaluation_rows;
+ALTER TABLE evaluation_rows_v3 RENAME TO evaluation_rows;
+)sql";
+
 // The columns read_run reads, in its order; counts are derived so they cannot drift.
 #define GPUSOAK_RUN_SELECT                                                                                          \
   "SELECT id, plan_name, plan_text, device, state, created_at, started_at, ended_at, elapsed_seconds, time_scale, " \
@@ -320,6 +339,7 @@ struct run_store::impl {
       GPUSOAK_TRY(db.exec(schema_v2));
       GPUSOAK_TRY(hash_stored_plans());
     }
+    if (version < 3) GPUSOAK_TRY(db.exec(schema_v3));
     if (version < run_store::schema_version)
       GPUSOAK_TRY(db.exec(fmt::format("PRAGMA user_version = {}", run_store::schema_version)));
     return txn.commit();
@@ -615,10 +635,11 @@ result<void> run_store::record_scenario_strategy(std::string_view id, std::strin
 
 result<std::int64_t> run_store::save_evaluation(std::string_view id, const stored_evaluation& evaluation) {
   for (const auto& r : evaluation.rows) {
-    if (r.status != "passed" && r.status != "failed" && r.status != "no_data")
+    if (r.status != "passed" && r.status != "failed" && r.status != "no_data" && r.status != "not_enough_data")
       return make_error(error_kind::validation,
-                        fmt::format("run '{}': evaluation row '{}' has status '{}'; use passed, failed or no_data", id,
-                                    r.threshold, r.status));
+                        fmt::format("run '{}': evaluation row '{}' has status '{}'; use passed, failed, no_data or "
+                                    "not_enough_data",
+                                    id, r.threshold, r.status));
   }
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);

@@ -94,7 +94,8 @@ TEST_F(soak_test, impossible_threshold_fails_the_run) {
                               "      - name: conv2d_steady\n"
                               "        params: {shapes: [\"N1 C3 32x32 K16 3x3 p1\"], path: zero-copy}\n"
                               "thresholds:\n"
-                              "  - \"p99(conv2d_latency_seconds) < 1us\"\n";
+                              // p50 needs 10 ops: a second of conv2d has them even on a loaded machine
+                              "  - \"p50(conv2d_latency_seconds) < 1us\"\n";
   std::string out, err;
   EXPECT_EQ(cli({"soak", "--plan-file", plan_file.string(), "--db", db_path()}, &out, &err), 1) << out << err;
   EXPECT_EQ(only_run().state, run_state::failed);

@@ -216,7 +216,7 @@ std::vector<std::string> expected_keys(std::string_view scenario) {
     if (m.name.empty() || !scenarios::produced_by(m, scenario)) continue;
     if (m.storage == sample_storage::extra) out.emplace_back(m.key);
     if (m.storage == sample_storage::buckets) {
-      for (const char* part : {"_buckets", "_sum_seconds", "_max_seconds"})
+      for (const char* part : {"_hist", "_sum_seconds", "_max_seconds"})
         out.push_back(fmt::format("{}{}", m.key, part));
     }
     if (scenarios::list_has(m.labels, "path")) {
@@ -316,7 +316,7 @@ TEST(metric_catalog_test, daemon_metrics_samples_and_gate_match_the_catalog) {
   auto stripped = *samples;
   for (auto& s : stripped) {
     auto extra = nlohmann::json::parse(s.extra_json);
-    extra.erase("fence_wait_buckets");
+    extra.erase("fence_wait_hist");
     s.extra_json = extra.dump();
   }
   const auto fence = scenarios::parse_threshold("p99(fence_wait_seconds) < 1s");

@@ -23,8 +23,10 @@
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/report.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/sample_histogram.hpp"
 #include "gpusoak/harness/sha256.hpp"
 #include "gpusoak/scenarios/plan.hpp"
+#include "gpusoak/scenarios/scenario.hpp"
 #include "gpusoak/scenarios/threshold.hpp"
 #include "stored_run_builder.hpp"
 #include "temp_store.hpp"
@@ -105,6 +107,44 @@ class GateTest : public ::testing::Test {
       out.push_back(s);
     }
     return out;
+  }
+
+  // conv2d_steady samples, one a second, carrying `values` (seconds, in order) as interval
+  // histograms over `count` samples as the runner stores them; `old_form`: the 1-2-5 buckets of a
+  // run stored before log histograms.
+  static std::vector<sample> latency_samples(const std::vector<double>& values, int count, bool old_form = false) {
+    std::vector<sample> out;
+    for (int i = 0; i < count; ++i) {
+      scenarios::latency_histogram h;
+      for (std::size_t v = static_cast<std::size_t>(i); v < values.size(); v += static_cast<std::size_t>(count)) {
+        h.add(values[v]);
+      }
+      nlohmann::json extra{{"latency_sum_seconds", h.sum_seconds}, {"latency_max_seconds", h.max_seconds}};
+      if (old_form) {
+        extra["latency_buckets"] = h.buckets;
+      } else {
+        extra["latency_hist"] = log_histogram_json(h.fine);
+      }
+      out.push_back({.t_seconds = 1.0 * i,
+                     .scenario = "conv2d_steady",
+                     .context = "0",
+                     .latency_p99_seconds = h.quantile(0.99),
+                     .iterations = static_cast<std::int64_t>(h.count),
+                     .extra_json = extra.dump()});
+    }
+    return out;
+  }
+
+  // 1000 ops: 977 around 5 ms, 20 around `tail` (the exact p99, rank 989 of 0..999), 3 at 300 ms.
+  static std::vector<double> tail_latencies(double tail) {
+    std::mt19937_64 g(5);
+    std::uniform_real_distribution<double> small(0.004, 0.006), jitter(-1e-4, 1e-4);
+    std::vector<double> values;
+    for (int i = 0; i < 977; ++i) values.push_back(small(g));
+    for (int i = 0; i < 20; ++i) values.push_back(tail + jitter(g));
+    for (int i = 0; i < 3; ++i) values.push_back(0.3);
+    std::ranges::shuffle(values, g);
+    return values;
   }
 
   gate_report gate(const std::string& id, const std::vector<std::string>& texts) {
@@ -209,6 +249,88 @@ TEST_F(GateTest, LatencyUpperBound) {
   EXPECT_EQ(report.rows[1].status, gate_status::passed);
   EXPECT_EQ(report.rows[2].status, gate_status::no_data);
   EXPECT_EQ(report.rows[3].status, gate_status::no_data);  // no conv2d_steady samples
+}
+
+// checks on a stored run that p99 < 50ms passes when the true p99 is 45 ms and fails at 55 ms, each
+// read within 1% of the exact p99 and printed with its bound; the same ops in the old 1-2-5
+// buckets read 50 ms for 45 ms (the bucket's bound, printed as the bucket) and fail: they could not tell
+TEST_F(GateTest, LogHistogramQuantileTellsFortyFiveFromFiftyFive) {
+  for (const double tail : {0.045, 0.055}) {
+    const auto values = tail_latencies(tail);
+    auto sorted = values;
+    std::ranges::sort(sorted);
+    const double exact = sorted[989];
+    const auto report = gate(make_run(latency_samples(values, 10)), {"p99(conv2d_latency_seconds) < 50ms"});
+    const auto& row = report.rows.at(0);
+    EXPECT_EQ(row.status, tail < 0.05 ? gate_status::passed : gate_status::failed) << row.detail;
+    ASSERT_TRUE(row.observed.has_value());
+    EXPECT_LE(std::fabs(*row.observed - exact) / exact, 0.01 + 1e-9) << *row.observed << " vs " << exact;
+    ASSERT_TRUE(row.bound.has_value());
+    EXPECT_EQ(row.bound->relative_error, 0.01);
+    ASSERT_TRUE(row.data.has_value());
+    EXPECT_EQ(row.data->found, 1000u);
+    EXPECT_NE(row.detail.find("1000 ops over 10 samples"), std::string::npos) << row.detail;
+    const auto table = format_gate_table(report);
+    const std::string observed = format_gate_values(row).first;  // "44.6ms ±1%"
+    EXPECT_TRUE(observed.starts_with(tail < 0.05 ? "4" : "5") && observed.ends_with("ms ±1%")) << observed;
+    EXPECT_NE(table.find(observed), std::string::npos) << table;
+    EXPECT_EQ(report.exit_code(), tail < 0.05 ? exit_pass : exit_fail);
+
+    const auto old = gate(make_run(latency_samples(values, 10, true)), {"p99(conv2d_latency_seconds) < 50ms"});
+    EXPECT_EQ(old.rows.at(0).status, gate_status::failed) << old.rows.at(0).detail;
+    EXPECT_DOUBLE_EQ(*old.rows.at(0).observed, tail < 0.05 ? 0.05 : 0.1);
+    ASSERT_TRUE(old.rows.at(0).bound.has_value());
+    EXPECT_FALSE(old.rows.at(0).bound->relative_error.has_value());
+    EXPECT_NE(old.rows.at(0).detail.find("1-2-5 buckets"), std::string::npos) << old.rows.at(0).detail;
+    if (tail < 0.05) {
+      EXPECT_NE(format_gate_table(old).find("50ms (20ms..50ms)"), std::string::npos) << format_gate_table(old);
+    }
+  }
+}
+
+// checks that too few ops is "not enough data", never a pass: 50 ops and p99 < 1s gives that row
+// (exit 2, the count found and needed in its detail, JSON and JUnit), 200 ops passes; a rate
+// over one sample is not enough data either
+TEST_F(GateTest, TooFewOpsIsNotEnoughData) {
+  std::vector<double> values(50, 0.004);
+  const auto few = gate(make_run(latency_samples(values, 5)), {"p99(conv2d_latency_seconds) < 1s"});
+  const auto& row = few.rows.at(0);
+  EXPECT_EQ(row.status, gate_status::not_enough_data) << row.detail;
+  EXPECT_EQ(few.exit_code(), exit_could_not_run);
+  EXPECT_NE(row.detail.find("not enough data: 50 ops, p99 needs at least 100"), std::string::npos) << row.detail;
+  ASSERT_TRUE(row.data.has_value());
+  EXPECT_EQ(row.data->found, 50u);
+  EXPECT_EQ(row.data->needed, 100u);
+
+  const auto j = nlohmann::json::parse(gate_json(few));
+  EXPECT_EQ(j["exit_code"], 2);
+  EXPECT_EQ(j["not_enough_data"], 1);
+  EXPECT_EQ(j["rows"][0]["status"], "not_enough_data");
+  EXPECT_EQ(j["rows"][0]["data"]["found"], 50);
+  EXPECT_EQ(j["rows"][0]["data"]["needed"], 100);
+  EXPECT_EQ(j["rows"][0]["data"]["unit"], "ops");
+  const auto xml = gate_junit_xml(few);
+  EXPECT_NE(xml.find("type=\"not_enough_data\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("errors=\"1\""), std::string::npos) << xml;
+  const auto table = format_gate_table(few);
+  EXPECT_NE(table.find("? p99(conv2d_latency_seconds) < 1s"), std::string::npos) << table;
+  EXPECT_NE(table.find("1 not enough data"), std::string::npos) << table;
+  EXPECT_EQ(format_gate_values(row).first, "50 of 100 ops");
+  EXPECT_NE(table.find("(exit 2)"), std::string::npos) << table;
+
+  values.resize(200, 0.004);
+  const auto enough = gate(make_run(latency_samples(values, 5)), {"p99(conv2d_latency_seconds) < 1s"});
+  EXPECT_EQ(enough.rows.at(0).status, gate_status::passed) << enough.rows.at(0).detail;
+  EXPECT_EQ(enough.exit_code(), exit_pass);
+
+  const auto one = make_run({sample{.t_seconds = 1, .scenario = "leak_cycle", .context = "0"}});
+  const auto rate = gate(one, {"rate(copies_total) < 1"});
+  EXPECT_EQ(rate.rows.at(0).status, gate_status::not_enough_data) << rate.rows.at(0).detail;
+  EXPECT_NE(rate.rows.at(0).detail.find("1 samples, rate needs at least 2"), std::string::npos)
+      << rate.rows.at(0).detail;
+  // Failing wins over too little data, as over no data.
+  const auto both = gate(one, {"rate(copies_total) < 1", "copies_total > 5"});
+  EXPECT_EQ(both.exit_code(), exit_fail);
 }
 
 // checks that an aborted run gates to exit 3 whatever its rows say

@@ -18,7 +18,9 @@
 #include "cli_in_process.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/sample_histogram.hpp"
 #include "gpusoak/harness/sha256.hpp"
+#include "gpusoak/scenarios/scenario.hpp"
 #include "report_fixture.hpp"
 #include "stored_run_builder.hpp"
 #include "temp_store.hpp"
@@ -98,6 +100,46 @@ TEST_F(ReportTest, TextShowsStoredFigures) {
   EXPECT_NE(out.find("gate (the run's plan thresholds, re-evaluated on its samples)"), std::string::npos) << out;
   EXPECT_NE(out.find(fmt::format("✗ errors_total == 0")), std::string::npos) << out;
   EXPECT_NE(out.find("FAIL (exit 1)"), std::string::npos) << out;
+}
+
+// checks that the text and JSON show each scenario's latency over the whole run from its samples'
+// log histograms added up: the op count, and p50/p90/p99 within 1% of the exact ones with the bound
+TEST_F(ReportTest, RunWideLatencyQuantilesWithTheirBound) {
+  std::vector<double> values;
+  for (int i = 0; i < 1000; ++i) values.push_back(0.001 + 0.00004 * i);  // 1 ms .. 41 ms, evenly
+  std::vector<sample> samples;
+  for (int part = 0; part < 4; ++part) {
+    scenarios::latency_histogram h;
+    for (std::size_t i = static_cast<std::size_t>(part); i < values.size(); i += 4) h.add(values[i]);
+    const json extra{{"latency_hist", log_histogram_json(h.fine)},
+                     {"latency_sum_seconds", h.sum_seconds},
+                     {"latency_max_seconds", h.max_seconds}};
+    samples.push_back({.t_seconds = 1.0 + part,
+                       .scenario = "conv2d_steady",
+                       .context = "egl0",
+                       .iterations = static_cast<std::int64_t>(h.count),
+                       .extra_json = extra.dump()});
+  }
+  const auto id = test::stored_run_builder(*store_, {.plan_name = "report-test", .plan_text = test::report_plan_yaml})
+                      .running()
+                      .samples(samples)
+                      .finish(run_state::passed, "test")
+                      .id();
+  const auto r = load(id);
+  ASSERT_EQ(r.last_figures.size(), 1u);
+  ASSERT_TRUE(r.last_figures[0].latency.has_value());
+  EXPECT_EQ(r.last_figures[0].latency->h.count, 1000u);
+  const std::string text = format_report_text(r);
+  EXPECT_NE(text.find("latency over the run (1000 ops):  p50 "), std::string::npos) << text;
+  EXPECT_NE(text.find(" ms ±1%  p99 "), std::string::npos) << text;
+  EXPECT_EQ(text.find("latency_hist="), std::string::npos) << "the histogram is read, not dumped:\n" << text;
+  const auto j = json::parse(report_json(r))["last_figures"][0]["run_latency"];
+  EXPECT_EQ(j["ops"], 1000);
+  for (const auto& [name, q] : {std::pair{"p50", 0.5}, std::pair{"p90", 0.9}, std::pair{"p99", 0.99}}) {
+    const double exact = values[static_cast<std::size_t>(q * 999)];
+    EXPECT_NEAR(j[name]["value"].get<double>(), exact, exact * 0.01) << name;
+    EXPECT_EQ(j[name]["relative_error"], 0.01) << name;
+  }
 }
 
 // checks that --json carries exactly the stored figures and the re-evaluated gate's observed values

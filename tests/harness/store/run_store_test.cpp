@@ -451,13 +451,16 @@ TEST_F(RunStoreTest, NewerSchemaIsRejected) {
     auto store = open_store();
     ASSERT_TRUE(store.create_run({.plan_name = "smoke"}));
   }
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version = 3"), "");
+  const auto newer = std::to_string(run_store::schema_version + 1);
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version = " + newer), "");
   auto refused = run_store::open(db_path());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, error_kind::unsupported);
-  EXPECT_NE(refused.error().message.find("schema version 3"), std::string::npos) << refused.error().message;
-  EXPECT_NE(refused.error().message.find("up to version 2"), std::string::npos) << refused.error().message;
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "3");
+  EXPECT_NE(refused.error().message.find("schema version " + newer), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("up to version " + std::to_string(run_store::schema_version)),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), newer);
   EXPECT_EQ(raw_query(db_path(), "SELECT COUNT(*) FROM runs"), "1");
 }
 
@@ -516,14 +519,15 @@ INSERT INTO verdicts (run_id, threshold, observed, passed) VALUES ('r-20261123-0
 PRAGMA user_version = 1;
 )sql";
 
-// checks that a schema version 1 file (raw SQL) opens, is migrated to version 2 in place, and its
-// run, samples, events, phases and six verdicts read back unchanged, with its plan's hash and no mask
+// checks that a schema version 1 file (raw SQL) opens, is migrated to the current version in place,
+// and its run, samples, events, phases and six verdicts read back unchanged, with its plan's hash and
+// no mask; the migrated file takes a not_enough_data evaluation row (version 3)
 TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
   ASSERT_EQ(raw_exec(db_path(), schema_v1_store), "");
   const std::string id = "r-20261123-0001";
   {
     auto store = open_store();
-    EXPECT_EQ(store.settings().value().schema_version, 2);
+    EXPECT_EQ(store.settings().value().schema_version, run_store::schema_version);
     auto run = store.get_run(id);
     ASSERT_TRUE(run) << run.error().message;
     EXPECT_EQ(run->state, run_state::failed);
@@ -547,16 +551,21 @@ TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
     EXPECT_EQ(store.phases(id).value().at(0).state, phase_state::failed);
     EXPECT_TRUE(store.evaluations(id).value().empty());
     // The migrated file takes the new rows, and new runs next to the old.
-    ASSERT_TRUE(store.save_evaluation(id, {.basis = "--only", .exit_code = 0}));
+    ASSERT_TRUE(store.save_evaluation(id, {.basis = "--only",
+                                           .exit_code = 2,
+                                           .rows = {{.threshold = "p99(op_latency_seconds) < 1s",
+                                                     .status = "not_enough_data",
+                                                     .detail = "not enough data: 50 ops"}}}));
     auto next =
         store.create_run({.plan_name = "smoke", .plan_text = "name: smoke", .created_at = at_ms(nov23_noon_ms)});
     ASSERT_TRUE(next) << next.error().message;
     EXPECT_EQ(*next, "r-20261123-0002");
     EXPECT_TRUE(store.integrity_check());
   }
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), std::to_string(run_store::schema_version));
   auto reopened = open_store();  // a second open has nothing to migrate
-  EXPECT_EQ(reopened.evaluations(id).value().size(), 1u);
+  ASSERT_EQ(reopened.evaluations(id).value().size(), 1u);
+  EXPECT_EQ(reopened.evaluations(id).value()[0].rows.at(0).status, "not_enough_data");
   EXPECT_EQ(reopened.verdicts(id).value().size(), 6u);
 }
 
@@ -651,10 +660,11 @@ TEST_F(RunStoreTest, EvaluationsAreKeptApartFromVerdicts) {
                         .basis = random_text(30),
                         .warmup_fraction = random_double(0, 0.9),
                         .exit_code = static_cast<int>(random_int(0, 3))};
-    for (int r = 0; r < i + 1; ++r) {
+    for (int r = 0; r < i + 2; ++r) {
       e.rows.push_back({.threshold = random_text(40),
                         .status = r == 0   ? "no_data"
                                   : r == 1 ? "failed"
+                                  : r == 2 ? "not_enough_data"
                                            : "passed",
                         .observed = r == 0 ? std::nullopt : std::optional<double>(random_double(-1e9, 1e9)),
                         .limit = random_double(0, 1),

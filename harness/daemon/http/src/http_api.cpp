@@ -372,7 +372,8 @@ class router {
                                {"latency_p99_seconds", s.latency_p99_seconds},
                                {"iterations", s.iterations},
                                {"counters", json::parse(s.extra_json, nullptr, false)}};
-        figures[s.scenario]["counters"].erase("latency_buckets");
+        for (const char* histogram : {"latency_hist", "latency_buckets", "fence_wait_hist", "fence_wait_buckets"})
+          figures[s.scenario]["counters"].erase(histogram);
       }
       out["scenarios"] = figures;
     }

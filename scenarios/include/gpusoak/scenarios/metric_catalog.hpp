@@ -29,8 +29,9 @@ enum class sample_storage {
   none,     // exported only (daemon and run state): thresholds cannot name it
   column,   // the sample column `key`
   extra,    // extra_json[key]; a counter's value is its total over the run so far
-  buckets,  // a histogram: the interval's counts in latency_histogram::bounds at
-            // extra_json[key + "_buckets"], key + "_sum_seconds" and key + "_max_seconds" beside
+  buckets,  // a histogram: the interval's log_histogram at extra_json[key + "_hist"], key +
+            // "_sum_seconds" and key + "_max_seconds" beside (harness sample_histogram.hpp; runs
+            // stored before have key + "_buckets", counts in latency_histogram::bounds)
   derived,  // computed by the gate from other series (the leak slope from live_bytes)
 };
 

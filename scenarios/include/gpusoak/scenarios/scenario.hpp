@@ -23,26 +23,30 @@
 #include "gpusoak/buffers/context.hpp"
 #include "gpusoak/buffers/strategy.hpp"
 #include "gpusoak/error.hpp"
+#include "gpusoak/scenarios/log_histogram.hpp"
 #include "gpusoak/scenarios/plan.hpp"  // param_value
 
 namespace gpusoak::scenarios {
 
 using scenario_params = std::map<std::string, param_value, std::less<>>;
 
-// Op latencies in fixed buckets from 1us to 1s (1-2-5 per decade), plus one overflow bucket.
+// Op latencies, kept twice from the same observations: in fixed 1-2-5 buckets from 1us to 1s plus
+// an overflow bucket (Prometheus' conventional buckets, for /metrics and dashboards), and in a
+// log_histogram of bounded relative error (what samples store and quantiles are read from).
 struct latency_histogram {
   static constexpr std::array<double, 19> bounds{1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3,
                                                  2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 1e-1, 2e-1, 5e-1, 1.0};
   std::array<std::uint64_t, bounds.size() + 1> buckets{};  // buckets[i]: value <= bounds[i]; last: > 1s
+  log_histogram fine;                                      // the same values, within 1%
   std::uint64_t count = 0;
   double sum_seconds = 0;
   double max_seconds = 0;
 
-  void add(double seconds) noexcept;
-  void merge(const latency_histogram& other) noexcept;
-  // Upper bound of the bucket holding quantile q in [0, 1]; max_seconds for the overflow bucket;
-  // 0 when empty.
-  [[nodiscard]] double quantile(double q) const noexcept;
+  void add(double seconds);
+  void merge(const latency_histogram& other);
+  // Quantile q in [0, 1] from `fine` (within log_histogram::relative_accuracy of the true value),
+  // at most max_seconds; 0 when empty.
+  [[nodiscard]] double quantile(double q) const;
 };
 
 // What one step (or a whole run, merged) observed.

@@ -14,13 +14,22 @@
 //  * Gauges (live_buffers, live_bytes, rss_bytes): no aggregation = the sum over groups of each
 //    group's last value; max/min/avg/pNN = over every matching sample row.
 //  * Latency (op_latency_seconds: all matching samples; conv2d_latency_seconds: samples of
-//    scenario conv2d_steady unless a scenario label says otherwise): samples store per-interval
-//    p50/p90/p99 only, not histograms, so run-wide quantiles are APPROXIMATED by the maximum of
-//    the per-sample quantile column: p50 <- max of p50, p90 <- max of p90, p95 and p99 <- max of
-//    p99. For a mixture of intervals the run-wide quantile is never above the largest
-//    per-interval quantile, so this is an upper bound (conservative: it can fail a run whose true
-//    p99 passes, never the reverse). p999, max, min, avg and rate cannot be bounded from the stored
-//    columns and report no data. Samples with iterations == 0 (nothing measured) are skipped.
+//    scenario conv2d_steady unless a scenario label says otherwise) and fence_wait_seconds: each
+//    sample stores its interval's log histogram (sample_histogram.hpp); the gate adds the matching
+//    samples' histograms up (bucket counts add, so this is exact across samples and a resume) and
+//    reads pNN as the op of rank floor(q * (ops - 1)), within 1% of its true value (DDSketch's
+//    bound; the row's bound says so: "44.6ms ±1%"). max and avg are exact (each sample stores its
+//    interval's max and sum). Runs stored before log histograms have 1-2-5 buckets: pNN is then the
+//    upper bound of the bucket holding it (at most the max), and the row's bound is that bucket.
+//    The oldest runs, with no histogram at all, fall back to the maximum of the per-sample quantile
+//    columns (p50 <- p50, p90 <- p90, p95 and p99 <- p99), an upper bound; p999, max and avg then
+//    report no data. Samples with iterations == 0 (nothing measured) are skipped for latencies.
+//  * Enough data: every statistic has a minimum count, below which the row is not_enough_data
+//    (never a pass; exit 2): a latency's pNN counts ops, at least one op beyond the quantile and
+//    never fewer than 10 (p50 and p90: 10; p95: 20; p99: 100), ten beyond it for p999 (10,000);
+//    a sample value's pNN counts samples by the same table; rate() needs 2 samples in a
+//    scenario/context group; every other statistic 1. count() has no minimum. Fence waits are
+//    counted only when they block, so their histogram has no minimum of waits.
 //  * leak_slope_bytes_per_hour: the Theil-Sen slope of live_bytes (the buffer layer's live
 //    bytes, not RSS: RSS includes allocator and driver caches that grow and plateau) against
 //    run-elapsed hours, over the samples after the warm-up window (the first warmup_fraction of
@@ -30,9 +39,11 @@
 //    that is the series' canonical text (`oom_events_total`, `copies_total{path="hot"}`), a
 //    number. The value is the sum over groups of each group's last sample that has the key.
 //  * A threshold whose series has no data in the run is not a pass: it is a no_data row.
+//    Neither is one with too little data (not_enough_data, above).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -47,15 +58,36 @@
 
 namespace gpusoak::harness {
 
-enum class gate_status { passed, failed, no_data };
+// not_enough_data: the series has data, but fewer ops or samples than the statistic needs
+// (gate_row::data); never a pass, and exit 2 like no_data.
+enum class gate_status { passed, failed, no_data, not_enough_data };
 [[nodiscard]] std::string_view to_string(gate_status status) noexcept;
+
+// Where the true value of a quantile read from histograms lies.
+struct value_bound {
+  double low = 0, high = 0;  // the true value lies in [low, high]
+  // Log histograms: observed is within this share of the true value (0.01). Unset for the 1-2-5
+  // buckets of runs stored before log histograms: observed is the bucket's upper bound (high).
+  std::optional<double> relative_error;
+};
+
+// How many ops or samples a statistic was judged on, and the fewest it needs.
+struct data_count {
+  std::uint64_t found = 0;
+  std::uint64_t needed = 0;
+  std::string unit;  // "ops" (a latency's observations), "samples", or "iterations" (the oldest runs)
+};
 
 struct gate_row {
   std::string threshold;           // canonical text (scenarios::to_string)
   std::optional<double> observed;  // left-hand side; empty for no_data
   std::optional<double> limit;     // right-hand side (the value, or the other metric's observed)
   gate_status status = gate_status::no_data;
-  std::string detail;  // how observed was derived, or why there is no data
+  std::string detail;                // how observed was derived, or why there is no data
+  std::optional<value_bound> bound;  // histogram quantiles only
+  // Where a minimum applies (every statistic but count() and the leak slope; fence-wait
+  // histograms have none). For not_enough_data, the side that fell short.
+  std::optional<data_count> data;
 };
 
 struct gate_options {
@@ -74,7 +106,7 @@ struct gate_report {
 
   [[nodiscard]] std::size_t count(gate_status status) const noexcept;
   // 3 when the run was aborted; else 1 if any row failed (fail wins over no data), else 2 if any
-  // row had no data or there are no rows at all, else 0.
+  // row had no data or not enough data, or there are no rows at all, else 0.
   [[nodiscard]] int exit_code() const noexcept;
 };
 
@@ -91,7 +123,8 @@ struct gate_report {
                                            const gate_options& options = {});
 
 // Stores `report` as the run's own verdicts (record_verdicts: only before the run is final; a
-// no_data row is stored as not passed with observed 0). The runner calls it once, at the end.
+// no_data row is stored as not passed with observed 0, a not_enough_data row as not passed with
+// the value it had). The runner calls it once, at the end.
 [[nodiscard]] result<void> store_run_verdicts(run_store& store, const gate_report& report);
 
 // `report` as an ad-hoc evaluation for run_store::save_evaluation (basis and warm-up as given).
@@ -99,17 +132,21 @@ struct gate_report {
                                                      timestamp evaluated_at = now_timestamp());
 
 // A row's observed value and limit in the metric's units ("2.001MiB", "30ms"); "no data" and "-"
-// when absent.
+// when absent. A quantile's observed value carries its bound: "44.6ms ±1%", or an old run's 1-2-5
+// bucket "50ms (20ms..50ms)". A not_enough_data row without a value reads "57 of 100 ops".
 [[nodiscard]] std::pair<std::string, std::string> format_gate_values(const gate_row& row);
-// k6-like summary: one line per threshold with ✓ / ✗ / ? , observed vs limit, then a verdict line.
+// k6-like summary: one line per threshold with ✓ / ✗ / ? (no data or not enough data), observed
+// vs limit, then a verdict line.
 [[nodiscard]] std::string format_gate_table(const gate_report& report);
 // JUnit XML: one <testsuite name="gpusoak gate">, one <testcase> per threshold; failed rows carry
-// <failure>, no-data rows carry <error> (so CI never reads them as a pass). The suite's
+// <failure>, no-data and not-enough-data rows carry <error type="no_data"|"not_enough_data"> (so
+// CI never reads them as a pass). The suite's
 // <properties> name the run, its state and what it ran (mask, strategies, driver, build, plan hash).
 [[nodiscard]] std::string gate_junit_xml(const gate_report& report);
-// {"run_id", "state", "exit_code", "passed", "failed", "no_data", "basis", "provenance", "rows":
-// [{"threshold", "status", "observed", "limit", "detail"}]}; observed/limit null when absent;
-// provenance as docs/gate.md describes it.
+// {"run_id", "state", "exit_code", "passed", "failed", "no_data", "not_enough_data", "basis",
+// "provenance", "rows": [{"threshold", "status", "observed", "bound": {"low", "high",
+// "relative_error"}, "limit", "data": {"found", "needed", "unit"}, "detail"}]}; observed, bound,
+// limit, data (and relative_error) null when absent; provenance as docs/gate.md describes it.
 [[nodiscard]] std::string gate_json(const gate_report& report);
 
 }  // namespace gpusoak::harness

@@ -149,7 +149,7 @@ struct threshold_result {
 struct stored_evaluation {
   struct row {
     std::string threshold;  // canonical text
-    std::string status;     // "passed", "failed" or "no_data"
+    std::string status;     // "passed", "failed", "no_data" or "not_enough_data"
     std::optional<double> observed;
     std::optional<double> limit;
     std::string detail;

@@ -12,6 +12,7 @@
 #include "gpusoak/error.hpp"
 #include "gpusoak/harness/gate.hpp"
 #include "gpusoak/harness/run_store.hpp"
+#include "gpusoak/harness/sample_histogram.hpp"
 
 namespace gpusoak::harness {
 
@@ -47,6 +48,9 @@ struct run_report {
   struct group_figures {
     sample last;
     std::size_t samples = 0;
+    // The group's interval latency histograms added up (its samples that measured ops), for
+    // run-wide quantiles with their bound; unset when a sample has none (the oldest runs).
+    std::optional<merged_histogram> latency;
   };
   std::vector<group_figures> last_figures;
   std::size_t info_events = 0, warn_events = 0, error_events = 0;

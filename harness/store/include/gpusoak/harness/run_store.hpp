@@ -88,7 +88,7 @@ class run_store {
   [[nodiscard]] result<void> record_scenario_strategy(std::string_view id, std::string_view scenario,
                                                       std::string_view strategy);
   // Stores an ad-hoc evaluation of the run (any state; its verdicts stay as they are) and returns
-  // its id. Rows' statuses must be passed, failed or no_data.
+  // its id. Rows' statuses must be passed, failed, no_data or not_enough_data.
   [[nodiscard]] result<std::int64_t> save_evaluation(std::string_view id, const stored_evaluation& evaluation);
   // Moves the run to a final state (see run_state's transitions), sets ended_at and
   // elapsed_seconds (the larger of the stored one and the last sample's t).
@@ -130,7 +130,7 @@ class run_store {
   [[nodiscard]] result<store_settings> settings();
 
   // The schema version this build writes and reads.
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
   // SQLite's page cache cap per connection, KiB (its default, 2,000, takes an hour of samples to fill).
   static constexpr int page_cache_kib = 256;
 
