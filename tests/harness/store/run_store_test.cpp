@@ -78,7 +78,8 @@ class RunStoreTest : public ::testing::Test {
                   .latency_p90_seconds = random_double(1e-3, 1e-2),
                   .latency_p99_seconds = random_double(1e-2, 1),
                   .iterations = random_int(0, 1LL << 50),
-                  .extra_json = R"({"fragmentation_ratio": 0.25, "note": "x"})"};
+                  .extra_json = R"({"fragmentation_ratio": 0.25, "note": "x"})",
+                  .phase = random_int(0, 3) == 0 ? std::nullopt : std::optional<std::int64_t>(random_int(0, 1000))};
   }
 
   test::temp_dir dir_{"gpusoak-run-store"};
@@ -402,6 +403,7 @@ TEST_F(RunStoreTest, BadInputIsRejectedAndChangesNothing) {
   EXPECT_EQ(store.append_sample(id, {.t_seconds = -1}).error().kind, error_kind::validation);
   EXPECT_EQ(store.append_sample(id, {.t_seconds = std::nan("")}).error().kind, error_kind::validation);
   EXPECT_EQ(store.append_sample(id, {.t_seconds = 2, .extra_json = "{not json"}).error().kind, error_kind::validation);
+  EXPECT_EQ(store.append_sample(id, {.t_seconds = 2, .phase = -1}).error().kind, error_kind::validation);
   EXPECT_EQ(store.record_phase_end(id, 3, phase_state::passed, now_timestamp()).error().kind, error_kind::not_found);
   ASSERT_TRUE(store.finish_run(id, run_state::passed, "all thresholds held", at_ms(nov23_noon_ms + 5000)));
 
@@ -451,13 +453,13 @@ TEST_F(RunStoreTest, NewerSchemaIsRejected) {
     auto store = open_store();
     ASSERT_TRUE(store.create_run({.plan_name = "smoke"}));
   }
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version = 3"), "");
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version = 4"), "");
   auto refused = run_store::open(db_path());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, error_kind::unsupported);
-  EXPECT_NE(refused.error().message.find("schema version 3"), std::string::npos) << refused.error().message;
-  EXPECT_NE(refused.error().message.find("up to version 2"), std::string::npos) << refused.error().message;
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "3");
+  EXPECT_NE(refused.error().message.find("schema version 4"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("up to version 3"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "4");
   EXPECT_EQ(raw_query(db_path(), "SELECT COUNT(*) FROM runs"), "1");
 }
 
@@ -516,14 +518,15 @@ INSERT INTO verdicts (run_id, threshold, observed, passed) VALUES ('r-20261123-0
 PRAGMA user_version = 1;
 )sql";
 
-// checks that a schema version 1 file (raw SQL) opens, is migrated to version 2 in place, and its
-// run, samples, events, phases and six verdicts read back unchanged, with its plan's hash and no mask
+// checks that a schema version 1 file (raw SQL) opens, is migrated to version 3 in place, and its
+// run, samples, events, phases and six verdicts read back unchanged, with its plan's hash, no mask
+// and samples without a phase
 TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
   ASSERT_EQ(raw_exec(db_path(), schema_v1_store), "");
   const std::string id = "r-20261123-0001";
   {
     auto store = open_store();
-    EXPECT_EQ(store.settings().value().schema_version, 2);
+    EXPECT_EQ(store.settings().value().schema_version, 3);
     auto run = store.get_run(id);
     ASSERT_TRUE(run) << run.error().message;
     EXPECT_EQ(run->state, run_state::failed);
@@ -540,6 +543,7 @@ TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
     ASSERT_EQ(samples.size(), 2u);
     EXPECT_EQ(samples[1].extra_json, R"({"oom_events_total": 3})");
     EXPECT_EQ(samples[1].copies_total, 2);
+    EXPECT_FALSE(samples[1].phase.has_value());  // never recorded
     const auto verdicts = store.verdicts(id).value();
     ASSERT_EQ(verdicts.size(), 6u);
     EXPECT_EQ(verdicts[0], (threshold_result{"copies_total == 0", 2, false}));
@@ -554,7 +558,7 @@ TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
     EXPECT_EQ(*next, "r-20261123-0002");
     EXPECT_TRUE(store.integrity_check());
   }
-  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(raw_query(db_path(), "PRAGMA user_version"), "3");
   auto reopened = open_store();  // a second open has nothing to migrate
   EXPECT_EQ(reopened.evaluations(id).value().size(), 1u);
   EXPECT_EQ(reopened.verdicts(id).value().size(), 6u);
