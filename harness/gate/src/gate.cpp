@@ -282,11 +282,19 @@ observation leak_slope(std::span<const sample> samples, const metric_operand& op
   }
   const auto sel = select(samples, op);
   if (sel.rows.empty()) return no_data(fmt::format("no samples match {}", series_key(op)));
-  // live_bytes counts one GL context's buffers; RSS is one figure for the whole process, whichever
-  // context's sample carries it.
+  // live_bytes counts one GL context's buffers; RSS is one figure for the whole process and GPU
+  // memory one for the device, whichever context's sample carries it.
   const memory_series series{.key = info.key, .per_context = info.key == "live_bytes"};
   const auto fits = fit_leak_slopes(sel.rows, series, context.warmup_fraction);
-  if (fits.empty()) return no_data(fmt::format("no sample carries {}", info.key));
+  if (fits.empty()) {
+    if (info.key == "gpu_memory_used_bytes") {
+      return no_data(
+          "not available: no sample carries gpu_memory_used_bytes; the GL driver reports GPU memory only "
+          "through GL_NVX_gpu_memory_info or GL_ATI_meminfo, and this run's offered neither (`gpusoak probe` "
+          "lists them)");
+    }
+    return no_data(fmt::format("no sample carries {}", info.key));
+  }
   const leak_fit* worst = worst_leak_fit(fits);
   if (worst == nullptr) {
     std::string detail = fmt::format("no phase has {} samples after its {:.0f}% warm-up:", min_leak_points,

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "gpusoak/buffers/memory_usage.hpp"
 #include "gpusoak/buffers/strategy.hpp"
 #include "gpusoak/scenarios/metric_catalog.hpp"
 #include "gpusoak/scenarios/pattern.hpp"  // derive_seed
@@ -233,10 +234,14 @@ class soak_worker {
     std::uint64_t live_buffers = 0;
     std::uint64_t live_bytes = 0;
     std::int64_t rss_bytes = 0;
+    std::optional<std::uint64_t> gpu_memory_used;  // where the driver reports it (memory_usage.hpp)
   };
   memory_reading read_memory() const {
     const auto snap = ctx_->counters().snapshot();
-    return {.live_buffers = snap.live_buffers, .live_bytes = snap.live_bytes, .rss_bytes = resident_bytes()};
+    return {.live_buffers = snap.live_buffers,
+            .live_bytes = snap.live_bytes,
+            .rss_bytes = resident_bytes(),
+            .gpu_memory_used = gpu::gpu_memory_used_bytes(ctx_->caps())};
   }
 
   // One sample per scenario of phase `phase`, with `memory` read at a step boundary (read_memory).
@@ -259,7 +264,7 @@ class soak_worker {
           .latency_p90_seconds = tot.interval_latency.quantile(0.90),
           .latency_p99_seconds = tot.interval_latency.quantile(0.99),
           .iterations = static_cast<std::int64_t>(tot.interval_iterations),
-          .extra_json = totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9)),
+          .extra_json = with_gpu_memory(totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9)), memory),
           .phase = static_cast<std::int64_t>(phase),
       };
       GPUSOAK_TRY(check(store_.append_sample(run_id_, s), "append_sample"));
@@ -270,6 +275,15 @@ class soak_worker {
     }
     if (options_.observer != nullptr) options_.observer->on_samples(stored, snap);
     return {};
+  }
+
+  // The sample's extra_json with the GPU memory in use, where the driver reports it (the gate's
+  // gpu_memory_leak_slope_bytes_per_hour reads it; without it that row says "not available").
+  static std::string with_gpu_memory(std::string extra_json, const memory_reading& memory) {
+    if (!memory.gpu_memory_used) return extra_json;
+    auto extra = nlohmann::json::parse(extra_json);
+    extra["gpu_memory_used_bytes"] = *memory.gpu_memory_used;
+    return extra.dump();
   }
 
   // Stores, once per run, each placement a scenario's buffers got (the decision matrix's choice

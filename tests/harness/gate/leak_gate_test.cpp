@@ -163,7 +163,7 @@ TEST_F(LeakGateTest, ContextsSummedCanFailTogether) {
   const auto id =
       make_run({{.name = "pair", .live = [](double h, const std::string&) { return 64 * mib + 0.7 * mib * h; }}},
                {"gpu0", "gpu1"}, 16 * 1024);
-  const auto& row = gate(id, {"leak_slope_bytes_per_hour < 1MiB"}).rows.at(0);
+  const gate_row row = gate(id, {"leak_slope_bytes_per_hour < 1MiB"}).rows.at(0);
   EXPECT_EQ(row.status, gate_status::failed) << row.detail;
   EXPECT_NEAR(row.observed.value(), 1.4 * mib, 0.1 * mib) << row.detail;
   EXPECT_NE(row.detail.find("2 contexts summed"), std::string::npos) << row.detail;
@@ -181,6 +181,36 @@ TEST_F(LeakGateTest, RssLeakWithFlatLiveBytesFailsTheRssSeries) {
   // RSS is the process's: one series, not one per context.
   EXPECT_NE(rss.detail.find("worst: phase 1 'growing': +"), std::string::npos) << rss.detail;
   EXPECT_NE(rss.detail.find("of rss_bytes"), std::string::npos) << rss.detail;
+}
+
+// checks that GPU memory growing in one phase fails its series, and that a run whose samples carry
+// no GPU memory (a driver without NVX_gpu_memory_info or ATI_meminfo) reads "not available", not a pass
+TEST_F(LeakGateTest, GpuMemoryLeakFailsAndItsAbsenceIsNotAvailable) {
+  test::stored_run_builder run(*store_, {.plan_name = "leak-test", .plan_text = "name: leak-test", .device = "0"});
+  run.running();
+  for (std::int64_t p = 0; p < 2; ++p) {
+    run.phase(p == 0 ? "flat" : "growing");
+    for (int i = 1; i <= 60; ++i) {
+      const double h = i / 60.0;
+      const double used = 4 * gib + (p == 1 ? 20 * mib * h : 0);
+      run.sample({.t_seconds = (static_cast<double>(p) + h) * 3600,
+                  .scenario = "leak_cycle",
+                  .context = "gpu0",
+                  .extra_json = fmt::format(R"({{"gpu_memory_used_bytes": {}}})", static_cast<std::uint64_t>(used)),
+                  .phase = p});
+    }
+    run.end_phase(phase_state::passed);
+  }
+  const gate_row row =
+      gate(run.finish(run_state::passed, "test").id(), {"gpu_memory_leak_slope_bytes_per_hour < 1MiB"}).rows.at(0);
+  EXPECT_EQ(row.status, gate_status::failed) << row.detail;
+  EXPECT_NEAR(row.observed.value(), 20 * mib, 0.1 * mib) << row.detail;
+  EXPECT_NE(row.detail.find("worst: phase 1 'growing': +"), std::string::npos) << row.detail;
+
+  const auto report = gate(make_run({{.name = "steady"}}), {"gpu_memory_leak_slope_bytes_per_hour < 1MiB"});
+  EXPECT_EQ(report.rows.at(0).status, gate_status::no_data) << report.rows.at(0).detail;
+  EXPECT_TRUE(report.rows.at(0).detail.starts_with("not available: ")) << report.rows.at(0).detail;
+  EXPECT_EQ(report.exit_code(), exit_could_not_run);
 }
 
 // checks that seeded noise on flat series (live bytes and RSS, three short phases) raises no alarm
@@ -208,7 +238,7 @@ TEST_F(LeakGateTest, NoiseOnFlatSeriesPassesAndALeakUnderItFails) {
 TEST_F(LeakGateTest, PhasesTooShortToJudge) {
   const auto leak = [](double h, const std::string&) { return 256 * mib + 50 * mib * h; };
   const auto id = make_run({{.name = "long"}, {.name = "blip", .hours = 0.01, .samples = 2, .live = leak}});
-  const auto& row = gate(id, {"leak_slope_bytes_per_hour < 1MiB"}).rows.at(0);
+  const gate_row row = gate(id, {"leak_slope_bytes_per_hour < 1MiB"}).rows.at(0);
   EXPECT_EQ(row.status, gate_status::passed) << row.detail;
   EXPECT_NE(row.detail.find("phase 1 'blip', context gpu0: 1 samples after its warm-up, too few to judge alone"),
             std::string::npos)

@@ -29,6 +29,9 @@
 //    context or total; the detail names its phase, context and sample count, every other phase's
 //    worst, and each phase with fewer than 3 samples after its warm-up (not judged alone). No
 //    phase judged: no data. Samples without a phase (older stores) are fitted as one span.
+//    gpu_memory_leak_slope_bytes_per_hour fits extra_json gpu_memory_used_bytes the same way (one
+//    figure per device), which samples carry only where the driver reports GPU memory (NVX / ATI
+//    extensions); without it the row is no data "not available", never a pass.
 //    (leak_slope.hpp fit_leak_slopes.)
 //  * Anything else (integrity_failures_total, oom_events_total, fence_wait_seconds, ...) and any
 //    series with labels that are not columns: read from each sample's extra_json, under the key
