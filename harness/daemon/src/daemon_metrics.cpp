@@ -19,6 +19,7 @@
 
 #include "gpusoak/buffers/capabilities.hpp"
 #include "gpusoak/harness/build_info.hpp"
+#include "gpusoak/harness/gate.hpp"  // gate_options: the warm-up the gate uses
 #include "gpusoak/harness/leak_slope.hpp"
 #include "gpusoak/harness/process_memory.hpp"
 #include "gpusoak/scenarios/metric_catalog.hpp"
@@ -105,7 +106,8 @@ struct families {
         last_sample(reg.gauge("gpusoak_last_sample_timestamp_seconds", "Unix time of the last stored sample")),
         runs_finished(reg.counter("gpusoak_runs_finished_total", "Runs that ended, by final state")),
         watchdog(reg.counter("gpusoak_watchdog_resets_total", "Contexts rebuilt after the GPU stopped answering")),
-        leak_slope(reg.gauge("gpusoak_leak_slope_bytes_per_hour", "Theil-Sen slope of live bytes over the run so far")),
+        leak_slope(reg.gauge("gpusoak_leak_slope_bytes_per_hour",
+                             "Theil-Sen slope of live bytes in the current phase, after its warm-up")),
         live_buffers(reg.gauge("gpusoak_live_buffers", "Buffers alive")),
         live_bytes(reg.gauge("gpusoak_live_bytes", "Bytes of live buffers")),
         allocations(reg.counter("gpusoak_allocations_total", "Buffer allocations")),
@@ -206,6 +208,7 @@ class gpu_observer final : public soak_observer {
     mask_.clear();  // until the run's context says
     plan_seconds_ = plan_seconds;
     slope_points_.clear();
+    slope_from_t_ = 0;
     create_counters(plan);
     set_state("running");
     publish_info();
@@ -228,9 +231,13 @@ class gpu_observer final : public soak_observer {
   }
 
   void on_phase(std::size_t index, const scenarios::phase& ph, double plan_t) override {
-    (void)ph;
     f_.phase.Add(labels()).Set(static_cast<double>(index));
     set_progress(plan_t);
+    // The leak slope is the phase's own, after its warm-up, as the gate fits it (docs/gate.md): a
+    // phase that releases what an earlier one held would otherwise hide a leak in a later one.
+    std::lock_guard lock(mutex_);
+    slope_points_.clear();
+    slope_from_t_ = plan_t + gate_options{}.warmup_fraction * std::chrono::duration<double>(ph.duration).count();
   }
 
   void on_step(std::string_view scenario, const scenarios::step_result& r) override {
@@ -274,8 +281,11 @@ class gpu_observer final : public soak_observer {
     f_.last_sample.Add(labels()).Set(
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
     set_progress(t);
-    // A fit over up to slope_max_points points is ~125k pairs: only when the points changed.
-    if (slope_points_.add({t / 3600.0, static_cast<double>(c.live_bytes)}) && slope_points_.points().size() >= 3) {
+    // A fit over up to slope_max_points points is ~125k pairs: only when the points changed. The
+    // sample's live bytes, read at a step boundary (before a phase's teardown), not the counters now.
+    if (t < slope_from_t_) return;
+    const double live = static_cast<double>(samples.front().live_bytes);
+    if (slope_points_.add({t / 3600.0, live}) && slope_points_.points().size() >= min_leak_points) {
       if (auto slope = theil_sen_slope(slope_points_.points(), slope_max_points)) {
         f_.leak_slope.Add(labels()).Set(*slope);
       }
@@ -348,7 +358,8 @@ class gpu_observer final : public soak_observer {
   // Refit when the thinned series changes: the fit's cost and the series' memory stay flat over a
   // 24-hour run.
   static constexpr std::size_t slope_max_points = 500;
-  thinned_series slope_points_{slope_max_points};
+  thinned_series slope_points_{slope_max_points};  // the current phase's, after its warm-up
+  double slope_from_t_ = 0;                        // plan time the current phase's warm-up ends
 };
 
 }  // namespace

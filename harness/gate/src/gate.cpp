@@ -33,6 +33,12 @@ struct observation {
   std::optional<data_count> data;
 };
 
+// What a series' derivation may need beyond the samples.
+struct evaluation_context {
+  double warmup_fraction = 0.1;
+  std::span<const phase_record> phases;  // names the phases in leak-slope details
+};
+
 observation no_data(std::string detail) {
   return {std::nullopt, std::move(detail)};
 }
@@ -322,44 +328,39 @@ observation histogram_series(std::span<const sample> samples, const metric_opera
           std::nullopt, data};
 }
 
-observation leak_slope(std::span<const sample> samples, const metric_operand& op, double warmup_fraction) {
+// A leak slope, per phase and per context (leak_slope.hpp): the worst fit, named in the detail.
+observation leak_slope(std::span<const sample> samples, const metric_operand& op, const scenarios::metric_info& info,
+                       const evaluation_context& context) {
   if (op.agg != aggregation::none) {
-    return no_data(fmt::format("{}() of leak_slope_bytes_per_hour is not defined", scenarios::to_string(op.agg)));
+    return no_data(fmt::format("{}() of {} is not defined", scenarios::to_string(op.agg), op.metric));
   }
   const auto sel = select(samples, op);
   if (sel.rows.empty()) return no_data(fmt::format("no samples match {}", series_key(op)));
-  // live_bytes is the whole context's figure: every scenario sampled at one instant carries the
-  // same value, so the series is one per context, one point per instant (summing the scenarios'
-  // slopes would count the leak once per scenario).
-  std::map<std::string, std::map<double, const sample*>> by_context;
-  for (const auto* s : sel.rows) by_context[s->context].emplace(s->t_seconds, s);
-  std::map<std::string, std::vector<const sample*>> groups;
-  for (const auto& [context, rows] : by_context) {
-    for (const auto& [t, s] : rows) groups[context].push_back(s);
-  }
-  double total = 0;
-  std::size_t used = 0, fitted_groups = 0;
-  for (const auto& [key, rows] : groups) {
-    const double t0 = rows.front()->t_seconds;
-    const double cut = t0 + warmup_fraction * (rows.back()->t_seconds - t0);
-    std::vector<point> points;
-    for (const auto* s : rows) {
-      if (s->t_seconds < cut) continue;
-      points.push_back({s->t_seconds / 3600.0, static_cast<double>(s->live_bytes)});
+  // live_bytes counts one GL context's buffers; RSS is one figure for the whole process and GPU
+  // memory one for the device, whichever context's sample carries it.
+  const memory_series series{.key = info.key, .per_context = info.key == "live_bytes"};
+  const auto fits = fit_leak_slopes(sel.rows, series, context.warmup_fraction);
+  if (fits.empty()) {
+    if (info.key == "gpu_memory_used_bytes") {
+      return no_data(
+          "not available: no sample carries gpu_memory_used_bytes; the GL driver reports GPU memory only "
+          "through GL_NVX_gpu_memory_info or GL_ATI_meminfo, and this run's offered neither (`gpusoak probe` "
+          "lists them)");
     }
-    if (points.size() < 3) continue;
-    auto slope = theil_sen_slope(points);
-    if (!slope) continue;
-    total += *slope;
-    used += points.size();
-    ++fitted_groups;
+    return no_data(fmt::format("no sample carries {}", info.key));
   }
-  if (fitted_groups == 0) {
-    return no_data(fmt::format("fewer than 3 samples after the {:.0f}% warm-up", warmup_fraction * 100));
+  const leak_fit* worst = worst_leak_fit(fits);
+  if (worst == nullptr) {
+    std::string detail = fmt::format("no phase has {} samples after its {:.0f}% warm-up:", min_leak_points,
+                                     context.warmup_fraction * 100);
+    for (const auto& fit : fits) {
+      detail += fmt::format(" {}{}{}: {},", fit.phase ? "phase " : "", fit.phase ? std::to_string(*fit.phase) : "run",
+                            fit.context.empty() ? "" : fmt::format(" context {}", fit.context), fit.points);
+    }
+    detail.pop_back();
+    return no_data(std::move(detail));
   }
-  return {total,
-          fmt::format("Theil-Sen slope of live_bytes over {} instants after {:.0f}% warm-up ({} contexts, summed)",
-                      used, warmup_fraction * 100, fitted_groups)};
+  return {*worst->slope, describe_leak_fits(fits, *worst, context.phases, info.key, context.warmup_fraction)};
 }
 
 observation from_extra(std::span<const sample> samples, const metric_operand& op, scenarios::metric_kind kind) {
@@ -424,12 +425,12 @@ observation from_extra(std::span<const sample> samples, const metric_operand& op
 }
 
 // Reads the series where metric_catalog says samples store it.
-observation observe(std::span<const sample> samples, const metric_operand& op, double warmup_fraction) {
+observation observe(std::span<const sample> samples, const metric_operand& op, const evaluation_context& context) {
   const scenarios::metric_info* info = scenarios::find_metric_info(op.metric);
   if (info == nullptr) return no_data(fmt::format("'{}' is not a series of the metric catalog", op.metric));
   const bool column_labels_only = std::ranges::all_of(op.labels, [](const auto& l) { return is_column_label(l.name); });
   switch (info->storage) {
-    case scenarios::sample_storage::derived: return leak_slope(samples, op, warmup_fraction);
+    case scenarios::sample_storage::derived: return leak_slope(samples, op, *info, context);
     case scenarios::sample_storage::buckets: return histogram_series(samples, op, *info);
     case scenarios::sample_storage::column:
       // A copy path lives in extra_json under the series' own text (copies_total{path="hot"}).
@@ -522,16 +523,18 @@ int gate_report::exit_code() const noexcept {
 }
 
 result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
-                                  std::span<const scenarios::threshold> thresholds, const gate_options& options) {
+                                  std::span<const scenarios::threshold> thresholds, const gate_options& options,
+                                  std::span<const phase_record> phases) {
   if (!std::isfinite(options.warmup_fraction) || options.warmup_fraction < 0 || options.warmup_fraction >= 1) {
     return make_error(error_kind::validation, fmt::format("warm-up fraction {} is out of range; use a number in [0, 1)",
                                                           options.warmup_fraction));
   }
   gate_report report{
       .run_id = run.id, .state = run.state, .sample_count = samples.size(), .provenance = run.provenance};
+  const evaluation_context context{.warmup_fraction = options.warmup_fraction, .phases = phases};
   for (const auto& t : thresholds) {
     gate_row row{.threshold = scenarios::to_string(t)};
-    const auto lhs = observe(samples, t.lhs, options.warmup_fraction);
+    const auto lhs = observe(samples, t.lhs, context);
     row.observed = lhs.value;
     row.detail = lhs.detail;
     row.bound = lhs.bound;
@@ -541,7 +544,7 @@ result<gate_report> evaluate_gate(const run_record& run, std::span<const sample>
     aggregation short_agg = t.lhs.agg;
     if (lhs.data && lhs.data->found < lhs.data->needed) short_side = lhs.data;
     if (t.rhs_metric) {
-      const auto rhs = observe(samples, *t.rhs_metric, options.warmup_fraction);
+      const auto rhs = observe(samples, *t.rhs_metric, context);
       row.limit = rhs.value;
       if (!short_side && rhs.data && rhs.data->found < rhs.data->needed) {
         short_side = rhs.data;
@@ -575,7 +578,8 @@ result<gate_report> run_gate(run_store& store, std::string_view run_id,
                              std::span<const scenarios::threshold> thresholds, const gate_options& options) {
   GPUSOAK_TRY_ASSIGN(auto run, store.get_run(run_id));
   GPUSOAK_TRY_ASSIGN(auto samples, store.samples(run_id));
-  return evaluate_gate(run, samples, thresholds, options);
+  GPUSOAK_TRY_ASSIGN(auto phases, store.phases(run_id));
+  return evaluate_gate(run, samples, thresholds, options, phases);
 }
 
 result<void> store_run_verdicts(run_store& store, const gate_report& report) {

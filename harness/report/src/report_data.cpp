@@ -270,7 +270,7 @@ result<run_report> load_report(run_store& store, std::string_view run_id) {
   // could not run) the figures so far.
   auto plan = scenarios::parse_plan(report.run.plan_text, fmt::format("run {} plan", report.run.id));
   if (plan && !plan->thresholds.empty()) {
-    GPUSOAK_TRY_ASSIGN(auto gate, evaluate_gate(report.run, samples, plan->thresholds));
+    GPUSOAK_TRY_ASSIGN(auto gate, evaluate_gate(report.run, samples, plan->thresholds, {}, report.phases));
     report.gate = std::move(gate);
     report.gate_source = "plan";
   } else if (!verdicts.empty()) {

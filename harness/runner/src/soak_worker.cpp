@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "gpusoak/buffers/memory_usage.hpp"
 #include "gpusoak/buffers/strategy.hpp"
 #include "gpusoak/harness/sample_histogram.hpp"
 #include "gpusoak/scenarios/metric_catalog.hpp"
@@ -226,10 +227,28 @@ class soak_worker {
     if (options_.observer != nullptr) options_.observer->on_step(scenario, r);
   }
 
-  result<void> append_samples(const std::vector<std::string>& names) {
+  // The memory a sample stores. It is read between steps: a step runs whole iterations and frees
+  // what they used for themselves before it returns, so what is live there is what persists across
+  // iterations (the scenarios' working sets, and anything leaked), the series a leak slope is
+  // fitted on. Read mid-iteration it would swing with where in an iteration the sample fell.
+  struct memory_reading {
+    std::uint64_t live_buffers = 0;
+    std::uint64_t live_bytes = 0;
+    std::int64_t rss_bytes = 0;
+    std::optional<std::uint64_t> gpu_memory_used;  // where the driver reports it (memory_usage.hpp)
+  };
+  memory_reading read_memory() const {
+    const auto snap = ctx_->counters().snapshot();
+    return {.live_buffers = snap.live_buffers,
+            .live_bytes = snap.live_bytes,
+            .rss_bytes = resident_bytes(),
+            .gpu_memory_used = gpu::gpu_memory_used_bytes(ctx_->caps())};
+  }
+
+  // One sample per scenario of phase `phase`, with `memory` read at a step boundary (read_memory).
+  result<void> append_samples(std::size_t phase, const std::vector<std::string>& names, const memory_reading& memory) {
     GPUSOAK_TRY(store_new_strategies());
     const auto snap = ctx_->counters().snapshot();
-    const std::int64_t rss = resident_bytes();
     std::vector<sample> stored;
     for (const auto& name : names) {
       auto& tot = totals_[name];
@@ -237,16 +256,17 @@ class soak_worker {
           .t_seconds = t_,
           .scenario = name,
           .context = ctx_->name(),
-          .live_buffers = static_cast<std::int64_t>(snap.live_buffers),
-          .live_bytes = static_cast<std::int64_t>(snap.live_bytes),
-          .rss_bytes = rss,
+          .live_buffers = static_cast<std::int64_t>(memory.live_buffers),
+          .live_bytes = static_cast<std::int64_t>(memory.live_bytes),
+          .rss_bytes = memory.rss_bytes,
           .copies_total = static_cast<std::int64_t>(tot.copies),
           .errors_total = static_cast<std::int64_t>(tot.failures),
           .latency_p50_seconds = tot.interval_latency.quantile(0.50),
           .latency_p90_seconds = tot.interval_latency.quantile(0.90),
           .latency_p99_seconds = tot.interval_latency.quantile(0.99),
           .iterations = static_cast<std::int64_t>(tot.interval_iterations),
-          .extra_json = totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9)),
+          .extra_json = with_gpu_memory(totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9)), memory),
+          .phase = static_cast<std::int64_t>(phase),
       };
       GPUSOAK_TRY(check(store_.append_sample(run_id_, s), "append_sample"));
       stored.push_back(std::move(s));
@@ -256,6 +276,15 @@ class soak_worker {
     }
     if (options_.observer != nullptr) options_.observer->on_samples(stored, snap);
     return {};
+  }
+
+  // The sample's extra_json with the GPU memory in use, where the driver reports it (the gate's
+  // gpu_memory_leak_slope_bytes_per_hour reads it; without it that row says "not available").
+  static std::string with_gpu_memory(std::string extra_json, const memory_reading& memory) {
+    if (!memory.gpu_memory_used) return extra_json;
+    auto extra = nlohmann::json::parse(extra_json);
+    extra["gpu_memory_used_bytes"] = *memory.gpu_memory_used;
+    return extra.dump();
   }
 
   // Stores, once per run, each placement a scenario's buffers got (the decision matrix's choice
@@ -406,7 +435,9 @@ class soak_worker {
         return phase_end::ran_to_end;
       }
       if (!past_end && elapsed >= next_sample) {  // past the end, the phase's last sample follows
-        if (auto appended = append_samples(run.names); !appended) return failed(run, std::move(appended).error());
+        if (auto appended = append_samples(run.index, run.names, read_memory()); !appended) {
+          return failed(run, std::move(appended).error());
+        }
         print_progress(run.index, run.ph, elapsed, duration, run.names);
         while (next_sample <= elapsed) next_sample += interval;  // a long step skips missed ticks
         continue;
@@ -453,6 +484,10 @@ class soak_worker {
 
   // Tears the scenarios down, stores the phase's last sample and its outcome. An error ends the run.
   result<void> end_phase(phase_run& run, phase_end end) {
+    // The phase's last sample shows its working set at its last step, not after the teardown that
+    // releases it: a drop to near zero at the end of every phase would drag a short phase's leak
+    // slope negative and hide a leak in it.
+    const memory_reading last_step = read_memory();
     for (auto& a : run.active) {
       if (!a.impl) continue;
       const auto before = ctx_->counters().snapshot();
@@ -464,7 +499,7 @@ class soak_worker {
     if (end != phase_end::interrupted) t_ = run.offset + run.elapsed();
     const double duration = seconds(run.ph.duration);
     if (end != phase_end::failed && end != phase_end::out_of_space) {
-      if (auto appended = append_samples(run.names); !appended) {
+      if (auto appended = append_samples(run.index, run.names, last_step); !appended) {
         end = failed(run, std::move(appended).error());
       } else {
         print_progress(run.index, run.ph, run.elapsed(), duration, run.names);

@@ -169,6 +169,13 @@ DROP TABLE evaluation_rows;
 ALTER TABLE evaluation_rows_v3 RENAME TO evaluation_rows;
 )sql";
 
+// Version 4: the phase each sample was taken in (the plan's phase index), so a leak slope is fitted
+// per phase: a phase that holds memory and a later one that releases it must not hide a leak in a
+// third. NULL for samples stored before (the gate then fits the run as one span and says so).
+constexpr std::string_view schema_v4 = R"sql(
+ALTER TABLE samples ADD COLUMN phase INTEGER;
+)sql";
+
 // The columns read_run reads, in its order; counts are derived so they cannot drift.
 #define GPUSOAK_RUN_SELECT                                                                                          \
   "SELECT id, plan_name, plan_text, device, state, created_at, started_at, ended_at, elapsed_seconds, time_scale, " \
@@ -340,6 +347,7 @@ struct run_store::impl {
       GPUSOAK_TRY(hash_stored_plans());
     }
     if (version < 3) GPUSOAK_TRY(db.exec(schema_v3));
+    if (version < 4) GPUSOAK_TRY(db.exec(schema_v4));
     if (version < run_store::schema_version)
       GPUSOAK_TRY(db.exec(fmt::format("PRAGMA user_version = {}", run_store::schema_version)));
     return txn.commit();
@@ -527,6 +535,9 @@ result<void> run_store::append_sample(std::string_view id, const sample& s) {
       extra.is_discarded() || !extra.is_object())
     return make_error(error_kind::validation,
                       fmt::format("run '{}': sample extra_json is not a JSON object: '{}'", id, s.extra_json));
+  if (s.phase && *s.phase < 0)
+    return make_error(error_kind::validation,
+                      fmt::format("run '{}': sample phase {} is negative; phases count from 0", id, *s.phase));
   std::lock_guard lock(impl_->mutex);
   const impl::write_watch watch(*impl_);
   auto& db = impl_->db;
@@ -536,11 +547,11 @@ result<void> run_store::append_sample(std::string_view id, const sample& s) {
     GPUSOAK_TRY_ASSIGN(
         auto stmt, db.prepare("INSERT INTO samples (run_id, t_seconds, scenario, context, live_buffers, live_bytes, "
                               "rss_bytes, copies_total, errors_total, latency_p50_seconds, latency_p90_seconds, "
-                              "latency_p99_seconds, iterations, extra_json) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+                              "latency_p99_seconds, iterations, extra_json, phase) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
     GPUSOAK_TRY(stmt.bind_all(id, s.t_seconds, s.scenario, s.context, s.live_buffers, s.live_bytes, s.rss_bytes,
                               s.copies_total, s.errors_total, s.latency_p50_seconds, s.latency_p90_seconds,
-                              s.latency_p99_seconds, s.iterations, s.extra_json));
+                              s.latency_p99_seconds, s.iterations, s.extra_json, s.phase));
     GPUSOAK_TRY(stmt.run());
   }
   return txn.commit();
@@ -721,7 +732,7 @@ result<std::vector<sample>> run_store::samples(std::string_view id, std::optiona
   GPUSOAK_TRY_ASSIGN(auto stmt,
                      impl_->db.prepare("SELECT t_seconds, scenario, context, live_buffers, live_bytes, rss_bytes, "
                                        "copies_total, errors_total, latency_p50_seconds, latency_p90_seconds, "
-                                       "latency_p99_seconds, iterations, extra_json FROM samples "
+                                       "latency_p99_seconds, iterations, extra_json, phase FROM samples "
                                        "WHERE run_id = ?1 AND (?2 IS NULL OR t_seconds > ?2) ORDER BY seq"));
   GPUSOAK_TRY(stmt.bind_all(id, after_t));
   return collect<sample>(stmt, [](const statement& row) -> result<sample> {
@@ -739,6 +750,7 @@ result<std::vector<sample>> run_store::samples(std::string_view id, std::optiona
         .latency_p99_seconds = row.column_double(10),
         .iterations = row.column_int64(11),
         .extra_json = row.column_text(12),
+        .phase = row.column_optional_int64(13),
     };
   });
 }

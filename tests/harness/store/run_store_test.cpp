@@ -78,7 +78,8 @@ class RunStoreTest : public ::testing::Test {
                   .latency_p90_seconds = random_double(1e-3, 1e-2),
                   .latency_p99_seconds = random_double(1e-2, 1),
                   .iterations = random_int(0, 1LL << 50),
-                  .extra_json = R"({"fragmentation_ratio": 0.25, "note": "x"})"};
+                  .extra_json = R"({"fragmentation_ratio": 0.25, "note": "x"})",
+                  .phase = random_int(0, 3) == 0 ? std::nullopt : std::optional<std::int64_t>(random_int(0, 1000))};
   }
 
   test::temp_dir dir_{"gpusoak-run-store"};
@@ -402,6 +403,7 @@ TEST_F(RunStoreTest, BadInputIsRejectedAndChangesNothing) {
   EXPECT_EQ(store.append_sample(id, {.t_seconds = -1}).error().kind, error_kind::validation);
   EXPECT_EQ(store.append_sample(id, {.t_seconds = std::nan("")}).error().kind, error_kind::validation);
   EXPECT_EQ(store.append_sample(id, {.t_seconds = 2, .extra_json = "{not json"}).error().kind, error_kind::validation);
+  EXPECT_EQ(store.append_sample(id, {.t_seconds = 2, .phase = -1}).error().kind, error_kind::validation);
   EXPECT_EQ(store.record_phase_end(id, 3, phase_state::passed, now_timestamp()).error().kind, error_kind::not_found);
   ASSERT_TRUE(store.finish_run(id, run_state::passed, "all thresholds held", at_ms(nov23_noon_ms + 5000)));
 
@@ -521,7 +523,7 @@ PRAGMA user_version = 1;
 
 // checks that a schema version 1 file (raw SQL) opens, is migrated to the current version in place,
 // and its run, samples, events, phases and six verdicts read back unchanged, with its plan's hash and
-// no mask; the migrated file takes a not_enough_data evaluation row (version 3)
+// no mask and samples without a phase; the migrated file takes a not_enough_data evaluation row (version 3), and samples have a phase column (version 4)
 TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
   ASSERT_EQ(raw_exec(db_path(), schema_v1_store), "");
   const std::string id = "r-20261123-0001";
@@ -544,6 +546,7 @@ TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
     ASSERT_EQ(samples.size(), 2u);
     EXPECT_EQ(samples[1].extra_json, R"({"oom_events_total": 3})");
     EXPECT_EQ(samples[1].copies_total, 2);
+    EXPECT_FALSE(samples[1].phase.has_value());  // never recorded
     const auto verdicts = store.verdicts(id).value();
     ASSERT_EQ(verdicts.size(), 6u);
     EXPECT_EQ(verdicts[0], (threshold_result{"copies_total == 0", 2, false}));

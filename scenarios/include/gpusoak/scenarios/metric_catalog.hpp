@@ -32,7 +32,8 @@ enum class sample_storage {
   buckets,  // a histogram: the interval's log_histogram at extra_json[key + "_hist"], key +
             // "_sum_seconds" and key + "_max_seconds" beside (harness sample_histogram.hpp; runs
             // stored before have key + "_buckets", counts in latency_histogram::bounds)
-  derived,  // computed by the gate from other series (the leak slope from live_bytes)
+  derived,  // computed by the gate from other series (the leak slopes from live_bytes, rss_bytes and
+            // extra_json gpu_memory_used_bytes, which samples carry where the driver reports it)
 };
 
 struct metric_info {
@@ -57,7 +58,7 @@ using enum metric_unit;
 using enum sample_storage;
 
 // clang-format off
-inline constexpr std::array<metric_info, 34> rows{{
+inline constexpr std::array<metric_info, 36> rows{{
  // name                       kind       unit     labels                                      producers        storage    key                          family
  // Latency, work and checks.
  {"op_latency_seconds",        histogram, seconds, "gpu scenario strategy",                    "*",             buckets,   "latency",                   "gpusoak_op_latency_seconds"},
@@ -80,6 +81,8 @@ inline constexpr std::array<metric_info, 34> rows{{
  {"",                          counter,   count,   "gpu state",                                "",              none,      "",                          "gpusoak_runs_finished_total"},
  {"watchdog_timeouts_total",   counter,   count,   "gpu",                                      "*",             extra,     "watchdog_timeouts_total",   "gpusoak_watchdog_resets_total"},
  {"leak_slope_bytes_per_hour", gauge,     bytes,   "gpu",                                      "*",             derived,   "live_bytes",                "gpusoak_leak_slope_bytes_per_hour"},
+ {"rss_leak_slope_bytes_per_hour", gauge, bytes,   "",                                         "*",             derived,   "rss_bytes",                 ""},
+ {"gpu_memory_leak_slope_bytes_per_hour", gauge, bytes, "",                                    "*",             derived,   "gpu_memory_used_bytes",     ""},
  {"",                          counter,   count,   "code",                                     "",              none,      "",                          "gpusoak_http_requests_total"},
  {"",                          gauge,     count,   "",                                         "",              none,      "",                          "gpusoak_store_out_of_space"},
  // Buffers and memory (the worker context's counters; a scenario's counters are what moved while it ran).

@@ -30,10 +30,18 @@
 //    a sample value's pNN counts samples by the same table; rate() needs 2 samples in a
 //    scenario/context group; every other statistic 1. count() has no minimum. Fence waits are
 //    counted only when they block, so their histogram has no minimum of waits.
-//  * leak_slope_bytes_per_hour: the Theil-Sen slope of live_bytes (the buffer layer's live
-//    bytes, not RSS: RSS includes allocator and driver caches that grow and plateau) against
-//    run-elapsed hours, over the samples after the warm-up window (the first warmup_fraction of
-//    the sampled time span), per group, summed over groups. Needs >= 3 samples after warm-up.
+//  * leak_slope_bytes_per_hour (of live_bytes) and rss_leak_slope_bytes_per_hour (of rss_bytes):
+//    Theil-Sen slopes against run-elapsed hours, fitted per phase (the sample's phase), each after
+//    its own warm-up (the first warmup_fraction of the phase's sampled span), so one phase's
+//    release cannot hide another's leak. live_bytes per context and, with several, in total (their
+//    slopes summed); RSS once for the process. The value is the worst (largest) slope of any phase,
+//    context or total; the detail names its phase, context and sample count, every other phase's
+//    worst, and each phase with fewer than 3 samples after its warm-up (not judged alone). No
+//    phase judged: no data. Samples without a phase (older stores) are fitted as one span.
+//    gpu_memory_leak_slope_bytes_per_hour fits extra_json gpu_memory_used_bytes the same way (one
+//    figure per device), which samples carry only where the driver reports GPU memory (NVX / ATI
+//    extensions); without it the row is no data "not available", never a pass.
+//    (leak_slope.hpp fit_leak_slopes.)
 //  * Anything else (integrity_failures_total, oom_events_total, fence_wait_seconds, ...) and any
 //    series with labels that are not columns: read from each sample's extra_json, under the key
 //    that is the series' canonical text (`oom_events_total`, `copies_total{path="hot"}`), a
@@ -91,7 +99,7 @@ struct gate_row {
 };
 
 struct gate_options {
-  double warmup_fraction = 0.1;  // [0, 1): share of the sampled time span ignored by leak slopes
+  double warmup_fraction = 0.1;  // [0, 1): share of each phase's sampled span ignored by leak slopes
 };
 
 struct gate_report {
@@ -110,11 +118,13 @@ struct gate_report {
   [[nodiscard]] int exit_code() const noexcept;
 };
 
-// Evaluates thresholds on a run's samples (pure; no store access). Fails (validation) only on a
-// bad warmup_fraction.
+// Evaluates thresholds on a run's samples (pure; no store access). `phases` (the run's phase
+// records) name the phases in leak-slope details; without them a phase is named by its index.
+// Fails (validation) only on a bad warmup_fraction.
 [[nodiscard]] result<gate_report> evaluate_gate(const run_record& run, std::span<const sample> samples,
                                                 std::span<const scenarios::threshold> thresholds,
-                                                const gate_options& options = {});
+                                                const gate_options& options = {},
+                                                std::span<const phase_record> phases = {});
 
 // Loads the run and its samples from the store and evaluates. Writes nothing: re-evaluating a
 // run never changes its verdicts.

@@ -116,6 +116,9 @@ struct sample {
   double latency_p99_seconds = 0;
   std::int64_t iterations = 0;
   std::string extra_json = "{}";  // further figures, a JSON object; stored as given
+  // The plan's phase (index from 0) the sample was taken in; unset for samples stored before the
+  // store kept it (schema version 2 and older). Leak slopes are fitted per phase.
+  std::optional<std::int64_t> phase;
   bool operator==(const sample&) const = default;
 };
 

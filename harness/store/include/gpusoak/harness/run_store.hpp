@@ -49,7 +49,8 @@ class run_store {
  public:
   // Opens (creating if needed) the store at `path` and its schema. A file of an older schema
   // version is migrated in place, in one transaction (version 1 -> 2: provenance columns,
-  // strategies, saved evaluations; plan hashes computed for the runs it holds).
+  // strategies, saved evaluations; plan hashes computed for the runs it holds; 2 -> 3: the sample's
+  // phase, unset for the samples it holds).
   // Errors start "run store '<path>': ": io for a file SQLite cannot open, read or write (a
   // directory, no permission, not a database), out_of_space when the schema does not fit.
   [[nodiscard]] static result<run_store> open(const std::string& path);
@@ -72,7 +73,7 @@ class run_store {
   // The phase must be running and `state` an outcome (not running).
   [[nodiscard]] result<void> record_phase_end(std::string_view id, std::int64_t index, phase_state state,
                                               timestamp ended_at);
-  // The run must be running; t_seconds finite and >= 0.
+  // The run must be running; t_seconds finite and >= 0, phase (when set) >= 0.
   [[nodiscard]] result<void> append_sample(std::string_view id, const sample& s);
   // Any run that is not final (events about a failed start are welcome on a queued run).
   [[nodiscard]] result<void> append_event(std::string_view id, const event& e);
@@ -130,7 +131,7 @@ class run_store {
   [[nodiscard]] result<store_settings> settings();
 
   // The schema version this build writes and reads.
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
   // SQLite's page cache cap per connection, KiB (its default, 2,000, takes an hour of samples to fill).
   static constexpr int page_cache_kib = 256;
 
