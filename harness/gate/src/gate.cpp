@@ -358,7 +358,10 @@ observation leak_slope(std::span<const sample> samples, const metric_operand& op
                             fit.context.empty() ? "" : fmt::format(" context {}", fit.context), fit.points);
     }
     detail.pop_back();
-    return no_data(std::move(detail));
+    // Samples exist but no phase has enough after its warm-up: too little data, not none.
+    std::uint64_t most = 0;
+    for (const auto& fit : fits) most = std::max<std::uint64_t>(most, fit.points);
+    return too_few({.found = most, .needed = min_leak_points, .unit = "samples in a phase"}, std::move(detail));
   }
   return {*worst->slope, describe_leak_fits(fits, *worst, context.phases, info.key, context.warmup_fraction)};
 }

@@ -234,7 +234,7 @@ TEST_F(LeakGateTest, NoiseOnFlatSeriesPassesAndALeakUnderItFails) {
 }
 
 // checks that a phase with too few samples after its warm-up is named as not judged, and that a
-// run where no phase can be judged is no data, not a pass
+// run where no phase can be judged is not enough data, not a pass
 TEST_F(LeakGateTest, PhasesTooShortToJudge) {
   const auto leak = [](double h, const std::string&) { return 256 * mib + 50 * mib * h; };
   const auto id = make_run({{.name = "long"}, {.name = "blip", .hours = 0.01, .samples = 2, .live = leak}});
@@ -246,7 +246,7 @@ TEST_F(LeakGateTest, PhasesTooShortToJudge) {
 
   const auto short_only = make_run({{.name = "x", .samples = 2, .live = leak}, {.name = "y", .samples = 1}});
   const auto report = gate(short_only, {"leak_slope_bytes_per_hour < 1MiB"});
-  EXPECT_EQ(report.rows.at(0).status, gate_status::no_data) << report.rows.at(0).detail;
+  EXPECT_EQ(report.rows.at(0).status, gate_status::not_enough_data) << report.rows.at(0).detail;
   EXPECT_NE(report.rows.at(0).detail.find("no phase has 3 samples"), std::string::npos) << report.rows.at(0).detail;
   EXPECT_EQ(report.exit_code(), exit_could_not_run);
 }

@@ -37,7 +37,7 @@
 //    slopes summed); RSS once for the process. The value is the worst (largest) slope of any phase,
 //    context or total; the detail names its phase, context and sample count, every other phase's
 //    worst, and each phase with fewer than 3 samples after its warm-up (not judged alone). No
-//    phase judged: no data. Samples without a phase (older stores) are fitted as one span.
+//    phase judged: not enough data. Samples without a phase (older stores) are fitted as one span.
 //    gpu_memory_leak_slope_bytes_per_hour fits extra_json gpu_memory_used_bytes the same way (one
 //    figure per device), which samples carry only where the driver reports GPU memory (NVX / ATI
 //    extensions); without it the row is no data "not available", never a pass.
