@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "gl_fixture.hpp"
 #include "gpusoak/kernels/conv2d.hpp"
 #include "gpusoak/kernels/conv2d_reference.hpp"
 
@@ -96,5 +97,22 @@ inline double conditioned_error(const kernels::conv2d_shape& shape, std::span<co
 // than ten times that margin, and still fails when a quarter of U is off by a relative 1e-4
 // (tried: 1e-5 to 2.4e-4 on every edge shape), let alone a dropped or misplaced term.
 inline constexpr double winograd_tolerance = 1e-5;
+
+// A GL context with the conv2d programs built, and a random generator whose seed the test log
+// prints (test_seed).
+class Conv2dOnAContext : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ctx_ = make_context();
+    ASSERT_TRUE(ctx_);
+    auto made = kernels::conv2d_kernels::create(*ctx_);
+    ASSERT_TRUE(made) << made.error().message;
+    kernels_ = std::move(*made);
+  }
+
+  std::unique_ptr<gpu::context> ctx_;
+  std::shared_ptr<const kernels::conv2d_kernels> kernels_;
+  std::mt19937_64 rng_{test_seed()};
+};
 
 }  // namespace gpusoak::test

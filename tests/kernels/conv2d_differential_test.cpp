@@ -96,16 +96,8 @@ conv2d_shape huge_extent(rng_t& rng) {
   }
 }
 
-class Conv2dDifferential : public ::testing::Test {
+class Conv2dDifferential : public test::Conv2dOnAContext {
  protected:
-  void SetUp() override {
-    ctx_ = test::make_context();
-    ASSERT_TRUE(ctx_);
-    auto made = conv2d_kernels::create(*ctx_);
-    ASSERT_TRUE(made) << made.error().message;
-    kernels_ = std::move(*made);
-  }
-
   // Every kernel that accepts `shape` (and the automatic pick) on a random path, or on both for
   // `both_paths`; a refused kernel must say why, and the pick must accept whatever some kernel does.
   void check(const conv2d_shape& shape, bool both_paths) {
@@ -134,9 +126,6 @@ class Conv2dDifferential : public ::testing::Test {
     EXPECT_TRUE(conv2d_kernels::supports(conv2d_kernels::pick(shape, ctx_->caps()), shape, ctx_->caps()));
   }
 
-  std::unique_ptr<gpu::context> ctx_;
-  std::shared_ptr<const conv2d_kernels> kernels_;
-  rng_t rng_{test::test_seed()};
   int runs_ = 0;
 };
 

@@ -229,22 +229,7 @@ measured run_once(gpu::context& ctx, const std::shared_ptr<const conv2d_kernels>
   return run_once(*session, rng);
 }
 
-// A GL context with the conv2d programs built, and a random generator whose seed the test log
-// prints (test::test_seed).
-class Conv2dOnAContext : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ctx_ = test::make_context();
-    ASSERT_TRUE(ctx_);
-    auto made = conv2d_kernels::create(*ctx_);
-    ASSERT_TRUE(made) << made.error().message;
-    kernels_ = std::move(*made);
-  }
-
-  std::unique_ptr<gpu::context> ctx_;
-  std::shared_ptr<const conv2d_kernels> kernels_;
-  rng_t rng_{test::test_seed()};
-};
+using test::Conv2dOnAContext;
 
 class Conv2dKernels : public Conv2dOnAContext {};
 class Conv2dPipeline : public Conv2dOnAContext {};

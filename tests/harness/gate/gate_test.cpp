@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli_in_process.hpp"
+#include "gate_texts.hpp"
 #include "gpusoak/harness/cli_args.hpp"
 #include "gpusoak/harness/commands.hpp"
 #include "gpusoak/harness/report.hpp"
@@ -148,15 +149,7 @@ class GateTest : public ::testing::Test {
   }
 
   gate_report gate(const std::string& id, const std::vector<std::string>& texts) {
-    std::vector<scenarios::threshold> thresholds;
-    for (const auto& t : texts) {
-      auto parsed = scenarios::parse_threshold(t);
-      if (!parsed) throw std::runtime_error(parsed.error().message);
-      thresholds.push_back(*parsed);
-    }
-    auto report = run_gate(*store_, id, thresholds);
-    if (!report) throw std::runtime_error(report.error().message);
-    return *report;
+    return test::gate_on_texts(*store_, id, texts);
   }
 
   test::temp_store store_{"gpusoak-gate", "runs.sqlite"};

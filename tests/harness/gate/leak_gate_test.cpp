@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gate_texts.hpp"
 #include "gpusoak/harness/gate.hpp"
 #include "gpusoak/harness/leak_slope.hpp"
 #include "gpusoak/scenarios/threshold.hpp"
@@ -70,15 +71,7 @@ class LeakGateTest : public ::testing::Test {
   }
 
   gate_report gate(const std::string& id, const std::vector<std::string>& texts) {
-    std::vector<scenarios::threshold> thresholds;
-    for (const auto& t : texts) {
-      auto parsed = scenarios::parse_threshold(t);
-      if (!parsed) throw std::runtime_error(parsed.error().message);
-      thresholds.push_back(*parsed);
-    }
-    auto report = run_gate(*store_, id, thresholds);
-    if (!report) throw std::runtime_error(report.error().message);
-    return *report;
+    return test::gate_on_texts(*store_, id, texts);
   }
 
   // The slope the gate used to report: one Theil-Sen fit over the whole run after a 10% warm-up.
