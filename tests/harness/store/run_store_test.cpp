@@ -523,7 +523,8 @@ PRAGMA user_version = 1;
 
 // checks that a schema version 1 file (raw SQL) opens, is migrated to the current version in place,
 // and its run, samples, events, phases and six verdicts read back unchanged, with its plan's hash and
-// no mask and samples without a phase; the migrated file takes a not_enough_data evaluation row (version 3), and samples have a phase column (version 4)
+// no mask and samples without a phase; the migrated file takes a not_enough_data evaluation row (version 3), and
+// samples have a phase column (version 4)
 TEST_F(RunStoreTest, SchemaOneFileMigratesAndReadsBack) {
   ASSERT_EQ(raw_exec(db_path(), schema_v1_store), "");
   const std::string id = "r-20261123-0001";
