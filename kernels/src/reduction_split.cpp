@@ -87,12 +87,12 @@ double winograd_transforms_cost(const conv2d_shape& sh) {
 
 // conv2d_winograd_one_dispatch.comp: its loop over every input channel does not split.
 double winograd_one_dispatch_cost(const conv2d_shape& sh) {
-  const auto& p = winograd_one_dispatch_params{};
+  using p = winograd_one_dispatch_params;
   constexpr double chunk = 400;  // staging, transform and the 16 products of one chunk, generously
   const double blocks =
-      double(sh.n) * ceil_div(ceil_div(sh.p(), 2), p.tiles_h) * ceil_div(ceil_div(sh.q(), 2), p.tiles_w);
-  const double item = 200 + strided(ceil_div(sh.c, p.in_channels), chunk);
-  return strided(per_invocation(ceil_div(sh.k, p.out_channels), 1), strided(per_invocation(blocks, 1), item));
+      double(sh.n) * ceil_div(ceil_div(sh.p(), 2), p::tiles_h) * ceil_div(ceil_div(sh.q(), 2), p::tiles_w);
+  const double item = 200 + strided(ceil_div(sh.c, p::in_channels), chunk);
+  return strided(per_invocation(ceil_div(sh.k, p::out_channels), 1), strided(per_invocation(blocks, 1), item));
 }
 
 // The largest units a pass in [1, units] whose cost stays within `budget`, or 0 when one does not.
