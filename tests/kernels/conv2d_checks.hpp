@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "conv2d_run_check.hpp"  // fill_random
 #include "gl_fixture.hpp"
 #include "gpusoak/kernels/conv2d.hpp"
 #include "gpusoak/kernels/conv2d_reference.hpp"
@@ -26,15 +27,6 @@ inline std::uint64_t test_seed() {
   std::printf("[ seed     ] GPUSOAK_TEST_SEED=%llu\n", static_cast<unsigned long long>(seed));
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
   return seed;
-}
-
-// Uniform in [-1, 1] with no exact zeros: a kernel that drops a term cannot hide behind a 0.
-inline void fill_random(std::span<float> out, std::mt19937_64& rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  for (float& v : out) {
-    const float x = dist(rng);
-    v = x == 0.0f ? 0.5f : x;
-  }
 }
 
 // The data of one conv2d: kept host-side for the reference; the session gets it written in place.

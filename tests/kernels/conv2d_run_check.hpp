@@ -30,15 +30,20 @@
 
 namespace gpusoak::test {
 
+// Uniform in [-1, 1] with no exact zeros: a kernel that drops a term cannot hide behind a 0.
+inline void fill_random(std::span<float> out, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (float& v : out) {
+    const float x = dist(rng);
+    v = x == 0.0f ? 0.5f : x;
+  }
+}
+
 enum class data_kind { whole_numbers, reals };
 
 inline void fill_data(std::span<float> out, std::mt19937_64& rng, data_kind kind) {
   if (kind == data_kind::reals) {
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    for (float& v : out) {
-      const float x = dist(rng);
-      v = x == 0.0f ? 0.5f : x;  // never zero: a dropped term cannot hide behind it
-    }
+    fill_random(out, rng);
     return;
   }
   // Never zero, so no term can vanish unseen; at most 2 in size, so sums stay exact.

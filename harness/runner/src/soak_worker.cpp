@@ -265,7 +265,7 @@ class soak_worker {
           .latency_p90_seconds = tot.interval_latency.quantile(0.90),
           .latency_p99_seconds = tot.interval_latency.quantile(0.99),
           .iterations = static_cast<std::int64_t>(tot.interval_iterations),
-          .extra_json = with_gpu_memory(totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9)), memory),
+          .extra_json = totals_json(tot, name, t_ / std::max(offsets_.back(), 1e-9), memory.gpu_memory_used),
           .phase = static_cast<std::int64_t>(phase),
       };
       GPUSOAK_TRY(check(store_.append_sample(run_id_, s), "append_sample"));
@@ -276,15 +276,6 @@ class soak_worker {
     }
     if (options_.observer != nullptr) options_.observer->on_samples(stored, snap);
     return {};
-  }
-
-  // The sample's extra_json with the GPU memory in use, where the driver reports it (the gate's
-  // gpu_memory_leak_slope_bytes_per_hour reads it; without it that row says "not available").
-  static std::string with_gpu_memory(std::string extra_json, const memory_reading& memory) {
-    if (!memory.gpu_memory_used) return extra_json;
-    auto extra = nlohmann::json::parse(extra_json);
-    extra["gpu_memory_used_bytes"] = *memory.gpu_memory_used;
-    return extra.dump();
   }
 
   // Stores, once per run, each placement a scenario's buffers got (the decision matrix's choice
@@ -594,7 +585,8 @@ void add_counters(scenario_totals& t, const gpu::counters_snapshot& before, cons
   }
 }
 
-std::string totals_json(const scenario_totals& tot, std::string_view scenario, double progress) {
+std::string totals_json(const scenario_totals& tot, std::string_view scenario, double progress,
+                        std::optional<std::uint64_t> gpu_memory_used) {
   // Every figure a sample can carry, by its catalog key; the catalog picks what this scenario's
   // samples carry (metric_catalog_test checks that nothing it lists is missing here).
   nlohmann::json figures{
@@ -648,6 +640,9 @@ std::string totals_json(const scenario_totals& tot, std::string_view scenario, d
       if (key.starts_with(fmt::format("{}{{path=", metric.name))) extra[key] = value;
     }
   }
+  // The GPU memory in use, where the driver reports it (the gate's
+  // gpu_memory_leak_slope_bytes_per_hour reads it; without it that row says "not available").
+  if (gpu_memory_used) extra["gpu_memory_used_bytes"] = *gpu_memory_used;
   return extra.dump();
 }
 

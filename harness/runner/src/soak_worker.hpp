@@ -74,7 +74,8 @@ void add_counters(scenario_totals& totals, const gpu::counters_snapshot& before,
 // The sample's extra_json for `scenario`: every extra and histogram series metric_catalog says its
 // samples carry (docs/metrics.md), with the run's progress (plan time done / plan duration).
 // read_totals_json reads the totals back for a resume.
-[[nodiscard]] std::string totals_json(const scenario_totals& totals, std::string_view scenario, double progress);
+[[nodiscard]] std::string totals_json(const scenario_totals& totals, std::string_view scenario, double progress,
+                                      std::optional<std::uint64_t> gpu_memory_used = std::nullopt);
 void read_totals_json(std::string_view json, scenario_totals& totals);
 
 }  // namespace gpusoak::harness::detail
